@@ -1,0 +1,38 @@
+# counter: `make test` is the test command; `make demo` runs the system in the lab.
+GO       ?= go
+BIN      ?= bin
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X counter/daemon/buildinfo.Version=$(VERSION)
+ADDR     ?= :8080
+REDIS_PORT ?= 6379
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: build test lint run bench fuzz demo clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+# Unit, integration (real redis-server), browser (chromium) and lab (root) tests.
+# Tests that need root or a Debian package skip loudly without it; .ci/run installs them all.
+test: build
+	$(GO) test -count=1 -timeout 80m ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Starts redis-server on REDIS_PORT unless something already answers there, then counterd.
+run: build
+	./daemon/scripts/run.sh "$(BIN)" "$(ADDR)" "$(REDIS_PORT)"
+
+bench: build
+	./daemon/scripts/bench.sh "$(BIN)"
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=. -fuzztime=30s ./daemon/
+
+demo: build
+	$(BIN)/counterctl lab up
+
+clean:
+	rm -rf $(BIN)
