@@ -1,0 +1,75 @@
+package redistest_test
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"counter/daemon/redistest"
+)
+
+func TestRestartKeepsDataWithPersistence(t *testing.T) {
+	srv := redistest.Start(t, redistest.WithPersistence(), redistest.WithPassword("s3cret"))
+	srv.Do("SET", "k", "v1")
+	oldPid := srv.Pid()
+	srv.Restart()
+	if srv.Pid() == oldPid || srv.Pid() == 0 {
+		t.Fatalf("pid after restart = %d, want a new running process (old %d)", srv.Pid(), oldPid)
+	}
+	if got := srv.Do("GET", "k"); got != "v1" {
+		t.Fatalf("GET k after restart = %v, want v1", got)
+	}
+}
+
+func TestRestartWithoutPersistenceStartsEmpty(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Do("SET", "k", "v1")
+	srv.Restart()
+	if got := srv.Do("EXISTS", "k"); got != int64(0) {
+		t.Fatalf("EXISTS k after restart = %v, want 0", got)
+	}
+}
+
+func TestReplicaOfReplicates(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.Start(t)
+	replica.ReplicaOf(master)
+	master.Do("SET", "k", "from-master")
+
+	c := replica.Client()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := c.Get(context.Background(), "k").Result()
+		if err == nil && got == "from-master" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica GET k = %q, %v; want from-master", got, err)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
+}
+
+func TestKillEndsProcess(t *testing.T) {
+	srv := redistest.Start(t)
+	pid := srv.Pid()
+	srv.Kill()
+	if srv.Pid() != 0 {
+		t.Fatalf("Pid() after Kill = %d, want 0", srv.Pid())
+	}
+	// Signal 0 probes for existence: the process must be gone (and reaped).
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("kill(%d, 0) = %v, want ESRCH", pid, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1})
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("PING after Kill succeeded, want an error")
+	}
+}
