@@ -1,0 +1,153 @@
+package daemon
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// register creates a user and, with sessions, logs them in.
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	if err := s.throttle(r, ""); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := newCredentials(r)
+	if err == nil {
+		err = s.store.Register(r.Context(), c.login, c.password)
+	}
+	if err == nil && s.cfg.AuthMode == AuthCookie {
+		err = s.startSession(w, r, c.login)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "registered", "login", c.login)
+	s.done(w, r, http.StatusCreated, "registered "+c.login)
+}
+
+// login checks credentials and, with sessions, starts one.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	c, err := loginCredentials(r)
+	if err == nil {
+		err = s.throttle(r, c.login)
+	}
+	if err == nil {
+		err = s.store.Authenticate(r.Context(), c.login, c.password)
+	}
+	if err == nil && s.cfg.AuthMode == AuthCookie {
+		err = s.startSession(w, r, c.login)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.done(w, r, http.StatusOK, "logged in as "+c.login)
+}
+
+// logout ends the session, if any, and clears both cookies.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(sessionCookie); err == nil && validToken(ck.Value) {
+		if err := s.store.DeleteSession(r.Context(), ck.Value); err != nil && !errors.Is(err, errNoSession) {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.setCookies(w, "", "", -1)
+	s.done(w, r, http.StatusOK, "logged out")
+}
+
+// inc adds one for the authenticated user.
+func (s *Server) inc(w http.ResponseWriter, r *http.Request) {
+	var v int64
+	var err error
+	if s.cfg.AuthMode == AuthPerRequest {
+		var c credentials
+		c, err = requestCredentials(r)
+		if err == nil {
+			err = s.throttle(r, c.login)
+		}
+		if err == nil {
+			err = s.store.Authenticate(r.Context(), c.login, c.password)
+		}
+		if err == nil {
+			v, err = s.store.IncrementLogin(r.Context(), c.login)
+		}
+	} else {
+		ck, cerr := r.Cookie(sessionCookie)
+		if cerr != nil || !validToken(ck.Value) {
+			err = errNoSession
+		} else {
+			v, err = s.store.IncrementSession(r.Context(), ck.Value)
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.metrics.increments.Inc()
+	s.done(w, r, http.StatusOK, strconv.FormatInt(v, 10))
+}
+
+// throttle counts a login attempt for the client address and, if given, the login.
+func (s *Server) throttle(r *http.Request, login string) error {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	if ok, wait := s.byAddr.allow(addr); !ok {
+		return &throttledError{wait}
+	}
+	if login == "" {
+		return nil
+	}
+	if ok, wait := s.byLogin.allow(login); !ok {
+		return &throttledError{wait}
+	}
+	return nil
+}
+
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, login string) error {
+	token, err := s.store.NewSession(r.Context(), login)
+	if err != nil {
+		return err
+	}
+	s.setCookies(w, token, login, int(s.cfg.SessionTTL/time.Second))
+	return nil
+}
+
+// setCookies sets (maxAge > 0) or clears (maxAge < 0) the session and display cookies.
+func (s *Server) setCookies(w http.ResponseWriter, token, login string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.cfg.TLS(), SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: displayCookie, Value: login, Path: "/", MaxAge: maxAge,
+		Secure: s.cfg.TLS(), SameSite: http.SameSiteStrictMode})
+}
+
+// validToken bounds what a session cookie may hold before it reaches Redis.
+func validToken(t string) bool {
+	if len(t) == 0 || len(t) > 128 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// done answers a successful POST: the message for scripts, back to the page for plain forms.
+func (s *Server) done(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if isFormNavigation(r) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	w.Header()["Content-Type"] = plainType
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(msg + "\n"))
+}

@@ -1,0 +1,243 @@
+package daemon
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Auth modes for --auth-mode.
+const (
+	AuthCookie     = "cookie"      // log in once, a session cookie authorises /inc
+	AuthPerRequest = "per-request" // no sessions: every /inc carries login and password
+)
+
+// Config is counterd's whole configuration, after flags, environment and file are merged.
+type Config struct {
+	Listen           string
+	Redis            string // the local node, for reads
+	Master           string // the master, for writes; defaults to Redis
+	RedisPassword    string // from --redis-password-file or $COUNTERD_REDIS_PASSWORD; never logged
+	RedisTimeout     time.Duration
+	MaxStaleness     time.Duration
+	AuthMode         string
+	SessionTTL       time.Duration
+	TLSCert, TLSKey  string
+	HTTPRedirectAddr string
+	ShutdownTimeout  time.Duration
+	LogLevel         slog.Level
+	LogFormat        string
+}
+
+// DefaultConfig is the configuration with nothing set.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          ":8080",
+		Redis:           "redis://127.0.0.1:6379/0",
+		RedisTimeout:    time.Second,
+		MaxStaleness:    2 * time.Second,
+		AuthMode:        AuthCookie,
+		SessionTTL:      7 * 24 * time.Hour,
+		ShutdownTimeout: 10 * time.Second,
+		LogLevel:        slog.LevelInfo,
+		LogFormat:       "text",
+	}
+}
+
+// TLS reports whether counterd serves HTTPS.
+func (c Config) TLS() bool { return c.TLSCert != "" }
+
+// errHelp and errVersion end Run successfully after printing.
+var (
+	errHelp    = errors.New("help requested")
+	errVersion = errors.New("version requested")
+)
+
+// cliOnly reports flags that only make sense on the command line.
+func cliOnly(flagName string) bool { return flagName == "config" || flagName == "version" }
+
+// envName is the environment variable that sets flag name.
+func envName(flagName string) string {
+	return "COUNTERD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig merges flags > environment > YAML file > defaults.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("counterd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var configPath, passwordFile string
+	var version bool
+	fs.StringVar(&configPath, "config", "", "YAML `file` with any of these flags as keys (e.g. /etc/counterd/counterd.yaml)")
+	fs.BoolVar(&version, "version", false, "print the version and exit")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`address` to serve HTTP (HTTPS with --tls-cert) on")
+	fs.StringVar(&cfg.Redis, "redis", cfg.Redis, "`URL` of the local Redis node, read for the value and sessions")
+	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
+	fs.StringVar(&passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
+	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", cfg.RedisTimeout, "timeout of each Redis call")
+	fs.DurationVar(&cfg.MaxStaleness, "max-staleness", cfg.MaxStaleness, "age after which the held value is called old and /readyz fails")
+	fs.StringVar(&cfg.AuthMode, "auth-mode", cfg.AuthMode, "`mode`: cookie (sessions) or per-request (login and password on every /inc)")
+	fs.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "lifetime of a login session")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate chain `file`; enables HTTPS (with --tls-key)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file`")
+	fs.StringVar(&cfg.HTTPRedirectAddr, "http-redirect-addr", "", "with TLS: `address` of a plain HTTP listener that redirects to HTTPS (health endpoints answer directly)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
+	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log `format`: text or json")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(fs, usageOut)
+			return cfg, errHelp
+		}
+		return cfg, fmt.Errorf("%w (see counterd --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (see counterd --help)", fs.Arg(0))
+	}
+	if version {
+		return cfg, errVersion
+	}
+
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	if configPath == "" {
+		configPath = getenv(envName("config"))
+	}
+	var file map[string]yamlValue
+	if configPath != "" {
+		var err error
+		if file, err = readConfigFile(configPath, fs); err != nil {
+			return cfg, err
+		}
+	}
+	var setErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if setErr != nil || onCommandLine[f.Name] || cliOnly(f.Name) {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				setErr = fmt.Errorf("$%s: %w", envName(f.Name), err)
+			}
+			return
+		}
+		if v, ok := file[f.Name]; ok {
+			if err := fs.Set(f.Name, v.value); err != nil {
+				setErr = fmt.Errorf("%s:%d: %s: %w", configPath, v.line, f.Name, err)
+			}
+		}
+	})
+	if setErr != nil {
+		return cfg, setErr
+	}
+	if cfg.Master == "" {
+		cfg.Master = cfg.Redis
+	}
+	if passwordFile != "" {
+		b, err := os.ReadFile(passwordFile)
+		if err != nil {
+			return cfg, fmt.Errorf("redis password: %w", err)
+		}
+		cfg.RedisPassword = strings.TrimRight(string(b), "\r\n")
+	} else {
+		cfg.RedisPassword = getenv("COUNTERD_REDIS_PASSWORD")
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	for name, u := range map[string]string{"--redis": c.Redis, "--master": c.Master} {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "redis" && p.Scheme != "rediss" && p.Scheme != "unix") {
+			// The URL may hold a password: never echo it.
+			errs = append(errs, fmt.Errorf("%s: want redis://host:port/db, rediss://... or unix:///path", name))
+		}
+	}
+	if c.AuthMode != AuthCookie && c.AuthMode != AuthPerRequest {
+		errs = append(errs, fmt.Errorf("--auth-mode %q: want cookie or per-request", c.AuthMode))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.HTTPRedirectAddr != "" && !c.TLS() {
+		errs = append(errs, errors.New("--http-redirect-addr needs --tls-cert and --tls-key"))
+	}
+	for name, d := range map[string]time.Duration{"--redis-timeout": c.RedisTimeout, "--max-staleness": c.MaxStaleness,
+		"--session-ttl": c.SessionTTL, "--shutdown-timeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must be positive", name, d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type yamlValue struct {
+	value string
+	line  int
+}
+
+// readConfigFile reads a flat YAML mapping of flag names to scalars; unknown or repeated keys are errors.
+func readConfigFile(path string, fs *flag.FlagSet) (map[string]yamlValue, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := map[string]yamlValue{}
+	if len(doc.Content) == 0 {
+		return out, nil // an empty file sets nothing
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: want a mapping of option names to values", path, m.Line)
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if fs.Lookup(k.Value) == nil || cliOnly(k.Value) {
+			return nil, fmt.Errorf("%s:%d: unknown key %q", path, k.Line, k.Value)
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, fmt.Errorf("%s:%d: key %q repeated", path, k.Line, k.Value)
+		}
+		if v.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("%s:%d: %s: want a single value", path, v.Line, k.Value)
+		}
+		out[k.Value] = yamlValue{value: v.Value, line: v.Line}
+	}
+	return out, nil
+}
+
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, `Usage: counterd [flags]
+
+counterd serves the global counter page and its API from Redis: reads from the
+local node (--redis), writes to the master (--master).
+
+Every flag can also be set as $COUNTERD_<FLAG> (e.g. --max-staleness as
+$COUNTERD_MAX_STALENESS) or as a key of the --config YAML file (e.g.
+"max-staleness: 2s"). Precedence: flag > environment > file > default.
+The Redis password is read from --redis-password-file or $COUNTERD_REDIS_PASSWORD,
+never from a flag.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}

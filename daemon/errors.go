@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"errors"
+	"html/template"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// badRequest is input we refuse, with the reason shown to the user.
+type badRequest struct{ reason string }
+
+func (e *badRequest) Error() string { return e.reason }
+
+// throttledError is a client that tried to log in too often.
+type throttledError struct{ retryAfter time.Duration }
+
+func (e *throttledError) Error() string { return "too many login attempts" }
+
+// Messages users see; one for unknown login and wrong password alike.
+const (
+	msgBadCredentials = "wrong login or password"
+	msgNoSession      = "please log in first"
+	msgMaster         = "the counter cannot be changed right now: its database master is unreachable; reading still works, please try again later"
+)
+
+// statusOf maps an error to the HTTP status, the message shown and the Retry-After delay.
+// It is the only place that knows which error means which status.
+func statusOf(err error) (code int, msg string, retry time.Duration) {
+	var (
+		bad     *badRequest
+		tooBig  *http.MaxBytesError
+		soon    *tooSoonError
+		throttl *throttledError
+	)
+	switch {
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, bad.reason, 0
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "request body too large", 0
+	case errors.Is(err, errExists):
+		return http.StatusConflict, "this login is taken", 0
+	case errors.Is(err, errBadCredentials):
+		return http.StatusUnauthorized, msgBadCredentials, 0
+	case errors.Is(err, errNoSession):
+		return http.StatusUnauthorized, msgNoSession, 0
+	case errors.As(err, &soon):
+		return http.StatusTooManyRequests, "you can press the button once every 24 hours", soon.RetryAfter
+	case errors.As(err, &throttl):
+		return http.StatusTooManyRequests, "too many login attempts, please wait", throttl.retryAfter
+	case errors.Is(err, errMasterUnavailable):
+		return http.StatusServiceUnavailable, msgMaster, 0
+	}
+	return http.StatusInternalServerError, "internal error", 0
+}
+
+// fail answers a request with the status err maps to: plain text for scripts,
+// a small page for a browser that posted a form without JavaScript.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg, retry := statusOf(err)
+	if code == http.StatusInternalServerError {
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("route", r.Pattern), slog.Any("err", err))
+	}
+	if retry > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retry.Seconds())), 10))
+	}
+	if code == http.StatusUnauthorized && s.cfg.AuthMode == AuthPerRequest {
+		w.Header().Set("WWW-Authenticate", `Basic realm="counter", charset="UTF-8"`)
+	}
+	if isFormNavigation(r) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(code)
+		_ = errorPage.Execute(w, msg)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// isFormNavigation tells a plain HTML form post (no JavaScript) from a fetch.
+func isFormNavigation(r *http.Request) bool {
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" {
+		return m == "navigate"
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+var errorPage = template.Must(template.New("error").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Global counter</title></head>
+<body><p>{{.}}</p><p><a href="/">Back to the counter</a></p></body></html>
+`))

@@ -1,0 +1,121 @@
+package daemon
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// fakeStore is an in-memory Store for handler tests; the integration tests use Redis.
+type fakeStore struct {
+	mu         sync.Mutex
+	now        func() time.Time
+	value      int64
+	confirmed  time.Time
+	users      map[string]string
+	sessions   map[string]string
+	last       map[string]time.Time
+	masterDown bool
+	pingErr    error
+	onChange   func(int64)
+	tokens     int
+}
+
+var _ Store = (*fakeStore)(nil)
+
+func newFakeStore(now func() time.Time) *fakeStore {
+	return &fakeStore{now: now, confirmed: now(), users: map[string]string{},
+		sessions: map[string]string{}, last: map[string]time.Time{}}
+}
+
+func (f *fakeStore) Value() (int64, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.value, f.confirmed
+}
+
+func (f *fakeStore) Ping(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pingErr
+}
+
+func (f *fakeStore) Register(_ context.Context, login, password string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.masterDown {
+		return errMasterUnavailable
+	}
+	if _, ok := f.users[login]; ok {
+		return errExists
+	}
+	f.users[login] = password
+	return nil
+}
+
+func (f *fakeStore) Authenticate(_ context.Context, login, password string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.users[login]; !ok || p != password {
+		return errBadCredentials
+	}
+	return nil
+}
+
+func (f *fakeStore) NewSession(_ context.Context, login string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens++
+	t := "tok" + strconv.Itoa(f.tokens)
+	f.sessions[t] = login
+	return t, nil
+}
+
+func (f *fakeStore) SessionLogin(_ context.Context, token string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l, ok := f.sessions[token]; ok {
+		return l, nil
+	}
+	return "", errNoSession
+}
+
+func (f *fakeStore) DeleteSession(_ context.Context, token string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.sessions[token]; !ok {
+		return errNoSession
+	}
+	delete(f.sessions, token)
+	return nil
+}
+
+func (f *fakeStore) IncrementSession(ctx context.Context, token string) (int64, error) {
+	login, err := f.SessionLogin(ctx, token)
+	if err != nil {
+		return 0, err
+	}
+	return f.IncrementLogin(ctx, login)
+}
+
+func (f *fakeStore) IncrementLogin(_ context.Context, login string) (int64, error) {
+	f.mu.Lock()
+	if f.masterDown {
+		f.mu.Unlock()
+		return 0, errMasterUnavailable
+	}
+	now := f.now()
+	if t, ok := f.last[login]; ok && now.Sub(t) < 24*time.Hour {
+		f.mu.Unlock()
+		return 0, &tooSoonError{RetryAfter: t.Add(24 * time.Hour).Sub(now)}
+	}
+	f.last[login] = now
+	f.value++
+	v, onChange := f.value, f.onChange
+	f.mu.Unlock()
+	if onChange != nil {
+		onChange(v)
+	}
+	return v, nil
+}

@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are counterd's Prometheus metrics, in their own registry.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	increments  prometheus.Counter
+	redisErrors *prometheus.CounterVec
+}
+
+// NewMetrics registers counterd's metrics and the Go and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "counterd_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "counterd_http_request_duration_seconds", Help: "Time to answer HTTP requests (to the end of the stream for /events).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		increments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "counterd_increments_total", Help: "Successful increments made through this counterd.",
+		}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "counterd_redis_errors_total", Help: "Failed Redis operations by operation.",
+		}, []string{"op"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.increments, m.redisErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// RedisError counts a failed Redis operation; it fits store.Options.OnRedisError.
+func (m *Metrics) RedisError(op string, _ error) { m.redisErrors.WithLabelValues(op).Inc() }
+
+// watch exports the age of the held value and the number of event streams.
+func (m *Metrics) watch(values valueReader, hub *Hub, now func() time.Time) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "counterd_value_age_seconds", Help: "Time since Redis last confirmed the value this counterd serves.",
+		}, func() float64 {
+			_, confirmed := values.Value()
+			return now().Sub(confirmed).Seconds()
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "counterd_event_streams", Help: "Open /events streams.",
+		}, func() float64 { return float64(hub.Clients()) }),
+	)
+}
+
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// observe records one answered request.
+func (m *Metrics) observe(route string, code int, took time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(route).Observe(took.Seconds())
+}

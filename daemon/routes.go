@@ -1,0 +1,19 @@
+package daemon
+
+import "net/http"
+
+// routes lists every endpoint; the middleware applies to all of them.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", s.route("page", s.page))
+	mux.Handle("GET /getvalue", s.route("getvalue", s.getValue))
+	mux.Handle("GET /events", s.route("events", s.events))
+	mux.Handle("POST /register", s.route("register", s.register))
+	mux.Handle("POST /{$}", s.route("login", s.login))
+	mux.Handle("POST /logout", s.route("logout", s.logout))
+	mux.Handle("POST /inc", s.route("inc", s.inc))
+	mux.Handle("GET /healthz", s.route("healthz", s.healthz))
+	mux.Handle("GET /readyz", s.route("readyz", s.readyz))
+	mux.Handle("GET /metrics", s.route("metrics", s.metrics.handler().ServeHTTP))
+	return s.secure(s.sameOrigin(limitBody(mux)))
+}

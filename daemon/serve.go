@@ -1,0 +1,171 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server timeouts. /events lifts the read and write ones for its own stream.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// Daemon holds counterd's listeners: open them first, so a bad address fails at
+// once and tests can listen on 127.0.0.1:0 and ask Addr.
+type Daemon struct {
+	cfg        Config
+	log        *slog.Logger
+	ln         net.Listener
+	redirectLn net.Listener // nil without --http-redirect-addr
+	tls        *tls.Config  // nil without TLS
+}
+
+// Listen opens the listeners cfg names and loads the TLS certificate.
+func Listen(cfg Config, log *slog.Logger) (*Daemon, error) {
+	d := &Daemon{cfg: cfg, log: log}
+	if cfg.TLS() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load tls certificate: %w", err)
+		}
+		d.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	var err error
+	if d.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg.HTTPRedirectAddr != "" {
+		if d.redirectLn, err = net.Listen("tcp", cfg.HTTPRedirectAddr); err != nil {
+			d.ln.Close()
+			return nil, fmt.Errorf("listen for redirects: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// Addr is the address the main listener took.
+func (d *Daemon) Addr() net.Addr { return d.ln.Addr() }
+
+// RedirectAddr is the plain HTTP redirect listener's address, or nil.
+func (d *Daemon) RedirectAddr() net.Addr {
+	if d.redirectLn == nil {
+		return nil
+	}
+	return d.redirectLn.Addr()
+}
+
+// URL is the address to browse to.
+func (d *Daemon) URL() string {
+	scheme := "http"
+	if d.tls != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + browsable(d.ln.Addr()) + "/"
+}
+
+func browsable(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Close releases listeners of a Daemon that will not Serve.
+func (d *Daemon) Close() {
+	d.ln.Close()
+	if d.redirectLn != nil {
+		d.redirectLn.Close()
+	}
+}
+
+// Serve serves s until ctx ends, then drains: stop accepting, end event streams,
+// let in-flight requests finish within --shutdown-timeout.
+func (d *Daemon) Serve(ctx context.Context, s *Server) error {
+	srv := d.httpServer(s)
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() {
+		if d.tls != nil {
+			srv.TLSConfig = d.tls
+			errc <- srv.ServeTLS(d.ln, "", "")
+			return
+		}
+		errc <- srv.Serve(d.ln)
+	}()
+	if d.redirectLn != nil {
+		rs := d.httpServer(redirectHandler(s, d.ln.Addr()))
+		servers = append(servers, rs)
+		go func() { errc <- rs.Serve(d.redirectLn) }()
+	}
+	d.log.Info("serving", "url", d.URL())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	d.log.Info("shutting down", "timeout", d.cfg.ShutdownTimeout)
+	s.hub.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancel()
+	for _, hs := range servers {
+		if serr := hs.Shutdown(sctx); serr != nil {
+			hs.Close()
+			err = errors.Join(err, fmt.Errorf("drain: %w", serr))
+		}
+	}
+	return err
+}
+
+func (d *Daemon) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// redirectHandler sends plain HTTP to HTTPS, except the health endpoints that
+// load balancers and monitors probe without TLS.
+func redirectHandler(s *Server, tlsAddr net.Addr) http.Handler {
+	_, port, _ := net.SplitHostPort(tlsAddr.String())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz":
+			s.ServeHTTP(w, r)
+			return
+		}
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host == "" {
+			http.Error(w, "use https", http.StatusBadRequest)
+			return
+		}
+		if port != "443" {
+			host = net.JoinHostPort(host, port)
+		} else if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+			host = "[" + host + "]"
+		}
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	})
+}

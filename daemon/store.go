@@ -1,0 +1,43 @@
+package daemon
+
+import (
+	"context"
+	"time"
+)
+
+// The small views of the store (counter/daemon/store) that the handlers use.
+type (
+	// valueReader gives the value held in memory and when Redis last confirmed it.
+	valueReader interface {
+		Value() (v int64, confirmed time.Time)
+	}
+	// pinger checks the local Redis node.
+	pinger interface {
+		Ping(ctx context.Context) error
+	}
+	// accounts registers and checks users.
+	accounts interface {
+		Register(ctx context.Context, login, password string) error
+		Authenticate(ctx context.Context, login, password string) error
+	}
+	// sessions maps opaque tokens to logins.
+	sessions interface {
+		NewSession(ctx context.Context, login string) (token string, err error)
+		SessionLogin(ctx context.Context, token string) (string, error)
+		DeleteSession(ctx context.Context, token string) error
+	}
+	// incrementer adds one for a user at most once per window.
+	incrementer interface {
+		IncrementSession(ctx context.Context, token string) (int64, error)
+		IncrementLogin(ctx context.Context, login string) (int64, error)
+	}
+)
+
+// Store is everything counterd needs from Redis; *store.Store satisfies it.
+type Store interface {
+	valueReader
+	pinger
+	accounts
+	sessions
+	incrementer
+}
