@@ -1,0 +1,234 @@
+// Package store keeps counterd's state in Redis: the counter, users with
+// argon2id password hashes, hashed session tokens, and the once-per-24-h
+// increment done by one Lua script on the master.
+//
+// Reads are served from memory: the store subscribes to the counter's
+// channel on the local node (a replica relays the master's PUBLISH) and
+// re-reads the value every PollInterval as a safety net.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	ErrExists            = errors.New("login already taken")
+	ErrBadCredentials    = errors.New("unknown login or wrong password") // same for both cases
+	ErrNoSession         = errors.New("not logged in")
+	ErrMasterUnavailable = errors.New("master unavailable")
+)
+
+// TooSoonError is returned by the increments when the user pressed within
+// the last Window.
+type TooSoonError struct{ RetryAfter time.Duration }
+
+func (e *TooSoonError) Error() string {
+	return fmt.Sprintf("already pressed: next press allowed in %s", e.RetryAfter.Round(time.Second))
+}
+
+// FieldLastIncrement is the user-record hash field holding the master's
+// Redis TIME of the user's last increment, in microseconds since the epoch.
+const FieldLastIncrement = "last_inc_us"
+
+// fieldHash is the user-record field holding the PHC-encoded argon2id hash.
+const fieldHash = "hash"
+
+// Options configure Open. Zero values take the documented defaults.
+type Options struct {
+	LocalURL, MasterURL string        // MasterURL "" = LocalURL
+	Password            string        // used when a URL carries none
+	KeyPrefix           string        // default "counter:"
+	SessionTTL          time.Duration // default 30 days
+	Window              time.Duration // one increment per user per Window; default 24h
+	PollInterval        time.Duration // default 500ms
+	Timeout             time.Duration // per command, default 500ms
+	PoolSize            int           // connections per node, default 10
+	Hash                HashParams    // zero = DefaultHashParams
+	HashConcurrency     int           // argon2 runs at once (each takes Hash.MemoryKiB), default GOMAXPROCS
+	Logger              *slog.Logger  // nil = discard
+	// OnChange is called from one goroutine, in order, whenever the held
+	// value changes. If it is slow, intermediate values are skipped: it
+	// always catches up with the latest value.
+	OnChange     func(value int64)
+	OnRedisError func(op string, err error) // metrics hook, may be nil
+	Now          func() time.Time           // nil = time.Now
+}
+
+func (o *Options) setDefaults() {
+	if o.MasterURL == "" {
+		o.MasterURL = o.LocalURL
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = "counter:"
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 30 * 24 * time.Hour
+	}
+	if o.Window == 0 {
+		o.Window = 24 * time.Hour
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 500 * time.Millisecond
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 500 * time.Millisecond
+	}
+	if o.PoolSize == 0 {
+		o.PoolSize = 10
+	}
+	if o.Hash == (HashParams{}) {
+		o.Hash = DefaultHashParams
+	}
+	if o.HashConcurrency == 0 {
+		o.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.SessionTTL < time.Second:
+		return fmt.Errorf("session ttl %s: must be at least 1s", o.SessionTTL)
+	case o.Window < time.Second:
+		return fmt.Errorf("window %s: must be at least 1s", o.Window)
+	case o.PollInterval <= 0 || o.PollInterval > time.Second:
+		return fmt.Errorf("poll interval %s: must be in (0, 1s]", o.PollInterval)
+	case o.Timeout <= 0:
+		return fmt.Errorf("timeout %s: must be positive", o.Timeout)
+	case o.PoolSize < 1:
+		return fmt.Errorf("pool size %d: must be positive", o.PoolSize)
+	case o.HashConcurrency < 1:
+		return fmt.Errorf("hash concurrency %d: must be positive", o.HashConcurrency)
+	case o.Hash.Time < 1 || o.Hash.Time > maxTime || o.Hash.Threads < 1 ||
+		o.Hash.MemoryKiB < 8*uint32(o.Hash.Threads) || o.Hash.MemoryKiB > maxMemoryKiB:
+		return fmt.Errorf("hash parameters %+v: out of range", o.Hash)
+	}
+	return nil
+}
+
+// Store is counterd's Redis state. Its methods are safe for concurrent use.
+type Store struct {
+	o      Options
+	local  *redis.Client // reads, subscription, poll
+	master *redis.Client // writes; the same client as local when they are one node
+	log    *slog.Logger
+
+	hashSem   chan struct{} // bounds concurrent argon2 runs (memory)
+	dummyHash func() string // for unknown logins, so they cost what known ones do
+
+	held    held
+	kick    chan struct{} // wakes the OnChange notifier
+	pollNow chan struct{} // asks the poller for an immediate read
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Open validates o and starts the subscriber and poller. It does not fail when
+// Redis is down: Value reports a zero confirmed time until the first read.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	o.setDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	localOpts, localRedacted, err := clientOptions(o.LocalURL, o.Password, o)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	s := &Store{
+		o:       o,
+		log:     o.Logger,
+		hashSem: make(chan struct{}, o.HashConcurrency),
+		kick:    make(chan struct{}, 1),
+		pollNow: make(chan struct{}, 1),
+	}
+	s.local = redis.NewClient(localOpts)
+	if o.MasterURL == o.LocalURL {
+		s.master = s.local
+	} else {
+		masterOpts, masterRedacted, err := clientOptions(o.MasterURL, o.Password, o)
+		if err != nil {
+			_ = s.local.Close()
+			return nil, fmt.Errorf("master: %w", err)
+		}
+		s.master = redis.NewClient(masterOpts)
+		s.log.Info("redis master", "url", masterRedacted)
+	}
+	s.log.Info("redis local", "url", localRedacted)
+	s.dummyHash = sync.OnceValue(func() string {
+		h, err := hashPassword("not a real password", s.o.Hash)
+		if err != nil {
+			return "" // verify then fails fast; rand failing is the least of our problems
+		}
+		return h
+	})
+
+	// The background loops outlive Open's ctx: they stop on Close.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Add(3)
+	go s.notify(bg)
+	go s.subscribe(bg)
+	go s.poll(bg)
+	return s, nil
+}
+
+// Close stops the background loops and closes the connections.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+		err = s.local.Close()
+		if s.master != s.local {
+			err = errors.Join(err, s.master.Close())
+		}
+	})
+	return err
+}
+
+// Ping reports whether the local node answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	if err := s.local.Ping(ctx).Err(); err != nil {
+		s.redisError("ping", err)
+		return fmt.Errorf("ping local redis: %w", err)
+	}
+	return nil
+}
+
+// ValueKey is the counter's key.
+func (s *Store) ValueKey() string { return s.o.KeyPrefix + "value" }
+
+// UserKey is the hash holding login's record (fields "hash", FieldLastIncrement).
+func (s *Store) UserKey(login string) string { return s.o.KeyPrefix + "user:" + login }
+
+// SessionKey is the key holding the login of the session with the given token.
+func (s *Store) SessionKey(token string) string {
+	return s.o.KeyPrefix + "session:" + TokenHash(token)
+}
+
+// Channel is where the increment script publishes each new value.
+func (s *Store) Channel() string { return s.o.KeyPrefix + "events" }
+
+func (s *Store) redisError(op string, err error) {
+	if s.o.OnRedisError != nil && err != nil && !errors.Is(err, redis.Nil) {
+		s.o.OnRedisError(op, err)
+	}
+}

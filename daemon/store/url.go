@@ -1,0 +1,65 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// clientOptions turns redis://[user:pass@]host:port/db (or rediss:// for
+// TLS) into go-redis options. Errors never contain the URL, since it may
+// carry a password; redacted is the URL safe to log.
+func clientOptions(raw, password string, o Options) (opts *redis.Options, redacted string, err error) {
+	if raw == "" {
+		return nil, "", errors.New("empty redis url")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // url.Error repeats the whole URL, password included
+		}
+		return nil, "", fmt.Errorf("invalid redis url: %w", err)
+	}
+	redacted = u.Redacted()
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return nil, "", fmt.Errorf("redis url %s: scheme must be redis or rediss", redacted)
+	}
+	if u.Hostname() == "" {
+		return nil, "", fmt.Errorf("redis url %s: missing host", redacted)
+	}
+	if u.RawQuery != "" {
+		// go-redis would read timeouts and pool sizes from the query, which
+		// the fields below then silently override; refuse instead.
+		return nil, "", fmt.Errorf("redis url %s: query options are not supported", redacted)
+	}
+	opts, err = redis.ParseURL(raw)
+	if err != nil {
+		// go-redis's messages name the bad part (db number, option), not the password.
+		return nil, "", fmt.Errorf("redis url %s: %w", redacted, err)
+	}
+	if opts.Password == "" {
+		opts.Password = password
+	}
+	// One command never waits longer than Timeout; the context deadline set by
+	// every method covers pool waits, dials and retries together.
+	opts.DialTimeout = o.Timeout
+	opts.ReadTimeout = o.Timeout
+	opts.WriteTimeout = o.Timeout
+	opts.PoolTimeout = o.Timeout
+	opts.ContextTimeoutEnabled = true
+	opts.MaxRetries = 1 // one retry replaces a pooled connection broken by a Redis restart
+	opts.DialerRetries = 1
+	opts.PoolSize = o.PoolSize
+	opts.MinIdleConns = 1
+	opts.PipelinePoolSize = -1 // the poll's one pipeline shares the main pool
+	opts.ClientName = "counterd"
+	// Redis 7.0 (Debian 12) knows neither CLIENT SETINFO nor maintenance
+	// notifications; skip both instead of sending commands that fail.
+	opts.DisableIdentity = true
+	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return opts, redacted, nil
+}

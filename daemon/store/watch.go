@@ -1,0 +1,267 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// snapshot is what Value returns; replaced whole so readers never lock.
+type snapshot struct {
+	value     int64
+	confirmed time.Time
+}
+
+// held is the in-memory counter, fed by the subscriber and the poller.
+type held struct {
+	snap atomic.Pointer[snapshot]
+
+	mu     sync.Mutex
+	pubSeq uint64 // count of PUBLISH messages applied
+}
+
+// Value returns the counter and when the local node was last known to be in
+// step with the master. It does no I/O. confirmed is zero until the first read.
+func (s *Store) Value() (v int64, confirmed time.Time) {
+	if p := s.held.snap.Load(); p != nil {
+		return p.value, p.confirmed
+	}
+	return 0, time.Time{}
+}
+
+// Ready reports whether the value has been read from Redis at least once.
+func (s *Store) Ready() bool { return s.held.snap.Load() != nil }
+
+// applyPublished takes a value from the channel. The counter only grows, so
+// an older message arriving after a newer poll is ignored. A message proves
+// the local node just heard from the master, so confirmed advances too.
+func (s *Store) applyPublished(v int64) {
+	s.held.mu.Lock()
+	defer s.held.mu.Unlock()
+	s.held.pubSeq++
+	old := s.held.snap.Load()
+	next := snapshot{value: v, confirmed: s.o.Now()}
+	if old != nil {
+		next.value = max(old.value, v)
+		if old.confirmed.After(next.confirmed) {
+			next.confirmed = old.confirmed
+		}
+	}
+	s.store(old, next)
+}
+
+// applyPolled takes a value read by GET. It is authoritative (it may also go
+// down, after an admin reset) unless a message arrived while it was read:
+// then the message may be newer and only a larger value is taken.
+// A zero confirmed leaves the confirmed time as it was.
+func (s *Store) applyPolled(v int64, confirmed time.Time, seqAtStart uint64) {
+	s.held.mu.Lock()
+	defer s.held.mu.Unlock()
+	old := s.held.snap.Load()
+	next := snapshot{value: v, confirmed: confirmed}
+	if old != nil {
+		if s.held.pubSeq != seqAtStart {
+			next.value = max(old.value, v)
+		}
+		if old.confirmed.After(next.confirmed) {
+			next.confirmed = old.confirmed
+		}
+	}
+	s.store(old, next)
+}
+
+func (s *Store) pubSeq() uint64 {
+	s.held.mu.Lock()
+	defer s.held.mu.Unlock()
+	return s.held.pubSeq
+}
+
+// store publishes next; called with held.mu held.
+func (s *Store) store(old *snapshot, next snapshot) {
+	s.held.snap.Store(&next)
+	if old == nil || old.value != next.value {
+		select {
+		case s.kick <- struct{}{}:
+		default: // the notifier is already due to look
+		}
+	}
+}
+
+// notify calls OnChange from this one goroutine, always with the latest value.
+func (s *Store) notify(ctx context.Context) {
+	defer s.wg.Done()
+	var last int64
+	first := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		}
+		v, _ := s.Value()
+		if (first || v != last) && s.o.OnChange != nil {
+			s.o.OnChange(v)
+		}
+		last, first = v, false
+	}
+}
+
+// poll re-reads the value every PollInterval, and at once when the
+// subscriber (re)connects, since messages may have been missed meanwhile.
+func (s *Store) poll(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(s.o.PollInterval)
+	defer t.Stop()
+	var down outage
+	for {
+		err := s.pollOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.redisError("poll", err)
+		}
+		down.report(s, "local redis poll", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.pollNow:
+		}
+	}
+}
+
+// pollOnce reads the value and the replication state in one round trip.
+func (s *Store) pollOnce(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	seq := s.pubSeq()
+	start := s.o.Now()
+	var get *redis.StringCmd
+	var info *redis.StringCmd
+	_, err := s.local.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, s.ValueKey())
+		info = p.Info(ctx, "replication")
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	v, err := get.Int64()
+	if errors.Is(err, redis.Nil) {
+		v, err = 0, nil
+	}
+	if err != nil {
+		return err
+	}
+	s.applyPolled(v, confirmedAt(info.Val(), start), seq)
+	return nil
+}
+
+// confirmedAt says up to when a node answering INFO replication at polled
+// was in step with its master: polled itself for a master, the replica's
+// last contact with its master otherwise, and zero (no news) when the
+// replica's link is down. master_last_io_seconds_ago counts whole seconds and
+// the master pings replicas only every repl-ping-replica-period (10 s by
+// default), so set that to 1 on the master for a tight confirmed time.
+func confirmedAt(info string, polled time.Time) time.Time {
+	f := infoFields(info)
+	if f["role"] != "slave" {
+		return polled
+	}
+	if f["master_link_status"] != "up" {
+		return time.Time{}
+	}
+	ago, err := strconv.Atoi(f["master_last_io_seconds_ago"])
+	if err != nil || ago < 0 {
+		return time.Time{}
+	}
+	return polled.Add(-time.Duration(ago) * time.Second)
+}
+
+func infoFields(info string) map[string]string {
+	f := make(map[string]string)
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok {
+			f[k] = v
+		}
+	}
+	return f
+}
+
+// subscribe follows the counter's channel on the local node. go-redis
+// reconnects and resubscribes after errors; each (re)subscription triggers a
+// poll to pick up what was published while the connection was down.
+func (s *Store) subscribe(ctx context.Context) {
+	defer s.wg.Done()
+	const idle = 5 * time.Second // ping this often on a quiet channel, to notice dead connections
+	ps := s.local.Subscribe(ctx, s.Channel())
+	defer ps.Close()
+	var down outage
+	lastHeard := time.Now()
+	for ctx.Err() == nil {
+		msg, err := ps.ReceiveTimeout(ctx, idle)
+		if ctx.Err() != nil {
+			return
+		}
+		var nerr net.Error
+		switch {
+		case err != nil && errors.As(err, &nerr) && nerr.Timeout():
+			if time.Since(lastHeard) > 3*idle {
+				// Pings went unanswered: the connection is dead without an
+				// error (a lost peer). Start over with a fresh one.
+				_ = ps.Close()
+				ps = s.local.Subscribe(ctx, s.Channel())
+				lastHeard = time.Now()
+				continue
+			}
+			_ = ps.Ping(ctx)
+			continue
+		case err != nil:
+			s.redisError("subscribe", err)
+			down.report(s, "local redis subscription", err)
+			select { // go-redis redials on the next receive; don't spin while Redis is down
+			case <-ctx.Done():
+			case <-time.After(s.o.PollInterval):
+			}
+			continue
+		}
+		lastHeard = time.Now()
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			down.report(s, "local redis subscription", nil)
+			select {
+			case s.pollNow <- struct{}{}:
+			default:
+			}
+		case *redis.Message:
+			if v, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
+				s.applyPublished(v)
+			} else {
+				s.log.Warn("ignoring malformed counter message", "channel", m.Channel, "err", err)
+			}
+		}
+	}
+}
+
+// outage logs the start and end of a run of failures, not every failure.
+type outage struct{ since time.Time }
+
+func (o *outage) report(s *Store, what string, err error) {
+	switch {
+	case err != nil && o.since.IsZero():
+		o.since = time.Now()
+		s.log.Warn(what+" failing", "err", err)
+	case err == nil && !o.since.IsZero():
+		s.log.Info(what+" recovered", "after", time.Since(o.since).Round(time.Millisecond))
+		o.since = time.Time{}
+	}
+}
