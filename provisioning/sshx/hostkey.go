@@ -183,8 +183,8 @@ func (h *hostKeys) firstKnown() (xknownhosts.KnownKey, bool) {
 // invalidKey matches no recorded key, so a lookup returns all of them.
 type invalidKey struct{}
 
-func (invalidKey) Type() string                           { return "invalid" }
-func (invalidKey) Marshal() []byte                        { return []byte("invalid") }
+func (invalidKey) Type() string                            { return "invalid" }
+func (invalidKey) Marshal() []byte                         { return []byte("invalid") }
 func (invalidKey) Verify(_ []byte, _ *ssh.Signature) error { return errors.New("invalid key") }
 
 func hostOf(hostport string) string {

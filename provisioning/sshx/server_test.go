@@ -123,10 +123,10 @@ func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
 
 func (s *testServer) forward(nc ssh.NewChannel) {
 	var p struct {
-		Host       string
-		Port       uint32
-		OrigHost   string
-		OrigPort   uint32
+		Host     string
+		Port     uint32
+		OrigHost string
+		OrigPort uint32
 	}
 	if err := ssh.Unmarshal(nc.ExtraData(), &p); err != nil {
 		nc.Reject(ssh.ConnectionFailed, err.Error())
