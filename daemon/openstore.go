@@ -2,16 +2,37 @@ package daemon
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
+	"time"
+
+	"counter/daemon/store"
 )
 
-type closingStore interface {
-	Store
-	Close() error
+var _ Store = (*store.Store)(nil)
+
+// openStore connects to Redis; it does not fail when Redis is down (reads then
+// serve the last value, marked old, and /readyz says why).
+func openStore(ctx context.Context, cfg Config, log *slog.Logger, hub *Hub, m *Metrics) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{
+		LocalURL:     cfg.Redis,
+		MasterURL:    cfg.Master,
+		Password:     cfg.RedisPassword,
+		SessionTTL:   cfg.SessionTTL,
+		PollInterval: pollInterval(cfg.MaxStaleness),
+		Timeout:      cfg.RedisTimeout,
+		Logger:       log.With("component", "store"),
+		OnChange:     hub.Publish,
+		OnRedisError: m.RedisError,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return st, nil
 }
 
-// openStore is wired to counter/daemon/store once it lands.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger, hub *Hub, m *Metrics) (closingStore, error) {
-	return nil, errors.New("store not wired yet")
+// pollInterval lets the value be confirmed about four times within --max-staleness,
+// so one slow or lost poll does not make a healthy node unready.
+func pollInterval(maxStaleness time.Duration) time.Duration {
+	return min(max(maxStaleness/4, 10*time.Millisecond), time.Second)
 }

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"time"
 
 	"counter/daemon/buildinfo"
 )
+
+// storeCloseWithin bounds how long shutdown waits for the Redis connections to close.
+const storeCloseWithin = 2 * time.Second
 
 // Run is counterd's main: parse configuration from args and getenv, serve until ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -25,24 +29,63 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case err != nil:
 		return err
 	}
-	log := newLogger(cfg, stderr)
-
-	d, err := Listen(cfg, log)
+	r, err := Start(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err
+	}
+	return r.Wait()
+}
+
+// Running is a started counterd: listeners, Redis store and HTTP servers.
+type Running struct {
+	d    *Daemon
+	srv  *Server
+	done chan error
+}
+
+// Start listens (so a bad address fails at once), connects the store and serves in
+// the background until ctx ends. Tests and benchmarks start it on 127.0.0.1:0.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Running, error) {
+	d, err := Listen(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	hub, metrics := NewHub(), NewMetrics()
 	st, err := openStore(ctx, cfg, log, hub, metrics)
 	if err != nil {
 		d.Close()
-		return err
+		return nil, err
 	}
-	defer st.Close()
 	log.Info("counterd starting", "version", buildinfo.String(), "redis", redact(cfg.Redis),
 		"master", redact(cfg.Master), "auth_mode", cfg.AuthMode, "max_staleness", cfg.MaxStaleness)
-	s := NewServer(cfg, Deps{Store: st, Hub: hub, Metrics: metrics, Logger: log, Now: time.Now})
-	return d.Serve(ctx, s)
+	r := &Running{d: d, done: make(chan error, 1),
+		srv: NewServer(cfg, Deps{Store: st, Hub: hub, Metrics: metrics, Logger: log, Now: time.Now})}
+	go func() {
+		err := d.Serve(ctx, r.srv)
+		closed := make(chan error, 1)
+		go func() { closed <- st.Close() }()
+		select {
+		case cerr := <-closed:
+			err = errors.Join(err, cerr)
+		case <-time.After(storeCloseWithin):
+			log.Warn("redis connections did not close in time, leaving them", "waited", storeCloseWithin)
+		}
+		r.done <- err
+	}()
+	return r, nil
 }
+
+// Addr is the address the main listener took.
+func (r *Running) Addr() net.Addr { return r.d.Addr() }
+
+// URL is the address to browse to.
+func (r *Running) URL() string { return r.d.URL() }
+
+// Server is the HTTP handler being served.
+func (r *Running) Server() *Server { return r.srv }
+
+// Wait blocks until the daemon has drained after its context ended.
+func (r *Running) Wait() error { return <-r.done }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}

@@ -1,19 +1,13 @@
 package daemon
 
-import (
-	"errors"
-	"fmt"
-	"time"
-)
+import "counter/daemon/store"
 
-// Placeholders until counter/daemon/store lands; then these become aliases of its errors.
+// The store's errors, under the names the status mapping (errors.go) uses.
 var (
-	errExists            = errors.New("login taken")
-	errBadCredentials    = errors.New("bad credentials")
-	errNoSession         = errors.New("no session")
-	errMasterUnavailable = errors.New("master unavailable")
+	errExists            = store.ErrExists
+	errBadCredentials    = store.ErrBadCredentials
+	errNoSession         = store.ErrNoSession
+	errMasterUnavailable = store.ErrMasterUnavailable
 )
 
-type tooSoonError struct{ RetryAfter time.Duration }
-
-func (e *tooSoonError) Error() string { return fmt.Sprintf("too soon, retry after %v", e.RetryAfter) }
+type tooSoonError = store.TooSoonError

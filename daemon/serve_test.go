@@ -1,0 +1,118 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startDaemon serves f's Server on 127.0.0.1:0 until the test ends; cancel drains it.
+func startDaemon(t *testing.T, f *fixture, cfg Config) (base string, cancel func() error) {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
+	d, err := Listen(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Serve(ctx, f.srv) }()
+	var done bool
+	var serveErr error
+	cancel = func() error {
+		if !done {
+			stop()
+			serveErr, done = <-errc, true
+		}
+		return serveErr
+	}
+	t.Cleanup(func() { cancel() })
+	return "http://" + d.Addr().String(), cancel
+}
+
+// readEvent returns the next data: line of an event stream.
+func readEvent(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read event stream: %v", err)
+		}
+		if v, ok := strings.CutPrefix(line, "data: "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+}
+
+func TestEventsStreamChangesAndEndOnShutdown(t *testing.T) {
+	f := newFixture(t, nil)
+	base, cancel := startDaemon(t, f, f.srv.cfg)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type = %q, want text/event-stream", ct)
+	}
+	r := bufio.NewReader(resp.Body)
+	if got := readEvent(t, r); got != "42" {
+		t.Fatalf("first event = %q, want the current value 42", got)
+	}
+	if _, err := f.store.IncrementLogin(t.Context(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readEvent(t, r); got != "43" {
+		t.Fatalf("event after increment = %q, want 43", got)
+	}
+	// Many changes at once coalesce: the stream ends on the latest value.
+	for i := int64(100); i <= 200; i++ {
+		f.srv.hub.Publish(i)
+	}
+	for got := ""; got != "200"; got = readEvent(t, r) {
+	}
+
+	start := time.Now()
+	if err := cancel(); err != nil {
+		t.Fatalf("Serve after cancel = %v, want nil", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("drain took %v with an open event stream", took)
+	}
+	if _, err := io.ReadAll(r); err != nil {
+		t.Errorf("stream after shutdown: %v, want a clean end", err)
+	}
+	if n := f.srv.hub.Clients(); n != 0 {
+		t.Errorf("%d subscribers left after shutdown", n)
+	}
+}
+
+func TestEventsUnsubscribeOnDisconnect(t *testing.T) {
+	f := newFixture(t, nil)
+	base, _ := startDaemon(t, f, f.srv.cfg)
+	ctx, hangUp := context.WithCancel(t.Context())
+	rq, _ := http.NewRequestWithContext(ctx, "GET", base+"/events", nil)
+	resp, err := http.DefaultClient.Do(rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readEvent(t, bufio.NewReader(resp.Body))
+	if n := f.srv.hub.Clients(); n != 1 {
+		t.Fatalf("clients = %d, want 1", n)
+	}
+	hangUp()
+	resp.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for f.srv.hub.Clients() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("subscriber still registered 5s after the client left")
+		}
+		time.Sleep(10 * time.Millisecond) // polling, not synchronisation
+	}
+}
