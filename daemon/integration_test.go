@@ -1,0 +1,196 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"counter/daemon/redistest"
+)
+
+// counterd starts a full counterd (real store) on 127.0.0.1:0 reading from local
+// and writing to master; it drains when the test ends.
+func counterd(t *testing.T, local, master *redistest.Server) string {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Redis, cfg.Master = local.URL(), master.URL()
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := r.Wait(); err != nil {
+			t.Errorf("counterd drain: %v", err)
+		}
+	})
+	return strings.TrimSuffix("http://"+r.Addr().String(), "/")
+}
+
+// user is a browser-like client with its own cookie jar.
+type user struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newUser(t *testing.T, base string) *user {
+	jar, _ := cookiejar.New(nil)
+	return &user{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+func (u *user) post(path string, form url.Values) (int, string) {
+	u.t.Helper()
+	resp, err := u.c.PostForm(u.base+path, form)
+	if err != nil {
+		u.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+func (u *user) get(path string) (int, string) {
+	u.t.Helper()
+	resp, err := u.c.Get(u.base + path)
+	if err != nil {
+		u.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s (last: %s)", what, last)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+func TestIntegrationReplicaAndMaster(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.Start(t)
+	replica.ReplicaOf(master)
+	onMaster := counterd(t, master, master)
+	onReplica := counterd(t, replica, master)
+
+	// A page open on the replica's counterd.
+	resp, err := http.Get(onReplica + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := bufio.NewReader(resp.Body)
+	if got := readEvent(t, events); got != "0" {
+		t.Fatalf("first event = %q, want 0", got)
+	}
+
+	alice := newUser(t, onReplica)
+	if code, body := alice.post("/register", creds("alice", "alice-password")); code != 201 {
+		t.Fatalf("register through the replica's counterd = %d %q, want 201", code, body)
+	}
+	if code, body := alice.post("/register", creds("alice", "other-password")); code != 409 {
+		t.Fatalf("second register = %d %q, want 409", code, body)
+	}
+	if code, body := alice.post("/logout", nil); code != 200 {
+		t.Fatalf("logout = %d %q", code, body)
+	}
+	if code, _ := alice.post("/inc", nil); code != 401 {
+		t.Fatalf("inc after logout = %d, want 401", code)
+	}
+	if code, body := alice.post("/", creds("alice", "wrong-password")); code != 401 {
+		t.Fatalf("login with a wrong password = %d %q, want 401", code, body)
+	}
+	if code, body := alice.post("/", creds("alice", "alice-password")); code != 200 {
+		t.Fatalf("login = %d %q, want 200", code, body)
+	}
+	if code, body := alice.post("/inc", nil); code != 200 || body != "1" {
+		t.Fatalf("inc = %d %q, want 200 \"1\"", code, body)
+	}
+	if got := readEvent(t, events); got != "1" {
+		t.Fatalf("event after alice's inc = %q, want 1", got)
+	}
+	if code, _ := alice.post("/inc", nil); code != 429 {
+		t.Fatalf("second inc = %d, want 429", code)
+	}
+
+	// An increment through the master's counterd reaches the page on the replica's.
+	bob := newUser(t, onMaster)
+	if code, body := bob.post("/register", creds("bob", "bob-password")); code != 201 {
+		t.Fatalf("register bob = %d %q", code, body)
+	}
+	if code, body := bob.post("/inc", nil); code != 200 || body != "2" {
+		t.Fatalf("bob inc = %d %q, want 200 \"2\"", code, body)
+	}
+	if got := readEvent(t, events); got != "2" {
+		t.Fatalf("event on the replica's counterd = %q, want 2", got)
+	}
+	eventually(t, "replica's /getvalue shows 2", func() (bool, string) {
+		_, body := alice.get("/getvalue")
+		return body == "2", body
+	})
+	if _, page := alice.get("/"); !strings.Contains(page, `<div id="counter">2</div>`) {
+		t.Errorf("page on the replica's counterd lacks the value 2")
+	}
+}
+
+func TestIntegrationMasterDown(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.Start(t)
+	replica.ReplicaOf(master)
+	base := counterd(t, replica, master)
+	alice := newUser(t, base)
+	if code, body := alice.post("/register", creds("alice", "alice-password")); code != 201 {
+		t.Fatalf("register = %d %q", code, body)
+	}
+	master.Kill()
+
+	code, body := alice.post("/inc", nil)
+	if code != 503 || !strings.Contains(body, "master") {
+		t.Fatalf("inc with the master down = %d %q, want 503 naming the master", code, body)
+	}
+	for _, path := range []string{"/", "/getvalue"} {
+		if code, _ := alice.get(path); code != 200 {
+			t.Errorf("GET %s with the master down = %d, want 200", path, code)
+		}
+	}
+}
+
+func TestIntegrationReadyzFollowsLocalRedis(t *testing.T) {
+	local := redistest.Start(t)
+	base := counterd(t, local, local)
+	probe := newUser(t, base)
+	ready := func(want int) func() (bool, string) {
+		return func() (bool, string) {
+			code, body := probe.get("/readyz")
+			return code == want, body
+		}
+	}
+	eventually(t, "ready with redis up", ready(200))
+	local.Stop()
+	eventually(t, "unready with redis down", ready(503))
+	if code, _ := probe.get("/"); code != 200 {
+		t.Errorf("GET / with redis down = %d, want 200", code)
+	}
+	local.Restart()
+	eventually(t, "ready again after redis is back", ready(200))
+}
