@@ -1,0 +1,120 @@
+// Package lab runs a local multi-node Debian 12 cluster for counter: one
+// systemd-nspawn container per node in its own network namespace, a real
+// authoritative DNS server, client namespaces per continent, and continental
+// WAN latency from a user-space delay router (package wan).
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Lab is one lab, addressed by its state directory.
+type Lab struct {
+	StateDir string
+	CacheDir string
+	Subnet   netip.Prefix
+	Topology *Topology
+	// Exe is the counterctl binary the delay router runs as (`lab router`).
+	Exe string
+	Out io.Writer
+	Log *slog.Logger
+}
+
+// hostTools are the host commands the lab needs, with their Debian packages.
+var hostTools = []struct{ cmd, pkg string }{
+	{"debootstrap", "debootstrap"},
+	{"systemd-nspawn", "systemd-container"},
+	{"nft", "nftables"},
+	{"ip", "iproute2"},
+}
+
+// ErrNotRoot is returned when the lab is driven without root.
+var ErrNotRoot = errors.New("counterctl lab needs root (namespaces, containers, nftables): run it with sudo")
+
+// CheckHost makes sure the lab can run here: root, and the host tools (as
+// root it installs the missing Debian packages with apt-get).
+func CheckHost(ctx context.Context, log *slog.Logger, install bool) error {
+	if os.Geteuid() != 0 {
+		return ErrNotRoot
+	}
+	var missing []string
+	for _, t := range hostTools {
+		if _, err := exec.LookPath(t.cmd); err != nil {
+			missing = append(missing, t.pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if !install {
+		return fmt.Errorf("missing host packages: apt-get install %s", strings.Join(missing, " "))
+	}
+	log.Info("installing host packages", "packages", missing)
+	argv := append([]string{"apt-get", "install", "-y", "--no-install-recommends"}, missing...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("install %s (try: apt-get install %s): %w: %s", strings.Join(missing, " "), strings.Join(missing, " "), err, lastLines(string(out), 5))
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lock takes the state directory's lock for a command that changes the lab.
+func (l *Lab) lock() (func(), error) {
+	return lockFile(filepath.Join(l.StateDir, "lock"), "the lab in "+l.StateDir)
+}
+
+// load reads the lab's state.
+func (l *Lab) load() (*State, error) { return LoadState(l.StateDir) }
+
+// member finds a member of a running lab, with a helpful error.
+func member(st *State, name string, kinds ...string) (Member, error) {
+	m, ok := st.Plan.Member(name)
+	if ok && (len(kinds) == 0 || contains(kinds, m.Kind)) {
+		return m, nil
+	}
+	var names []string
+	for _, m := range st.Plan.Members {
+		if len(kinds) == 0 || contains(kinds, m.Kind) {
+			names = append(names, m.Name)
+		}
+	}
+	return Member{}, fmt.Errorf("no %s named %q in the lab (have: %s)", strings.Join(kinds, " or "), name, strings.Join(names, ", "))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPath refuses directories nspawn's --overlay syntax cannot carry.
+func checkPath(what, p string) error {
+	if strings.ContainsAny(p, ":,\\") {
+		return fmt.Errorf("%s %q: must not contain ':', ',' or '\\' (systemd-nspawn --overlay syntax)", what, p)
+	}
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("%s %q must be an absolute path", what, p)
+	}
+	return nil
+}

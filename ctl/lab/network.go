@@ -1,0 +1,232 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+)
+
+// checkOverlap refuses a subnet that meets any host address or route
+// (other than the default route), so the lab never shadows a real network.
+func checkOverlap(ctx context.Context, subnet netip.Prefix) error {
+	out, err := run(ctx, "ip", "-j", "-4", "route", "show", "table", "all")
+	if err != nil {
+		return err
+	}
+	var routes []struct {
+		Dst string `json:"dst"`
+		Dev string `json:"dev"`
+	}
+	if err := json.Unmarshal([]byte(out), &routes); err != nil {
+		return fmt.Errorf("parse ip route: %w", err)
+	}
+	for _, r := range routes {
+		if r.Dst == "default" || r.Dst == "" {
+			continue
+		}
+		if p, ok := parsePrefix(r.Dst); ok && p.Overlaps(subnet) {
+			return fmt.Errorf("lab subnet %s overlaps the host route %s dev %s; pick another with --subnet", subnet, r.Dst, r.Dev)
+		}
+	}
+	out, err = run(ctx, "ip", "-j", "-4", "addr", "show")
+	if err != nil {
+		return err
+	}
+	var links []struct {
+		Ifname   string `json:"ifname"`
+		AddrInfo []struct {
+			Local     string `json:"local"`
+			PrefixLen int    `json:"prefixlen"`
+		} `json:"addr_info"`
+	}
+	if err := json.Unmarshal([]byte(out), &links); err != nil {
+		return fmt.Errorf("parse ip addr: %w", err)
+	}
+	for _, l := range links {
+		for _, a := range l.AddrInfo {
+			if p, ok := parsePrefix(fmt.Sprintf("%s/%d", a.Local, a.PrefixLen)); ok && p.Overlaps(subnet) {
+				return fmt.Errorf("lab subnet %s overlaps %s on host interface %s; pick another with --subnet", subnet, p, l.Ifname)
+			}
+		}
+	}
+	return nil
+}
+
+func parsePrefix(s string) (netip.Prefix, bool) {
+	if !strings.Contains(s, "/") {
+		s += "/32"
+	}
+	p, err := netip.ParsePrefix(s)
+	return p.Masked(), err == nil
+}
+
+// addNetns creates a namespace and records it before anything goes in it.
+func (st *State) addNetns(ctx context.Context, name string) error {
+	st.Netns = append(st.Netns, name)
+	if err := st.Save(); err != nil {
+		return err
+	}
+	if _, err := run(ctx, "ip", "netns", "add", name); err != nil {
+		return err
+	}
+	_, err := run(ctx, "ip", "-n", name, "link", "set", "lo", "up")
+	return err
+}
+
+// setupRouter makes the router namespace, its link to the host, the TUN the
+// delay router reads and the rules that steer lab traffic into it, and the
+// host's NAT to the outside (the Debian mirror).
+func (st *State) setupRouter(ctx context.Context) error {
+	p := st.Plan
+	if err := st.addNetns(ctx, routerNetns); err != nil {
+		return err
+	}
+	err := inNetns(routerNetns, func() error {
+		// Packets come back from the TUN with addresses that route out of
+		// other interfaces: reverse-path filtering would drop them.
+		for _, kv := range [][2]string{
+			{"net/ipv4/conf/all/rp_filter", "0"}, {"net/ipv4/conf/default/rp_filter", "0"},
+			{"net/ipv4/ip_forward", "1"},
+		} {
+			if err := writeSysctl(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	was, err := readSysctl("net/ipv4/ip_forward")
+	if err != nil {
+		return err
+	}
+	if was != "1" {
+		st.IPForward = was
+		if err := st.Save(); err != nil {
+			return err
+		}
+		if err := writeSysctl("net/ipv4/ip_forward", "1"); err != nil {
+			return err
+		}
+	}
+	st.HostLink = hostLink
+	if err := st.Save(); err != nil {
+		return err
+	}
+	r := p.RouterH.String()
+	steps := [][]string{
+		{"ip", "link", "add", hostLink, "type", "veth", "peer", "name", routerHost, "netns", routerNetns},
+		{"ip", "addr", "add", p.HostIP.String() + "/24", "dev", hostLink},
+		{"ip", "link", "set", hostLink, "up"},
+		{"ip", "route", "add", p.Subnet.String(), "via", r, "dev", hostLink},
+		{"ip", "-n", routerNetns, "addr", "add", r + "/24", "dev", routerHost},
+		{"ip", "-n", routerNetns, "link", "set", routerHost, "up"},
+		{"ip", "-n", routerNetns, "route", "add", "default", "via", p.HostIP.String()},
+		{"ip", "-n", routerNetns, "tuntap", "add", "dev", tunName, "mode", "tun"},
+		{"ip", "-n", routerNetns, "link", "set", tunName, "up"},
+		{"ip", "-n", routerNetns, "route", "add", p.Subnet.String(), "dev", tunName, "table", wanTable},
+		// Traffic to the host's link is admin traffic: never delayed.
+		{"ip", "-n", routerNetns, "rule", "add", "to", netip.PrefixFrom(p.HostIP, 24).Masked().String(), "lookup", "main", "priority", "100"},
+	}
+	for _, s := range steps {
+		if _, err := run(ctx, s...); err != nil {
+			return err
+		}
+	}
+	st.NFTable = true
+	if err := st.Save(); err != nil {
+		return err
+	}
+	_, err = runIn(ctx, strings.NewReader(nftRules(p.Subnet)), "nft", "-f", "-")
+	return err
+}
+
+// nftRules masquerades lab traffic leaving the lab (to the Debian mirror).
+func nftRules(subnet netip.Prefix) string {
+	return fmt.Sprintf(`table ip %[1]s {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr %[2]s ip daddr != %[2]s masquerade
+	}
+}
+`, nftTable, subnet)
+}
+
+// addMember makes a member's namespace and its link to the router, and sends
+// whatever arrives from it for another lab address through the delay router.
+func (st *State) addMember(ctx context.Context, m Member) error {
+	if err := st.addNetns(ctx, m.Netns()); err != nil {
+		return err
+	}
+	rif := m.RouterIf()
+	steps := [][]string{
+		{"ip", "-n", routerNetns, "link", "add", rif, "type", "veth", "peer", "name", "eth0", "netns", m.Netns()},
+		{"ip", "-n", routerNetns, "addr", "add", m.Gateway.String() + "/24", "dev", rif},
+		{"ip", "-n", routerNetns, "link", "set", rif, "up"},
+		{"ip", "-n", routerNetns, "rule", "add", "iif", rif, "lookup", wanTable, "priority", "200"},
+		{"ip", "-n", m.Netns(), "addr", "add", m.Address.String() + "/24", "dev", "eth0"},
+		{"ip", "-n", m.Netns(), "link", "set", "eth0", "up"},
+		{"ip", "-n", m.Netns(), "route", "add", "default", "via", m.Gateway.String()},
+	}
+	for _, s := range steps {
+		if _, err := run(ctx, s...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setLink brings a member's router-side link up or down (partition, heal).
+func (st *State) setLink(ctx context.Context, m Member, up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	_, err := run(ctx, "ip", "-n", routerNetns, "link", "set", m.RouterIf(), state)
+	return err
+}
+
+// teardownNetwork removes, by name, what setupRouter and addMember made.
+// Deleting the router namespace deletes every veth pair with it.
+func (st *State) teardownNetwork(ctx context.Context) []error {
+	var errs []error
+	ns := slices.Clone(st.Netns)
+	slices.Reverse(ns)
+	for _, n := range ns {
+		if _, err := os.Stat("/run/netns/" + n); err != nil {
+			continue
+		}
+		if _, err := run(ctx, "ip", "netns", "delete", n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	st.Netns = nil
+	if st.HostLink != "" {
+		if _, err := os.Stat("/sys/class/net/" + st.HostLink); err == nil {
+			if _, err := run(ctx, "ip", "link", "delete", st.HostLink); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		st.HostLink = ""
+	}
+	if st.NFTable {
+		if out, _ := run(ctx, "nft", "list", "tables", "ip"); strings.Contains(out, "table ip "+nftTable+"\n") {
+			if _, err := run(ctx, "nft", "delete", "table", "ip", nftTable); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		st.NFTable = false
+	}
+	if st.IPForward != "" {
+		if err := writeSysctl("net/ipv4/ip_forward", st.IPForward); err != nil {
+			errs = append(errs, err)
+		}
+		st.IPForward = ""
+	}
+	return errs
+}
