@@ -1,0 +1,319 @@
+package sshx
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hostile are arguments a shell would love to interpret.
+var hostile = []string{
+	"plain",
+	"two words",
+	"it's",
+	`"double"`,
+	`back\slash`,
+	"$HOME",
+	"${PATH}",
+	"*",
+	"-n",
+	"--",
+	"",
+	" leading and trailing ",
+	"tab\there",
+	"line1\nline2\n",
+	"semi; echo INJECTED",
+	"and && echo INJECTED",
+	"pipe | cat",
+	"redirect > /dev/null",
+	"`echo INJECTED`",
+	"!history",
+	"~root",
+	"unicode: zürich ☃",
+}
+
+func TestRunQuotesEveryArgument(t *testing.T) {
+	f := newFixture(t)
+	srv := newTestServer(t, f.pub)
+	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	c := mustDial(t, srv.addr, f.config())
+	pwned := filepath.Join(t.TempDir(), "pwned")
+	args := append(hostile, "$(touch "+pwned+")", "; touch "+pwned)
+	for _, arg := range args {
+		t.Run(strconv.Quote(arg), func(t *testing.T) {
+			out, err := c.Run(context.Background(), []string{"printf", "%s", arg}, RunOptions{})
+			if err != nil {
+				t.Fatalf("Run(printf %%s %q): %v", arg, err)
+			}
+			if string(out.Stdout) != arg {
+				t.Errorf("Run(printf %%s %q) printed %q", arg, out.Stdout)
+			}
+		})
+	}
+	// All at once, so argument boundaries are checked too.
+	script := `for a; do printf '[%s]' "$a"; done`
+	out, err := c.Run(context.Background(), append([]string{"sh", "-c", script, "sh"}, args...), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ""
+	for _, a := range args {
+		want += "[" + a + "]"
+	}
+	if string(out.Stdout) != want {
+		t.Errorf("argv boundaries lost:\n got %q\nwant %q", out.Stdout, want)
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Errorf("%s exists: an argument was executed by the remote shell", pwned)
+	}
+}
+
+func TestRunStdin(t *testing.T) {
+	f := newFixture(t)
+	srv := newTestServer(t, f.pub)
+	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	c := mustDial(t, srv.addr, f.config())
+	in := strings.Repeat("line with $(x) and 'q'\n", 10000)
+	out, err := c.Run(context.Background(), []string{"cat"}, RunOptions{Stdin: strings.NewReader(in)})
+	if err != nil || string(out.Stdout) != in {
+		t.Fatalf("Run(cat) with %d bytes on stdin: got %d bytes, %v", len(in), len(out.Stdout), err)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	f := newFixture(t)
+	srv := newTestServer(t, f.pub)
+	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	c := mustDial(t, srv.addr, f.config())
+	tests := []struct {
+		name       string
+		argv       []string
+		wantCode   int
+		wantStderr string
+		wantMsg    string
+	}{
+		{"success", []string{"true"}, 0, "", ""},
+		{"failure", []string{"false"}, 1, "", srv.addr + ": false: exit status 1"},
+		{"code and stderr", []string{"sh", "-c", "echo first >&2; echo 'E: last words' >&2; exit 42"}, 42,
+			"first\nE: last words\n", "exit status 42: E: last words"},
+		{"missing program", []string{"no-such-program-ctr"}, 127, "", "exit status 127"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.Run(context.Background(), tt.argv, RunOptions{})
+			if tt.wantCode == 0 {
+				if err != nil {
+					t.Fatalf("Run(%q): %v", tt.argv, err)
+				}
+				return
+			}
+			var xe *ExitError
+			if !errors.As(err, &xe) || xe.Code != tt.wantCode {
+				t.Fatalf("Run(%q) = %v, want *ExitError with code %d", tt.argv, err, tt.wantCode)
+			}
+			if tt.wantStderr != "" && string(xe.Stderr) != tt.wantStderr {
+				t.Errorf("Stderr = %q, want %q", xe.Stderr, tt.wantStderr)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q lacks %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// checkCancelKills runs a command that records its pid and hangs, cancels it
+// by timeout and proves the remote process is gone, not just abandoned.
+func checkCancelKills(t *testing.T, c *Client, dir string) {
+	t.Helper()
+	pidFile := filepath.Join(dir, "pid")
+	start := time.Now()
+	_, err := c.Run(context.Background(),
+		[]string{"sh", "-c", `echo $$ > "$1"; exec sleep 30`, "sh", pidFile},
+		RunOptions{Timeout: 500 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run(sleep 30) with 500ms timeout = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run returned after %v; the timeout was 500ms", d)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("the command never started: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("remote process %d still runs 5s after the timeout", pid)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a pid: there is nothing to wait on
+	}
+	if _, err := c.Run(context.Background(), []string{"true"}, RunOptions{}); err != nil {
+		t.Errorf("connection unusable after a cancelled command: %v", err)
+	}
+}
+
+func TestRunTimeoutKillsCommand(t *testing.T) {
+	f := newFixture(t)
+	srv := newTestServer(t, f.pub)
+	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	checkCancelKills(t, mustDial(t, srv.addr, f.config()), t.TempDir())
+}
+
+// fakeSudo puts a `sudo` first on the server's PATH. The real one cannot be
+// used here without a second account; the argv it receives is still checked.
+func fakeSudo(t *testing.T, script string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sudo"), []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const sudoPassthrough = `[ "$1" = -n ] && [ "$2" = -- ] || { echo "fake sudo: got $*" >&2; exit 99; }
+shift 2
+exec "$@"
+`
+
+func TestRunNonRootUsesSudo(t *testing.T) {
+	f := newFixture(t)
+	srv := newTestServer(t, f.pub, withPath(fakeSudo(t, sudoPassthrough)))
+	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	cfg := f.config()
+	cfg.User = "deploy"
+	c := mustDial(t, srv.addr, cfg)
+	arg := "semi; echo INJECTED $(id)"
+	out, err := c.Run(context.Background(), []string{"printf", "%s", arg}, RunOptions{})
+	if err != nil || string(out.Stdout) != arg {
+		t.Fatalf("Run via sudo = %q, %v; want %q", out.Stdout, err, arg)
+	}
+}
+
+func TestRunSudoNeedsPassword(t *testing.T) {
+	f := newFixture(t)
+	srv := newTestServer(t, f.pub, withPath(fakeSudo(t, "echo 'sudo: a password is required' >&2\nexit 1\n")))
+	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	cfg := f.config()
+	cfg.User = "deploy"
+	c := mustDial(t, srv.addr, cfg)
+	_, err := c.Run(context.Background(), []string{"true"}, RunOptions{})
+	var xe *ExitError
+	if !errors.Is(err, ErrSudoPassword) || !errors.As(err, &xe) {
+		t.Fatalf("Run when sudo wants a password = %v, want ErrSudoPassword wrapping *ExitError", err)
+	}
+	for _, want := range []string{"deploy", "NOPASSWD", "sudo -n"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestJumpHost(t *testing.T) {
+	f := newFixture(t)
+	jump := newTestServer(t, f.pub)
+	target := newTestServer(t, f.pub)
+	f.trust(t, jump.addr, jump.hostKeys[0].PublicKey())
+	f.trust(t, target.addr, target.hostKeys[0].PublicKey())
+	via := mustDial(t, jump.addr, f.config())
+
+	cfg := f.config()
+	cfg.Via = via
+	c := mustDial(t, target.addr, cfg)
+	out, err := c.Run(context.Background(), []string{"printf", "%s", "through the jump"}, RunOptions{})
+	if err != nil || string(out.Stdout) != "through the jump" {
+		t.Fatalf("Run through the jump host = %q, %v", out.Stdout, err)
+	}
+	if n := jump.forwards.Load(); n != 1 {
+		t.Errorf("jump host forwarded %d connections, want 1", n)
+	}
+
+	t.Run("target host key still verified", func(t *testing.T) {
+		other := newTestServer(t, f.pub) // not in known_hosts
+		_, err := Dial(context.Background(), other.addr, cfg)
+		var ue *UnknownHostError
+		if !errors.As(err, &ue) {
+			t.Fatalf("Dial via jump to an unknown host = %v, want *UnknownHostError", err)
+		}
+	})
+
+	t.Run("silent target times out", func(t *testing.T) {
+		// golang/go#15113: the tunnelled conn has no deadlines, a silent peer must not hang us.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+		cfg := cfg
+		cfg.ConnectTimeout = 300 * time.Millisecond
+		start := time.Now()
+		_, err = Dial(context.Background(), ln.Addr().String(), cfg)
+		if err == nil || time.Since(start) > 5*time.Second {
+			t.Fatalf("Dial via jump to a silent peer = %v after %v, want a timeout well within 5s", err, time.Since(start))
+		}
+	})
+}
+
+func TestKeepAlive(t *testing.T) {
+	t.Run("answered keepalives keep the connection", func(t *testing.T) {
+		f := newFixture(t)
+		srv := newTestServer(t, f.pub)
+		f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+		cfg := f.config()
+		cfg.KeepAlive, cfg.KeepAliveMax = 50*time.Millisecond, 2
+		c := mustDial(t, srv.addr, cfg)
+		deadline := time.Now().Add(5 * time.Second)
+		for srv.keepalives.Load() < 5 {
+			if time.Now().After(deadline) {
+				t.Fatalf("server saw %d keepalives in 5s at a 50ms interval", srv.keepalives.Load())
+			}
+			time.Sleep(10 * time.Millisecond) // polling a counter
+		}
+		if _, err := c.Run(context.Background(), []string{"true"}, RunOptions{}); err != nil {
+			t.Fatalf("Run after keepalives: %v", err)
+		}
+	})
+
+	t.Run("a silent peer closes the connection", func(t *testing.T) {
+		f := newFixture(t)
+		srv := newTestServer(t, f.pub, silentKeepalives())
+		f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+		cfg := f.config()
+		cfg.KeepAlive, cfg.KeepAliveMax = 50*time.Millisecond, 3
+		c := mustDial(t, srv.addr, cfg)
+		waited := make(chan error, 1)
+		go func() { waited <- c.Wait() }()
+		select {
+		case err := <-waited:
+			if !errors.Is(err, ErrPeerDead) {
+				t.Fatalf("Wait() = %v, want ErrPeerDead", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection to a silent peer still open after 5s (keepalive every 50ms, 3 allowed)")
+		}
+		_, err := c.Run(context.Background(), []string{"true"}, RunOptions{})
+		if !errors.Is(err, ErrPeerDead) {
+			t.Errorf("Run on the closed connection = %v, want it to say ErrPeerDead", err)
+		}
+	})
+}
