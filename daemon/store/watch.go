@@ -203,8 +203,21 @@ func infoFields(info string) map[string]string {
 func (s *Store) subscribe(ctx context.Context) {
 	defer s.wg.Done()
 	const idle = 5 * time.Second // ping this often on a quiet channel, to notice dead connections
+	var mu sync.Mutex // guards ps against the AfterFunc below
 	ps := s.local.Subscribe(ctx, s.Channel())
-	defer ps.Close()
+	renew := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = ps.Close()
+		ps = s.local.Subscribe(ctx, s.Channel())
+	}
+	// A blocked receive does not watch ctx; closing the PubSub ends it at once.
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = ps.Close()
+	})
+	defer stop()
 	var down outage
 	lastHeard := time.Now()
 	for ctx.Err() == nil {
@@ -218,8 +231,7 @@ func (s *Store) subscribe(ctx context.Context) {
 			if time.Since(lastHeard) > 3*idle {
 				// Pings went unanswered: the connection is dead without an
 				// error (a lost peer). Start over with a fresh one.
-				_ = ps.Close()
-				ps = s.local.Subscribe(ctx, s.Channel())
+				renew()
 				lastHeard = time.Now()
 				continue
 			}

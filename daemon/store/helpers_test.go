@@ -1,0 +1,148 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"counter/daemon/redistest"
+	"counter/daemon/store"
+)
+
+// fastHash keeps integration tests quick; hash_test.go covers the defaults.
+var fastHash = store.HashParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// env is a Store under test plus what it reported.
+type env struct {
+	*store.Store
+	changes   *changes
+	logs      *syncBuffer
+	redisErrs *counter
+}
+
+// openStore opens a Store on local (and master, if not nil), closed at test end.
+func openStore(t testing.TB, local, master *redistest.Server, edit func(*store.Options)) *env {
+	t.Helper()
+	e := &env{changes: &changes{}, logs: &syncBuffer{}, redisErrs: &counter{}}
+	o := store.Options{
+		LocalURL:     local.URL(),
+		PollInterval: 100 * time.Millisecond,
+		Hash:         fastHash,
+		Logger:       slog.New(slog.NewTextHandler(e.logs, nil)),
+		OnChange:     e.changes.add,
+		OnRedisError: func(string, error) { e.redisErrs.inc() },
+	}
+	if master != nil {
+		o.MasterURL = master.URL()
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	s, err := store.Open(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("store log:\n%s", e.logs.String())
+		}
+	})
+	e.Store = s
+	return e
+}
+
+// startPair starts a master (pinging its replicas every second, so the
+// replica's confirmed time stays tight) and a replica of it.
+func startPair(t testing.TB) (master, replica *redistest.Server) {
+	t.Helper()
+	master = redistest.Start(t, redistest.WithArgs("--repl-ping-replica-period", "1"))
+	replica = redistest.Start(t)
+	replica.ReplicaOf(master)
+	return master, replica
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond) // poll interval
+	}
+}
+
+func waitValue(t testing.TB, s *env, want int64) {
+	t.Helper()
+	eventually(t, 5*time.Second, "Value() = "+strconv.FormatInt(want, 10), func() bool {
+		v, _ := s.Value()
+		return v == want
+	})
+}
+
+// changes records OnChange calls.
+type changes struct {
+	mu   sync.Mutex
+	vals []int64
+}
+
+func (c *changes) add(v int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.vals = append(c.vals, v)
+}
+
+func (c *changes) seen(v int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, x := range c.vals {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *changes) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.vals)
+}
+
+type counter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *counter) inc() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *counter) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// syncBuffer is a log sink safe for the store's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

@@ -1,0 +1,160 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"counter/daemon/redistest"
+	"counter/daemon/store"
+)
+
+var bg = context.Background()
+
+// TestValueComesFromLocal proves reads use the local node: local and master
+// are unrelated servers holding different values.
+func TestValueComesFromLocal(t *testing.T) {
+	local, master := redistest.Start(t), redistest.Start(t)
+	local.Do("SET", "counter:value", 7)
+	master.Do("SET", "counter:value", 100)
+	s := openStore(t, local, master, nil)
+	waitValue(t, s, 7)
+	if _, confirmed := s.Value(); confirmed.IsZero() {
+		t.Fatal("confirmed is zero after a read from a master-role local node")
+	}
+	local.Do("SET", "counter:value", 8) // no PUBLISH: the poll must find it
+	waitValue(t, s, 8)
+}
+
+// TestReplicaRelaysPublish proves the subscription on the replica sees the
+// master's PUBLISH: the store never talks to the master for reads.
+func TestReplicaRelaysPublish(t *testing.T) {
+	master, replica := startPair(t)
+	s := openStore(t, replica, master, func(o *store.Options) { o.PollInterval = time.Second })
+	eventually(t, 5*time.Second, "first read", s.Ready)
+	// A value no key holds, so only the message can bring it.
+	master.Do("PUBLISH", s.Channel(), 424242)
+	eventually(t, 5*time.Second, "OnChange(424242) via the replica", func() bool { return s.changes.seen(424242) })
+
+	_, confirmed := s.Value()
+	if age := time.Since(confirmed); age < 0 || age > 3*time.Second {
+		t.Fatalf("confirmed %v is %s old, want within 3s of now", confirmed, age)
+	}
+}
+
+func TestRegisterSessionIncrement(t *testing.T) {
+	master, replica := startPair(t)
+	s := openStore(t, replica, master, func(o *store.Options) { o.SessionTTL = time.Hour })
+	mc := master.Client()
+
+	if err := s.Register(bg, "alice", "alice-password"); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	// Right after Register the replica may not have the user yet: Authenticate
+	// must fall back to the master rather than fail.
+	if err := s.Authenticate(bg, "alice", "alice-password"); err != nil {
+		t.Fatalf("Authenticate(right password): %v", err)
+	}
+	if err := s.Register(bg, "alice", "other"); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("Register(alice again) = %v, want ErrExists", err)
+	}
+	for _, tc := range []struct{ name, login, password string }{
+		{"wrong password", "alice", "alice-passwordX"},
+		{"unknown login", "bob", "alice-password"},
+		{"empty login", "", "x"},
+	} {
+		if err := s.Authenticate(bg, tc.login, tc.password); !errors.Is(err, store.ErrBadCredentials) {
+			t.Errorf("Authenticate(%s) = %v, want ErrBadCredentials", tc.name, err)
+		}
+	}
+	rec := mc.HGetAll(bg, s.UserKey("alice")).Val()
+	if h := rec["hash"]; !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") || strings.Contains(h, "alice-password") {
+		t.Fatalf("stored hash = %q, want an argon2id PHC string without the password", h)
+	}
+
+	tok, err := s.NewSession(bg, "alice")
+	if err != nil {
+		t.Fatalf("NewSession: %v", err)
+	}
+	if login, err := s.SessionLogin(bg, tok); err != nil || login != "alice" {
+		t.Fatalf("SessionLogin = %q, %v; want alice", login, err)
+	}
+	// Redis holds the token's sha256, never the token.
+	keys := mc.Keys(bg, "*").Val()
+	for _, k := range keys {
+		if strings.Contains(k, tok) {
+			t.Fatalf("key %q contains the raw token", k)
+		}
+	}
+	if ttl := mc.TTL(bg, "counter:session:"+store.TokenHash(tok)).Val(); ttl < 59*time.Minute || ttl > time.Hour {
+		t.Fatalf("session TTL = %s, want about 1h", ttl)
+	}
+
+	v, err := s.IncrementSession(bg, tok)
+	if err != nil || v != 1 {
+		t.Fatalf("IncrementSession = %d, %v; want 1, nil", v, err)
+	}
+	waitValue(t, s, 1)
+	eventually(t, 5*time.Second, "OnChange(1)", func() bool { return s.changes.seen(1) })
+	last, err := mc.HGet(bg, s.UserKey("alice"), store.FieldLastIncrement).Int64()
+	if now := time.Now().UnixMicro(); err != nil || last > now || now-last > 5e6 {
+		t.Fatalf("%s = %d, %v; want Redis TIME in µs close to %d", store.FieldLastIncrement, last, err, now)
+	}
+
+	_, err = s.IncrementSession(bg, tok)
+	var soon *store.TooSoonError
+	if !errors.As(err, &soon) || soon.RetryAfter < 23*time.Hour || soon.RetryAfter > 24*time.Hour {
+		t.Fatalf("second IncrementSession = %v, want TooSoonError with RetryAfter just under 24h", err)
+	}
+	if !regexp.MustCompile(`next press allowed in (23h59m[0-9]+s|24h0m0s)$`).MatchString(soon.Error()) {
+		t.Errorf("TooSoonError.Error() = %q, want it to say when", soon.Error())
+	}
+
+	// Per-request auth mode: the same script, by login.
+	if err := s.Register(bg, "carol", "carol-password"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.IncrementLogin(bg, "carol"); err != nil || v != 2 {
+		t.Fatalf("IncrementLogin(carol) = %d, %v; want 2, nil", v, err)
+	}
+	if _, err := s.IncrementLogin(bg, "nobody"); !errors.Is(err, store.ErrBadCredentials) {
+		t.Fatalf("IncrementLogin(nobody) = %v, want ErrBadCredentials", err)
+	}
+	waitValue(t, s, 2)
+
+	if err := s.DeleteSession(bg, tok); err != nil {
+		t.Fatalf("DeleteSession: %v", err)
+	}
+	if _, err := s.SessionLogin(bg, tok); !errors.Is(err, store.ErrNoSession) {
+		t.Fatalf("SessionLogin after logout = %v, want ErrNoSession", err)
+	}
+	for _, bad := range []string{tok, "", "forged-token"} {
+		if _, err := s.IncrementSession(bg, bad); !errors.Is(err, store.ErrNoSession) {
+			t.Fatalf("IncrementSession(%q) = %v, want ErrNoSession", bad, err)
+		}
+	}
+}
+
+// TestRehashOnLogin: hashes made with old parameters are upgraded at login.
+func TestRehashOnLogin(t *testing.T) {
+	srv := redistest.Start(t)
+	old := openStore(t, srv, nil, nil)
+	if err := old.Register(bg, "dave", "dave-password"); err != nil {
+		t.Fatal(err)
+	}
+	stronger := store.HashParams{Time: 2, MemoryKiB: 128, Threads: 1}
+	s := openStore(t, srv, nil, func(o *store.Options) { o.Hash = stronger })
+	if err := s.Authenticate(bg, "dave", "dave-password"); err != nil {
+		t.Fatalf("Authenticate with old-parameter hash: %v", err)
+	}
+	h := srv.Do("HGET", s.UserKey("dave"), "hash").(string)
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=128,t=2,p=1$") {
+		t.Fatalf("hash after login = %q, want it upgraded to m=128,t=2", h)
+	}
+	if err := s.Authenticate(bg, "dave", "dave-password"); err != nil {
+		t.Fatalf("Authenticate with upgraded hash: %v", err)
+	}
+}
