@@ -43,7 +43,18 @@ type NodeSpec struct {
 }
 
 // UnmarshalYAML keeps the line so validation errors can point at it.
+// yaml.Node.Decode does not inherit the decoder's KnownFields, so unknown
+// keys are checked here.
 func (n *NodeSpec) UnmarshalYAML(v *yaml.Node) error {
+	if v.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			switch k := v.Content[i]; k.Value {
+			case "name", "continent", "datacenter", "role":
+			default:
+				return fmt.Errorf("line %d: field %s not found in a node (name, continent, datacenter, role)", k.Line, k.Value)
+			}
+		}
+	}
 	type plain NodeSpec
 	var p plain
 	if err := v.Decode(&p); err != nil {
@@ -54,7 +65,10 @@ func (n *NodeSpec) UnmarshalYAML(v *yaml.Node) error {
 	return nil
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+var (
+	nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	zoneRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+$`)
+)
 
 // DefaultTopology is the design's cluster: master and mirror in eu, one
 // replica per other continent, a DNS server in eu and a client per continent.
@@ -100,6 +114,9 @@ func (t *Topology) check(file string, rtt *RTT) error {
 	}
 	if t.Zone[len(t.Zone)-1] != '.' {
 		t.Zone += "."
+	}
+	if !zoneRE.MatchString(t.Zone) {
+		errs = append(errs, fmt.Errorf("%s: zone: %q is not a lower-case DNS name", file, t.Zone))
 	}
 	if len(t.Nodes) == 0 {
 		errs = append(errs, fmt.Errorf("%s: nodes: at least one node is needed", file))

@@ -1,0 +1,48 @@
+package lab
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"testing"
+)
+
+func TestWriteInventoryGolden(t *testing.T) {
+	topo, err := DefaultTopology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns, _ := p.Member("dns")
+	var b bytes.Buffer
+	err = WriteInventory(&b, Inventory{
+		Cluster: "lab", Zone: topo.Zone, DNSServer: netip.AddrPortFrom(dns.Address, 53),
+		TSIG: TSIG{Name: "counter-update.", Algorithm: "hmac-sha256", Secret: "never-written"}, TSIGFile: "secrets/tsig.key",
+		KeyFile: "ssh/id_ed25519", KnownHosts: "ssh/known_hosts",
+		AdminNetwork: netip.PrefixFrom(p.HostIP, 32),
+		CounterdPass: "secrets/redis-counterd.pass", ReplPass: "secrets/redis-replication.pass",
+		PKIDir: "pki/", Nodes: p.OfKind(KindNode),
+	})
+	if err != nil {
+		t.Fatalf("WriteInventory() = %v", err)
+	}
+	const golden = "testdata/inventory.golden.yaml"
+	if update {
+		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (UPDATE_GOLDEN=1 go test ./ctl/lab -run Inventory writes it)", err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("inventory differs from %s:\n%s", golden, b.String())
+	}
+	if bytes.Contains(b.Bytes(), []byte("never-written")) {
+		t.Error("the TSIG secret is inline in the inventory")
+	}
+}
