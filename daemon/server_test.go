@@ -28,7 +28,7 @@ type fixture struct {
 	clock *clock
 }
 
-func newFixture(t *testing.T, edit func(*Config)) *fixture {
+func newFixture(t testing.TB, edit func(*Config)) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
 	st := newFakeStore(clk.now)

@@ -1,0 +1,165 @@
+package daemon
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, returning their paths and a pool trusting it.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "counterd test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(c)
+	return certFile, keyFile, pool
+}
+
+func TestTLSWithRedirectListener(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	f := newFixture(t, func(c *Config) {
+		c.TLSCert, c.TLSKey = certFile, keyFile
+		c.HTTPRedirectAddr = "127.0.0.1:0"
+	})
+	cfg := f.srv.cfg
+	cfg.Listen = "127.0.0.1:0"
+	d, err := Listen(cfg, f.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	errc := make(chan error, 1)
+	go func() { errc <- d.Serve(ctx, f.srv) }()
+	t.Cleanup(func() { <-errc })
+
+	if !strings.HasPrefix(d.URL(), "https://127.0.0.1:") {
+		t.Errorf("URL = %q, want https://127.0.0.1:port/", d.URL())
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	resp, err := client.Post(d.URL()+"", "application/x-www-form-urlencoded",
+		strings.NewReader(creds("alice", "alice-password").Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Errorf("login over TLS = %d over HTTP/%d, want 200 over HTTP/2", resp.StatusCode, resp.ProtoMajor)
+	}
+	var secure bool
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			secure = c.Secure && c.HttpOnly
+		}
+	}
+	if !secure {
+		t.Errorf("session cookie under TLS not Secure+HttpOnly: %q", resp.Header.Values("Set-Cookie"))
+	}
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS header under TLS")
+	}
+
+	plain := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	_, tlsPort, _ := net.SplitHostPort(d.Addr().String())
+	redirect := "http://" + d.RedirectAddr().String()
+	tests := []struct {
+		name, path   string
+		wantCode     int
+		wantLocation string
+	}{
+		{"page redirects", "/?a=b", http.StatusPermanentRedirect, "https://127.0.0.1:" + tlsPort + "/?a=b"},
+		{"api redirects", "/getvalue", http.StatusPermanentRedirect, "https://127.0.0.1:" + tlsPort + "/getvalue"},
+		{"healthz answers", "/healthz", 200, ""},
+		{"readyz answers", "/readyz", 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := plain.Get(redirect + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantCode || resp.Header.Get("Location") != tt.wantLocation {
+				t.Errorf("GET %s = %d Location %q, want %d %q", tt.path, resp.StatusCode,
+					resp.Header.Get("Location"), tt.wantCode, tt.wantLocation)
+			}
+		})
+	}
+}
+
+func TestListenErrorsAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := DefaultConfig()
+	cfg.Listen = ln.Addr().String()
+	if _, err := Listen(cfg, newLogger(cfg, os.Stderr)); err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Errorf("Listen on a taken port = %v, want a listen error", err)
+	}
+	cfg.Listen, cfg.TLSCert, cfg.TLSKey = "127.0.0.1:0", "/nonexistent.pem", "/nonexistent.key"
+	if _, err := Listen(cfg, newLogger(cfg, os.Stderr)); err == nil || !strings.Contains(err.Error(), "tls") {
+		t.Errorf("Listen with a missing certificate = %v, want a tls error", err)
+	}
+}
+
+func TestMetricsCountRoutesAndCodes(t *testing.T) {
+	f := newFixture(t, nil)
+	f.do(t, req{method: "GET", path: "/"})
+	f.do(t, req{method: "POST", path: "/inc", cookie: "tok1"})
+	f.do(t, req{method: "POST", path: "/inc", cookie: "tok1"})
+	f.srv.metrics.RedisError("ping", nil)
+	body := f.do(t, req{method: "GET", path: "/metrics"}).Body.String()
+	for _, want := range []string{
+		`counterd_http_requests_total{code="200",route="page"} 1`,
+		`counterd_http_requests_total{code="200",route="inc"} 1`,
+		`counterd_http_requests_total{code="429",route="inc"} 1`,
+		`counterd_increments_total 1`,
+		`counterd_redis_errors_total{op="ping"} 1`,
+		`counterd_value_age_seconds 0`,
+		`counterd_http_request_duration_seconds_bucket{route="page",le=`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
