@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"counter/daemon/redistest"
 	"counter/daemon/store"
@@ -145,4 +148,10 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+func TestMain(m *testing.M) {
+	// go-redis logs each failed dial to stderr; the outage tests cause many.
+	redis.SetLogger(store.RedisLogger{Logger: slog.New(slog.DiscardHandler)})
+	os.Exit(m.Run())
 }

@@ -202,7 +202,8 @@ func infoFields(info string) map[string]string {
 // poll to pick up what was published while the connection was down.
 func (s *Store) subscribe(ctx context.Context) {
 	defer s.wg.Done()
-	const idle = 5 * time.Second // ping this often on a quiet channel, to notice dead connections
+	// Ping this often on a quiet channel, to notice dead connections.
+	const idle = 5 * time.Second
 	var mu sync.Mutex // guards ps against the AfterFunc below
 	ps := s.local.Subscribe(ctx, s.Channel())
 	renew := func() {
