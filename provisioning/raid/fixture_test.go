@@ -1,0 +1,85 @@
+package raid
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// fixtureSource answers Check from recorded outputs under testdata/.
+type fixtureSource struct {
+	files map[string]string // path on the node -> testdata file
+	cmds  map[string]string // "program arg ..." -> testdata file
+	ran   []string
+}
+
+var _ Source = (*fixtureSource)(nil)
+
+func (f *fixtureSource) ReadFile(name string) ([]byte, error) {
+	file, ok := f.files[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return os.ReadFile(filepath.Join("testdata", file))
+}
+
+func (f *fixtureSource) LookPath(name string) (string, error) {
+	for cmd := range f.cmds {
+		if strings.HasPrefix(cmd, name+" ") {
+			return "/usr/sbin/" + name, nil
+		}
+	}
+	return "", fmt.Errorf("look up %s: %w", name, exec.ErrNotFound)
+}
+
+func (f *fixtureSource) Run(_ context.Context, _ time.Duration, path string, args ...string) ([]byte, error) {
+	key := strings.Join(append([]string{filepath.Base(path)}, args...), " ")
+	f.ran = append(f.ran, key)
+	file, ok := f.cmds[key]
+	if !ok {
+		return nil, fmt.Errorf("%s: no recording", key)
+	}
+	return os.ReadFile(filepath.Join("testdata", file))
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("read golden (run go test -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		tb.Errorf("%s differs from the output (go test -update rewrites it)\n--- got:\n%s\n--- want:\n%s", path, got, want)
+	}
+}
+
+// mustRead returns a testdata file.
+func mustRead(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
