@@ -10,6 +10,9 @@ func newLabSSHCmd(o *labOptions) *cobra.Command {
 		Short: "SSH to a lab node as root (lab key, host key verified)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needRoot(); err != nil {
+				return err
+			}
 			c, err := o.lab(cmd).SSHCommand(cmd.Context(), args[0], args[1:])
 			if err != nil {
 				return err

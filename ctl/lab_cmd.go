@@ -136,6 +136,9 @@ func newLabStatusCmd(o *labOptions) *cobra.Command {
 		Short: "Show each lab member: role, continent, address, up/down",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := needRoot(); err != nil {
+				return err
+			}
 			return o.lab(cmd).Status(cmd.Context())
 		},
 	}

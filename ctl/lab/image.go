@@ -85,7 +85,12 @@ func (im *Images) Layer(ctx context.Context, base, name string) (string, error) 
 	defer unlock()
 	pkgs := layerPackages[name]
 	dir := filepath.Join(im.Dir, Suite+"-"+name)
-	stamp := fmt.Sprintf("%s\n%s\n", base, strings.Join(pkgs, ","))
+	baseStamp, err := os.ReadFile(base + ".stamp")
+	if err != nil {
+		return "", fmt.Errorf("base image %s has no stamp: %w", base, err)
+	}
+	// A rebuilt base invalidates the layer: its stamp includes the base's.
+	stamp := fmt.Sprintf("%s%s\n", baseStamp, strings.Join(pkgs, ","))
 	if cached(dir, stamp) {
 		return dir, nil
 	}
@@ -143,7 +148,7 @@ func replaceDir(tmp, dir, stamp string) error {
 // host keys or machine id, key-only root SSH.
 func customiseBase(root string, m *Mirror) error {
 	files := map[string]string{
-		"etc/apt/sources.list":                  m.SourcesList(),
+		"etc/apt/sources.list":                   m.SourcesList(),
 		"etc/ssh/sshd_config.d/counter-lab.conf": sshdDropIn,
 		"etc/machine-id":                         "",
 		"etc/hostname":                           "localhost\n",

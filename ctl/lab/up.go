@@ -36,11 +36,11 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	if _, err := os.Stat("/run/netns/" + routerNetns); err == nil {
 		return fmt.Errorf("another lab is running on this machine (network namespace %s exists, not in %s); bring it down with `counterctl lab down --state-dir DIR` first", routerNetns, l.StateDir)
 	}
-	plan, err := NewPlan(l.Topology, l.Subnet)
-	if err != nil {
+	if err := checkOverlap(ctx, l.Subnet.Masked()); err != nil {
 		return err
 	}
-	if err := checkOverlap(ctx, plan.Subnet); err != nil {
+	plan, err := NewPlan(l.Topology, l.Subnet)
+	if err != nil {
 		return err
 	}
 	mirror, err := HostMirror("/")

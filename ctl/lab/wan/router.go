@@ -41,15 +41,16 @@ func (r *Router) Run(ctx context.Context) error {
 	in := make(chan arrival, 4096)
 	readErr := make(chan error, 1)
 	go func() {
+		buf := make([]byte, maxPacket)
 		for {
-			buf := make([]byte, maxPacket)
 			n, err := r.dev.Read(buf)
 			if err != nil {
 				readErr <- err
 				return
 			}
+			// Held packets get their own right-sized copy; the read buffer is reused.
 			select {
-			case in <- arrival{at: r.now(), pkt: buf[:n:n]}:
+			case in <- arrival{at: r.now(), pkt: append([]byte(nil), buf[:n]...)}:
 			case <-ctx.Done():
 				return
 			}
