@@ -20,7 +20,7 @@ type fixture struct {
 	pub             ssh.PublicKey
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	key, pub := writeKey(t, dir, "")
@@ -32,7 +32,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // trust records keys for addr in the fixture's known_hosts.
-func (f *fixture) trust(t *testing.T, addr string, keys ...ssh.PublicKey) {
+func (f *fixture) trust(t testing.TB, addr string, keys ...ssh.PublicKey) {
 	t.Helper()
 	fh, err := os.OpenFile(f.known, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -50,7 +50,7 @@ func (f *fixture) config() Config {
 	return Config{User: "root", KeyFile: f.key, KnownHosts: f.known, ConnectTimeout: 5 * time.Second}
 }
 
-func mustDial(t *testing.T, addr string, cfg Config) *Client {
+func mustDial(t testing.TB, addr string, cfg Config) *Client {
 	t.Helper()
 	c, err := Dial(context.Background(), addr, cfg)
 	if err != nil {
@@ -192,7 +192,7 @@ func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
+func mustRead(t testing.TB, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {

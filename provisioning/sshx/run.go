@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
@@ -77,38 +78,39 @@ func (c *Client) Run(ctx context.Context, argv []string, opts RunOptions) (Outpu
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	full := argv
+	full := append([]string{"sh", "-c", groupWrapper, "sh"}, argv...)
 	if c.sudo {
-		full = append([]string{"sudo", "-n", "--"}, argv...)
+		full = append([]string{"sudo", "-n", "--"}, full...)
 	}
-	var out Output
 	s, err := c.ssh.NewSession()
 	if err != nil {
-		return out, fmt.Errorf("%s: open session: %w", c.addr, c.err(err))
+		return Output{}, fmt.Errorf("%s: open session: %w", c.addr, c.err(err))
 	}
 	defer s.Close()
-	var stdout, stderr bytes.Buffer
-	s.Stdout, s.Stderr = &stdout, &stderr
+	var stdout lockedBuffer
+	stderr := &groupSniffer{}
+	s.Stdout, s.Stderr = &stdout, stderr
 	if opts.Stdin != nil {
 		s.Stdin = opts.Stdin
 	}
-	cmd := shellescape.QuoteCommand(full)
-	if err := s.Start(cmd); err != nil {
-		return out, fmt.Errorf("%s: start %s: %w", c.addr, argv[0], c.err(err))
+	if err := s.Start(shellescape.QuoteCommand(full)); err != nil {
+		return Output{}, fmt.Errorf("%s: start %s: %w", c.addr, argv[0], c.err(err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		// Ask sshd to kill the command, then drop the channel; OpenSSH >= 7.9 honours the signal.
-		_ = s.Signal(ssh.SIGKILL)
-		s.Close()
-		<-done
+		c.kill(ctx, s, stderr.group())
+		// OpenSSH holds the channel open until the command is gone; don't hang on it.
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
 		return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()},
 			fmt.Errorf("%s: %s: %w", c.addr, shellescape.QuoteCommand(argv), context.Cause(ctx))
 	}
-	out = Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	out := Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	if err == nil {
 		return out, nil
 	}
@@ -132,8 +134,129 @@ func (c *Client) Run(ctx context.Context, argv []string, opts RunOptions) (Outpu
 	return out, fmt.Errorf("%s: %s: %w", c.addr, argv[0], c.err(err))
 }
 
+// groupWrapper reports the command's process group on the first stderr
+// line, then becomes the command. sshd makes each command the leader of a
+// new session, so pgid == sid there; the check keeps a server that does
+// not from ever handing us a group that is not the command's own.
+const groupWrapper = `read -r _ _ _ _ g s _ </proc/self/stat 2>/dev/null && [ "$g" = "$s" ] && printf '` + groupMarker + `%s\n' "$g" >&2; exec "$@"`
+
+const groupMarker = "ctr-pgid "
+
+// kill stops a cancelled command. The SSH signal request is what the
+// protocol offers, but OpenSSH refuses it for root logins ("session
+// signalling requires privilege separation"), so the process group is
+// also killed from a second session.
+func (c *Client) kill(ctx context.Context, s *ssh.Session, pgid string) {
+	_ = s.Signal(ssh.SIGKILL)
+	s.Close()
+	if pgid == "" {
+		c.log.Warn("cancelled command may still run: its process group is unknown")
+		return
+	}
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	argv := []string{"sh", "-c", `kill -s KILL -- "-$1" 2>/dev/null || true`, "sh", pgid}
+	if c.sudo {
+		argv = append([]string{"sudo", "-n", "--"}, argv...)
+	}
+	ks, err := c.ssh.NewSession()
+	if err != nil {
+		c.log.Warn("cannot kill cancelled command", "pgid", pgid, "err", err)
+		return
+	}
+	defer ks.Close()
+	res := make(chan error, 1)
+	go func() { res <- ks.Run(shellescape.QuoteCommand(argv)) }()
+	select {
+	case err = <-res:
+	case <-kctx.Done():
+		err = kctx.Err()
+	}
+	if err != nil {
+		c.log.Warn("cannot kill cancelled command", "pgid", pgid, "err", err)
+	}
+}
+
+// lockedBuffer is written by the session's copier while Run may read it after a cancel.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+// groupSniffer takes groupWrapper's marker line off stderr.
+type groupSniffer struct {
+	mu   sync.Mutex
+	head []byte // stderr before the first newline, while undecided
+	done bool
+	pgid string
+	out  bytes.Buffer
+}
+
+func (g *groupSniffer) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.done {
+		return g.out.Write(p)
+	}
+	g.head = append(g.head, p...)
+	i := bytes.IndexByte(g.head, '\n')
+	if i < 0 {
+		if len(g.head) > 64 { // too long to be the marker
+			g.done = true
+			g.out.Write(g.head)
+			g.head = nil
+		}
+		return len(p), nil
+	}
+	g.done = true
+	if v, ok := bytes.CutPrefix(g.head[:i], []byte(groupMarker)); ok && isDigits(v) {
+		g.pgid = string(v)
+		g.out.Write(g.head[i+1:])
+	} else {
+		g.out.Write(g.head)
+	}
+	g.head = nil
+	return len(p), nil
+}
+
+func (g *groupSniffer) group() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pgid
+}
+
+func (g *groupSniffer) Bytes() []byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append(bytes.Clone(g.out.Bytes()), g.head...)
+}
+
+func isDigits(b []byte) bool {
+	if len(b) == 0 || len(b) > 10 || b[0] == '0' {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func sudoWantsPassword(stderr []byte) bool {
-	// sudo's own words (sudo 1.9 in Debian 12, LANG=C as sshd passes no locale).
+	// sudo's own words (sudo 1.9 in Debian 12); a localised sudo yields a plain ExitError.
 	return bytes.Contains(stderr, []byte("sudo: a password is required")) ||
 		bytes.Contains(stderr, []byte("sudo: a terminal is required"))
 }

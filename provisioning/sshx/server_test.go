@@ -27,7 +27,6 @@ import (
 // with `sh -c` as sshd does (so quoting is really exercised), serves SFTP,
 // forwards direct-tcpip for jump-host tests and answers keepalives.
 type testServer struct {
-	t          *testing.T
 	addr       string
 	hostKeys   []ssh.Signer
 	path       string // PATH for commands; lets tests put a fake sudo first
@@ -46,9 +45,9 @@ func withPath(dir string) serverOption {
 }
 func silentKeepalives() serverOption { return func(s *testServer) { s.silent = true } }
 
-func newTestServer(t *testing.T, clientKey ssh.PublicKey, opts ...serverOption) *testServer {
+func newTestServer(t testing.TB, clientKey ssh.PublicKey, opts ...serverOption) *testServer {
 	t.Helper()
-	s := &testServer{t: t, path: os.Getenv("PATH"), procs: map[int]bool{}}
+	s := &testServer{path: os.Getenv("PATH"), procs: map[int]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -168,7 +167,8 @@ func (s *testServer) session(nc ssh.NewChannel) {
 			cmd = exec.Command("sh", "-c", line)
 			cmd.Env = []string{"PATH=" + s.path, "LANG=C"}
 			cmd.Stdin, cmd.Stdout, cmd.Stderr = ch, ch, ch.Stderr()
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			// Like sshd: each command leads a new session (and process group).
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 			cmd.WaitDelay = time.Second
 			if err := cmd.Start(); err != nil {
 				r.Reply(false, nil)
@@ -234,7 +234,7 @@ func (s *testServer) track(pid int, running bool) {
 	}
 }
 
-func newEd25519(t *testing.T) ssh.Signer {
+func newEd25519(t testing.TB) ssh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -261,7 +261,7 @@ func newRSA(t *testing.T) ssh.Signer {
 }
 
 // writeKey stores a client private key as OpenSSH PEM and returns its path.
-func writeKey(t *testing.T, dir string, passphrase string) (string, ssh.PublicKey) {
+func writeKey(t testing.TB, dir string, passphrase string) (string, ssh.PublicKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
