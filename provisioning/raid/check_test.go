@@ -16,9 +16,9 @@ import (
 var checkTime = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
 const (
-	mdstat  = MdstatPath
-	storcli = "storcli64 /call show all J"
-	ssacli  = "ssacli ctrl all show config detail"
+	mdstat     = MdstatPath
+	storcli    = "storcli64 /call show all J"
+	ssacli     = "ssacli ctrl all show config detail"
 	megaLDCmd  = "MegaCli64 -LDInfo -Lall -aALL -NoLog"
 	megaBBUCmd = "MegaCli64 -AdpBbuCmd -GetBbuStatus -aALL -NoLog"
 )

@@ -15,6 +15,7 @@ type mdadmDetail struct {
 	Level         string
 	State         string
 	RaidDevices   int
+	TotalDevices  int
 	FailedDevices int
 	// Progress is the "Rebuild/Resync/Check/Reshape Status : N% complete" line.
 	Operation string
@@ -41,7 +42,7 @@ func parseMdadmDetail(data []byte) (mdadmDetail, error) {
 		return d, fmt.Errorf("%w: mdadm --detail: first line %q is not \"/dev/mdX:\"", ErrUnparsable, clip(first))
 	}
 	d.Device = strings.TrimSuffix(first, ":")
-	table, slots := false, 0
+	table, slots, paths := false, 0, 0
 	seen := map[string]bool{}
 	for i, raw := range lines[1:] {
 		n, line := i+2, strings.TrimSpace(raw)
@@ -54,6 +55,9 @@ func parseMdadmDetail(data []byte) (mdadmDetail, error) {
 			}
 			if m[4] != "-" {
 				slots++
+			}
+			if m[6] != "" {
+				paths++
 			}
 			switch state := m[5]; {
 			case strings.Contains(state, "faulty"):
@@ -84,8 +88,12 @@ func parseMdadmDetail(data []byte) (mdadmDetail, error) {
 	if seen["Raid Devices"] && !table {
 		return d, fmt.Errorf("%w: mdadm --detail %s: truncated, no member table", ErrUnparsable, d.Device)
 	}
+	// Counting rows catches a table cut short at a line boundary.
 	if table && slots != d.RaidDevices {
 		return d, fmt.Errorf("%w: mdadm --detail %s: member table lists %d of %d raid devices", ErrUnparsable, d.Device, slots, d.RaidDevices)
+	}
+	if seen["Total Devices"] && paths != d.TotalDevices {
+		return d, fmt.Errorf("%w: mdadm --detail %s: member table lists %d of %d devices", ErrUnparsable, d.Device, paths, d.TotalDevices)
 	}
 	return d, nil
 }
@@ -96,14 +104,17 @@ func (d *mdadmDetail) set(key, value string) error {
 		d.Level = value
 	case "State":
 		d.State = value
-	case "Raid Devices", "Failed Devices":
+	case "Raid Devices", "Total Devices", "Failed Devices":
 		v, err := strconv.Atoi(value)
 		if err != nil {
 			return fmt.Errorf("%s %q is not a number", key, value)
 		}
-		if key == "Raid Devices" {
+		switch key {
+		case "Raid Devices":
 			d.RaidDevices = v
-		} else {
+		case "Total Devices":
+			d.TotalDevices = v
+		default:
 			d.FailedDevices = v
 		}
 	case "Rebuild Status", "Resync Status", "Check Status", "Reshape Status":
