@@ -69,6 +69,29 @@ func testRefusals(t *testing.T, c *labCLI) {
 		}
 		noLab(t)
 	})
+	t.Run("failure half-way cleans up", func(t *testing.T) {
+		// A namespace the lab did not make, with a name it needs: up must
+		// fail there, remove what it made before, and leave this one alone.
+		const squatter = "ctr-client-eu"
+		if out, err := exec.Command("ip", "netns", "add", squatter).CombinedOutput(); err != nil {
+			t.Fatalf("ip netns add %s: %v %s", squatter, err, out)
+		}
+		defer exec.Command("ip", "netns", "delete", squatter).Run()
+		_, err := c.run(3*time.Minute, "up")
+		if err == nil || !strings.Contains(err.Error(), squatter) {
+			t.Errorf("lab up with %s taken = %v, want an error naming it", squatter, err)
+		}
+		noLab(t)
+		if _, err := os.Stat("/run/netns/" + squatter); err != nil {
+			t.Errorf("clean-up removed %s, which the lab did not make", squatter)
+		}
+		if _, err := os.Stat("/sys/class/net/ctr0"); err == nil {
+			t.Error("clean-up left the host link ctr0")
+		}
+		if out, _ := exec.Command("nft", "list", "tables").Output(); strings.Contains(string(out), "ctr_lab") {
+			t.Error("clean-up left the nftables table ctr_lab")
+		}
+	})
 	t.Run("concurrent run", func(t *testing.T) {
 		f, err := os.OpenFile(filepath.Join(c.stateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {

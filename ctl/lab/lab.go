@@ -59,11 +59,16 @@ func CheckHost(ctx context.Context, log *slog.Logger, install bool) error {
 		return fmt.Errorf("missing host packages: apt-get install %s", strings.Join(missing, " "))
 	}
 	log.Info("installing host packages", "packages", missing)
-	argv := append([]string{"apt-get", "install", "-y", "--no-install-recommends"}, missing...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("install %s (try: apt-get install %s): %w: %s", strings.Join(missing, " "), strings.Join(missing, " "), err, lastLines(string(out), 5))
+	for _, argv := range [][]string{
+		{"apt-get", "update", "-q"},
+		append([]string{"apt-get", "install", "-q", "-y", "--no-install-recommends"}, missing...),
+	} {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s (install by hand: apt-get install %s): %w: %s",
+				strings.Join(argv[:2], " "), strings.Join(missing, " "), err, lastLines(string(out), 5))
+		}
 	}
 	return nil
 }

@@ -64,13 +64,14 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 	return p.Masked(), err == nil
 }
 
-// addNetns creates a namespace and records it before anything goes in it.
+// addNetns creates a namespace and records it as the lab's only once made,
+// so a clean-up never deletes a namespace someone else already had.
 func (st *State) addNetns(ctx context.Context, name string) error {
-	st.Netns = append(st.Netns, name)
-	if err := st.Save(); err != nil {
+	if _, err := run(ctx, "ip", "netns", "add", name); err != nil {
 		return err
 	}
-	if _, err := run(ctx, "ip", "netns", "add", name); err != nil {
+	st.Netns = append(st.Netns, name)
+	if err := st.Save(); err != nil {
 		return err
 	}
 	_, err := run(ctx, "ip", "-n", name, "link", "set", "lo", "up")

@@ -23,6 +23,7 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	if err := checkPath("--cache-dir", l.CacheDir); err != nil {
 		return err
 	}
+	start := time.Now()
 	unlock, err := l.lock()
 	if err != nil {
 		return err
@@ -47,7 +48,6 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
 	images := &Images{Dir: l.CacheDir, Mirror: mirror, Log: l.Log}
 	base, err := images.Base(ctx)
 	if err != nil {
