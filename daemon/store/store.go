@@ -32,7 +32,12 @@ var (
 type TooSoonError struct{ RetryAfter time.Duration }
 
 func (e *TooSoonError) Error() string {
-	return fmt.Sprintf("already pressed: next press allowed in %s", e.RetryAfter.Round(time.Second))
+	// Rounded up: "in 0s" would invite a press that is still refused.
+	d := e.RetryAfter.Truncate(time.Second)
+	if d < e.RetryAfter {
+		d += time.Second
+	}
+	return fmt.Sprintf("already pressed: next press allowed in %s", d)
 }
 
 // FieldLastIncrement is the user-record hash field holding the master's
@@ -55,9 +60,9 @@ type Options struct {
 	Hash                HashParams    // zero = DefaultHashParams
 	HashConcurrency     int           // argon2 runs at once (each takes Hash.MemoryKiB), default GOMAXPROCS
 	Logger              *slog.Logger  // nil = discard
-	// OnChange is called from one goroutine, in order, whenever the held
-	// value changes. If it is slow, intermediate values are skipped: it
-	// always catches up with the latest value.
+	// OnChange is called from one goroutine, in order, with the first value
+	// read and whenever the held value changes. If it is slow, intermediate
+	// values are skipped: it always catches up with the latest value.
 	OnChange     func(value int64)
 	OnRedisError func(op string, err error) // metrics hook, may be nil
 	Now          func() time.Time           // nil = time.Now
@@ -128,7 +133,7 @@ type Store struct {
 	log    *slog.Logger
 
 	hashSem   chan struct{} // bounds concurrent argon2 runs (memory)
-	dummyHash func() string // for unknown logins, so they cost what known ones do
+	dummyHash string        // for unknown logins, so they cost what known ones do
 
 	held    held
 	kick    chan struct{} // wakes the OnChange notifier
@@ -150,12 +155,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
+	// Made now, not at the first unknown login, which would then take longer.
+	dummy, err := hashPassword("not a real password", o.Hash)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
-		o:       o,
-		log:     o.Logger,
-		hashSem: make(chan struct{}, o.HashConcurrency),
-		kick:    make(chan struct{}, 1),
-		pollNow: make(chan struct{}, 1),
+		o:         o,
+		dummyHash: dummy,
+		log:       o.Logger,
+		hashSem:   make(chan struct{}, o.HashConcurrency),
+		kick:      make(chan struct{}, 1),
+		pollNow:   make(chan struct{}, 1),
 	}
 	s.local = redis.NewClient(localOpts)
 	if o.MasterURL == o.LocalURL {
@@ -170,13 +181,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		s.log.Info("redis master", "url", masterRedacted)
 	}
 	s.log.Info("redis local", "url", localRedacted)
-	s.dummyHash = sync.OnceValue(func() string {
-		h, err := hashPassword("not a real password", s.o.Hash)
-		if err != nil {
-			return "" // verify then fails fast; rand failing is the least of our problems
-		}
-		return h
-	})
 
 	// The background loops outlive Open's ctx: they stop on Close.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"counter/daemon/redistest"
 	"counter/daemon/store"
 )
@@ -156,5 +158,47 @@ func TestRehashOnLogin(t *testing.T) {
 	}
 	if err := s.Authenticate(bg, "dave", "dave-password"); err != nil {
 		t.Fatalf("Authenticate with upgraded hash: %v", err)
+	}
+}
+
+// TestScriptPublishReachesReplica: the increment script's PUBLISH on the
+// master is relayed to subscribers on the replica, which is what the store's
+// subscription (TestReplicaRelaysPublish) consumes.
+func TestScriptPublishReachesReplica(t *testing.T) {
+	master, replica := startPair(t)
+	s := openStore(t, replica, master, nil)
+	sub := replica.Client().Subscribe(bg, s.Channel())
+	defer sub.Close()
+	if _, err := sub.ReceiveTimeout(bg, 5*time.Second); err != nil { // the subscribe confirmation
+		t.Fatal(err)
+	}
+	if err := s.Register(bg, "kim", "kim-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IncrementLogin(bg, "kim"); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := sub.ReceiveTimeout(bg, 5*time.Second)
+	if m, ok := msg.(*redis.Message); err != nil || !ok || m.Payload != "1" {
+		t.Fatalf("replica subscriber got %#v, %v; want message 1", msg, err)
+	}
+}
+
+// TestWritesToReplicaAreUnavailable: a master URL that points at a replica
+// (say, after a failover demoted it) makes writes ErrMasterUnavailable.
+func TestWritesToReplicaAreUnavailable(t *testing.T) {
+	master, replica := startPair(t)
+	s := openStore(t, replica, replica, nil)
+	if err := s.Register(bg, "leo", "leo-password"); !errors.Is(err, store.ErrMasterUnavailable) {
+		t.Fatalf("Register on a replica = %v, want ErrMasterUnavailable", err)
+	}
+	// The user exists (via the real master), so the script gets to its writes.
+	master.Do("HSET", s.UserKey("leo"), "hash", "x")
+	eventually(t, 5*time.Second, "user replicated", func() bool {
+		return replica.Client().Exists(bg, s.UserKey("leo")).Val() == 1
+	})
+	_, err := s.IncrementLogin(bg, "leo")
+	if !errors.Is(err, store.ErrMasterUnavailable) {
+		t.Fatalf("IncrementLogin on a replica = %v, want ErrMasterUnavailable", err)
 	}
 }

@@ -42,7 +42,7 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) error 
 		return c.HGet(ctx, s.UserKey(login), fieldHash).Result()
 	})
 	if errors.Is(err, redis.Nil) {
-		_, _ = s.verify(ctx, password, s.dummyHash())
+		_, _ = s.verify(ctx, password, s.dummyHash)
 		return ErrBadCredentials
 	}
 	if err != nil {

@@ -28,7 +28,8 @@ type held struct {
 }
 
 // Value returns the counter and when the local node was last known to be in
-// step with the master. It does no I/O. confirmed is zero until the first read.
+// step with the master. It does no I/O. confirmed is zero until the first
+// read (and, on a replica, until its master link has been seen up).
 func (s *Store) Value() (v int64, confirmed time.Time) {
 	if p := s.held.snap.Load(); p != nil {
 		return p.value, p.confirmed
