@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"counter/provisioning/sshx/sshxtest"
 )
 
 func needRoot(t *testing.T) {
@@ -30,11 +32,11 @@ func TestWriteFileAndReadFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			srv := newTestServer(t, f.pub, withPath(fakeSudo(t, sudoPassthrough)))
-			f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+			srv := sshxtest.NewServer(t, f.pub, sshxtest.WithPath(fakeSudo(t, sudoPassthrough)))
+			f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
 			cfg := f.config()
 			cfg.User = tt.user
-			c := mustDial(t, srv.addr, cfg)
+			c := mustDial(t, srv.Addr, cfg)
 			ctx := context.Background()
 			dir := t.TempDir()
 			target := filepath.Join(dir, "redis.conf")
@@ -86,9 +88,9 @@ func TestWriteFileAndReadFile(t *testing.T) {
 func TestWriteFileErrors(t *testing.T) {
 	needRoot(t)
 	f := newFixture(t)
-	srv := newTestServer(t, f.pub)
-	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
-	c := mustDial(t, srv.addr, f.config())
+	srv := sshxtest.NewServer(t, f.pub)
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+	c := mustDial(t, srv.Addr, f.config())
 	ctx := context.Background()
 	dir := t.TempDir()
 	tests := []struct {

@@ -13,6 +13,8 @@ import (
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
+
+	"counter/provisioning/sshx/sshxtest"
 )
 
 type fixture struct {
@@ -23,7 +25,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	key, pub := writeKey(t, dir, "")
+	key, pub := sshxtest.WriteKey(t, dir, "")
 	f := &fixture{dir: dir, key: key, pub: pub, known: filepath.Join(dir, "known_hosts")}
 	if err := os.WriteFile(f.known, []byte("# test known_hosts\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -63,9 +65,9 @@ func mustDial(t testing.TB, addr string, cfg Config) *Client {
 func TestHostKeyVerification(t *testing.T) {
 	t.Run("known host", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub)
-		f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
-		c := mustDial(t, srv.addr, f.config())
+		srv := sshxtest.NewServer(t, f.pub)
+		f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+		c := mustDial(t, srv.Addr, f.config())
 		out, err := c.Run(context.Background(), []string{"echo", "hi"}, RunOptions{})
 		if err != nil || string(out.Stdout) != "hi\n" {
 			t.Fatalf("Run(echo hi) = %q, %v; want \"hi\\n\"", out.Stdout, err)
@@ -74,32 +76,32 @@ func TestHostKeyVerification(t *testing.T) {
 
 	t.Run("unknown host refused", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub)
-		_, err := Dial(context.Background(), srv.addr, f.config())
+		srv := sshxtest.NewServer(t, f.pub)
+		_, err := Dial(context.Background(), srv.Addr, f.config())
 		var ue *UnknownHostError
 		if !errors.As(err, &ue) {
 			t.Fatalf("Dial to unknown host: err = %v, want *UnknownHostError", err)
 		}
-		if want := ssh.FingerprintSHA256(srv.hostKeys[0].PublicKey()); ue.Fingerprint != want || !strings.Contains(err.Error(), want) {
+		if want := ssh.FingerprintSHA256(srv.HostKeys[0].PublicKey()); ue.Fingerprint != want || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q should name the offered fingerprint %s", err, want)
 		}
 	})
 
 	t.Run("unknown host accepted and recorded with AcceptNew", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub)
+		srv := sshxtest.NewServer(t, f.pub)
 		var seen []NewHostKey
 		cfg := f.config()
 		cfg.AcceptNew = true
 		cfg.OnNewHostKey = func(k NewHostKey) { seen = append(seen, k) }
-		mustDial(t, srv.addr, cfg)
-		want := NewHostKey{Host: srv.addr, File: f.known, Type: ssh.KeyAlgoED25519, Fingerprint: ssh.FingerprintSHA256(srv.hostKeys[0].PublicKey())}
+		mustDial(t, srv.Addr, cfg)
+		want := NewHostKey{Host: srv.Addr, File: f.known, Type: ssh.KeyAlgoED25519, Fingerprint: ssh.FingerprintSHA256(srv.HostKeys[0].PublicKey())}
 		if len(seen) != 1 || seen[0] != want {
 			t.Fatalf("OnNewHostKey got %+v, want [%+v]", seen, want)
 		}
 		// Recorded: a strict client now trusts it, and a second AcceptNew dial reports nothing new.
-		mustDial(t, srv.addr, f.config())
-		mustDial(t, srv.addr, cfg)
+		mustDial(t, srv.Addr, f.config())
+		mustDial(t, srv.Addr, cfg)
 		if len(seen) != 1 {
 			t.Errorf("key reported again after it was recorded: %+v", seen)
 		}
@@ -107,14 +109,14 @@ func TestHostKeyVerification(t *testing.T) {
 
 	t.Run("AcceptNew creates a missing known_hosts", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub)
+		srv := sshxtest.NewServer(t, f.pub)
 		cfg := f.config()
 		cfg.KnownHosts = filepath.Join(f.dir, "new", "known_hosts")
-		if _, err := Dial(context.Background(), srv.addr, cfg); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		if _, err := Dial(context.Background(), srv.Addr, cfg); err == nil || !strings.Contains(err.Error(), "does not exist") {
 			t.Fatalf("strict Dial with missing known_hosts: err = %v, want 'does not exist'", err)
 		}
 		cfg.AcceptNew = true
-		mustDial(t, srv.addr, cfg)
+		mustDial(t, srv.Addr, cfg)
 		if fi, err := os.Stat(cfg.KnownHosts); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("known_hosts after AcceptNew: %v, %v; want mode 0600", fi, err)
 		}
@@ -122,24 +124,24 @@ func TestHostKeyVerification(t *testing.T) {
 
 	t.Run("changed key refused even with AcceptNew", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub)
-		f.trust(t, "198.51.100.1:22", newEd25519(t).PublicKey()) // line 2: another host
-		old := newEd25519(t).PublicKey()
-		f.trust(t, srv.addr, old) // line 3: a stale key for this one
+		srv := sshxtest.NewServer(t, f.pub)
+		f.trust(t, "198.51.100.1:22", sshxtest.NewEd25519(t).PublicKey()) // line 2: another host
+		old := sshxtest.NewEd25519(t).PublicKey()
+		f.trust(t, srv.Addr, old) // line 3: a stale key for this one
 		cfg := f.config()
 		cfg.AcceptNew = true
-		_, err := Dial(context.Background(), srv.addr, cfg)
+		_, err := Dial(context.Background(), srv.Addr, cfg)
 		var ce *HostKeyChangedError
 		if !errors.As(err, &ce) {
 			t.Fatalf("Dial with changed key: err = %v, want *HostKeyChangedError", err)
 		}
 		msg := err.Error()
 		for _, want := range []string{
-			"HOST KEY CHANGED for " + srv.addr,
+			"HOST KEY CHANGED for " + srv.Addr,
 			f.known + ":3",
 			ssh.FingerprintSHA256(old),
-			ssh.FingerprintSHA256(srv.hostKeys[0].PublicKey()),
-			"ssh-keygen -R '" + knownhosts.Normalize(srv.addr) + "' -f " + f.known,
+			ssh.FingerprintSHA256(srv.HostKeys[0].PublicKey()),
+			"ssh-keygen -R '" + knownhosts.Normalize(srv.Addr) + "' -f " + f.known,
 		} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("error %q lacks %q", msg, want)
@@ -152,9 +154,9 @@ func TestHostKeyVerification(t *testing.T) {
 
 	t.Run("key type changed is a changed key", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub) // offers ed25519 only
-		f.trust(t, srv.addr, newRSA(t).PublicKey())
-		_, err := Dial(context.Background(), srv.addr, f.config())
+		srv := sshxtest.NewServer(t, f.pub) // offers ed25519 only
+		f.trust(t, srv.Addr, sshxtest.NewRSA(t).PublicKey())
+		_, err := Dial(context.Background(), srv.Addr, f.config())
 		var ce *HostKeyChangedError
 		if !errors.As(err, &ce) || ce.Line != 2 || ce.OldType != ssh.KeyAlgoRSA {
 			t.Fatalf("Dial when the host dropped its RSA key: err = %v, want *HostKeyChangedError for line 2", err)
@@ -167,9 +169,9 @@ func TestHostKeyVerification(t *testing.T) {
 // RSA, negotiates it and sees a mismatch; Dial must ask for ed25519.
 func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 	f := newFixture(t)
-	ed, rs := newEd25519(t), newRSA(t)
-	srv := newTestServer(t, f.pub, withHostKeys(ed, rs))
-	f.trust(t, srv.addr, ed.PublicKey())
+	ed, rs := sshxtest.NewEd25519(t), sshxtest.NewRSA(t)
+	srv := sshxtest.NewServer(t, f.pub, sshxtest.WithHostKeys(ed, rs))
+	f.trust(t, srv.Addr, ed.PublicKey())
 
 	// The control: plain x/crypto with default algorithms fails on this very setup.
 	cb, err := xknownhosts.New(f.known)
@@ -180,13 +182,13 @@ func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := ssh.Dial("tcp", srv.addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: cb, Timeout: 5 * time.Second})
+	plain, err := ssh.Dial("tcp", srv.Addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: cb, Timeout: 5 * time.Second})
 	if err == nil {
 		plain.Close()
 		t.Fatal("control: plain ssh.Dial succeeded, so this test proves nothing")
 	}
 
-	c := mustDial(t, srv.addr, f.config())
+	c := mustDial(t, srv.Addr, f.config())
 	if _, err := c.Run(context.Background(), []string{"true"}, RunOptions{}); err != nil {
 		t.Fatalf("Run over the ed25519-verified connection: %v", err)
 	}
@@ -209,12 +211,12 @@ func TestAuth(t *testing.T) {
 	}{
 		{"passphrase-protected key", func(f *fixture) Config {
 			c := f.config()
-			c.KeyFile, _ = writeKey(t, f.dir, "hunter2")
+			c.KeyFile, _ = sshxtest.WriteKey(t, f.dir, "hunter2")
 			return c
 		}, "is protected by a passphrase, which counterctl never asks for: load it into ssh-agent (ssh-add "},
 		{"key the host does not know", func(f *fixture) Config {
 			c := f.config()
-			c.KeyFile, _ = writeKey(t, t.TempDir(), "")
+			c.KeyFile, _ = sshxtest.WriteKey(t, t.TempDir(), "")
 			return c
 		}, "authentication failed: the host refused user root with key "},
 		{"no key and no agent", func(f *fixture) Config {
@@ -226,9 +228,9 @@ func TestAuth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			srv := newTestServer(t, f.pub)
-			f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
-			_, err := Dial(context.Background(), srv.addr, tt.cfg(f))
+			srv := sshxtest.NewServer(t, f.pub)
+			f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+			_, err := Dial(context.Background(), srv.Addr, tt.cfg(f))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Dial: err = %v, want it to contain %q", err, tt.wantErr)
 			}

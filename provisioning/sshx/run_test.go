@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"counter/provisioning/sshx/sshxtest"
 )
 
 // hostile are arguments a shell would love to interpret.
@@ -41,9 +43,9 @@ var hostile = []string{
 
 func TestRunQuotesEveryArgument(t *testing.T) {
 	f := newFixture(t)
-	srv := newTestServer(t, f.pub)
-	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
-	c := mustDial(t, srv.addr, f.config())
+	srv := sshxtest.NewServer(t, f.pub)
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+	c := mustDial(t, srv.Addr, f.config())
 	pwned := filepath.Join(t.TempDir(), "pwned")
 	args := append(hostile, "$(touch "+pwned+")", "; touch "+pwned)
 	for _, arg := range args {
@@ -77,9 +79,9 @@ func TestRunQuotesEveryArgument(t *testing.T) {
 
 func TestRunStdin(t *testing.T) {
 	f := newFixture(t)
-	srv := newTestServer(t, f.pub)
-	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
-	c := mustDial(t, srv.addr, f.config())
+	srv := sshxtest.NewServer(t, f.pub)
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+	c := mustDial(t, srv.Addr, f.config())
 	in := strings.Repeat("line with $(x) and 'q'\n", 10000)
 	out, err := c.Run(context.Background(), []string{"cat"}, RunOptions{Stdin: strings.NewReader(in)})
 	if err != nil || string(out.Stdout) != in {
@@ -89,9 +91,9 @@ func TestRunStdin(t *testing.T) {
 
 func TestRunExitCodes(t *testing.T) {
 	f := newFixture(t)
-	srv := newTestServer(t, f.pub)
-	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
-	c := mustDial(t, srv.addr, f.config())
+	srv := sshxtest.NewServer(t, f.pub)
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+	c := mustDial(t, srv.Addr, f.config())
 	tests := []struct {
 		name       string
 		argv       []string
@@ -100,7 +102,7 @@ func TestRunExitCodes(t *testing.T) {
 		wantMsg    string
 	}{
 		{"success", []string{"true"}, 0, "", ""},
-		{"failure", []string{"false"}, 1, "", srv.addr + ": false: exit status 1"},
+		{"failure", []string{"false"}, 1, "", srv.Addr + ": false: exit status 1"},
 		{"code and stderr", []string{"sh", "-c", "echo first >&2; echo 'E: last words' >&2; exit 42"}, 42,
 			"first\nE: last words\n", "exit status 42: E: last words"},
 		{"missing program", []string{"no-such-program-ctr"}, 127, "", "exit status 127"},
@@ -166,9 +168,9 @@ func checkCancelKills(t *testing.T, c *Client, dir string) {
 
 func TestRunTimeoutKillsCommand(t *testing.T) {
 	f := newFixture(t)
-	srv := newTestServer(t, f.pub)
-	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
-	checkCancelKills(t, mustDial(t, srv.addr, f.config()), t.TempDir())
+	srv := sshxtest.NewServer(t, f.pub)
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+	checkCancelKills(t, mustDial(t, srv.Addr, f.config()), t.TempDir())
 }
 
 // fakeSudo puts a `sudo` first on the server's PATH. The real one cannot be
@@ -189,11 +191,11 @@ exec "$@"
 
 func TestRunNonRootUsesSudo(t *testing.T) {
 	f := newFixture(t)
-	srv := newTestServer(t, f.pub, withPath(fakeSudo(t, sudoPassthrough)))
-	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	srv := sshxtest.NewServer(t, f.pub, sshxtest.WithPath(fakeSudo(t, sudoPassthrough)))
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
 	cfg := f.config()
 	cfg.User = "deploy"
-	c := mustDial(t, srv.addr, cfg)
+	c := mustDial(t, srv.Addr, cfg)
 	arg := "semi; echo INJECTED $(id)"
 	out, err := c.Run(context.Background(), []string{"printf", "%s", arg}, RunOptions{})
 	if err != nil || string(out.Stdout) != arg {
@@ -203,11 +205,11 @@ func TestRunNonRootUsesSudo(t *testing.T) {
 
 func TestRunSudoNeedsPassword(t *testing.T) {
 	f := newFixture(t)
-	srv := newTestServer(t, f.pub, withPath(fakeSudo(t, "echo 'sudo: a password is required' >&2\nexit 1\n")))
-	f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+	srv := sshxtest.NewServer(t, f.pub, sshxtest.WithPath(fakeSudo(t, "echo 'sudo: a password is required' >&2\nexit 1\n")))
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
 	cfg := f.config()
 	cfg.User = "deploy"
-	c := mustDial(t, srv.addr, cfg)
+	c := mustDial(t, srv.Addr, cfg)
 	_, err := c.Run(context.Background(), []string{"true"}, RunOptions{})
 	var xe *ExitError
 	if !errors.Is(err, ErrSudoPassword) || !errors.As(err, &xe) {
@@ -222,26 +224,26 @@ func TestRunSudoNeedsPassword(t *testing.T) {
 
 func TestJumpHost(t *testing.T) {
 	f := newFixture(t)
-	jump := newTestServer(t, f.pub)
-	target := newTestServer(t, f.pub)
-	f.trust(t, jump.addr, jump.hostKeys[0].PublicKey())
-	f.trust(t, target.addr, target.hostKeys[0].PublicKey())
-	via := mustDial(t, jump.addr, f.config())
+	jump := sshxtest.NewServer(t, f.pub)
+	target := sshxtest.NewServer(t, f.pub)
+	f.trust(t, jump.Addr, jump.HostKeys[0].PublicKey())
+	f.trust(t, target.Addr, target.HostKeys[0].PublicKey())
+	via := mustDial(t, jump.Addr, f.config())
 
 	cfg := f.config()
 	cfg.Via = via
-	c := mustDial(t, target.addr, cfg)
+	c := mustDial(t, target.Addr, cfg)
 	out, err := c.Run(context.Background(), []string{"printf", "%s", "through the jump"}, RunOptions{})
 	if err != nil || string(out.Stdout) != "through the jump" {
 		t.Fatalf("Run through the jump host = %q, %v", out.Stdout, err)
 	}
-	if n := jump.forwards.Load(); n != 1 {
+	if n := jump.Forwards(); n != 1 {
 		t.Errorf("jump host forwarded %d connections, want 1", n)
 	}
 
 	t.Run("target host key still verified", func(t *testing.T) {
-		other := newTestServer(t, f.pub) // not in known_hosts
-		_, err := Dial(context.Background(), other.addr, cfg)
+		other := sshxtest.NewServer(t, f.pub) // not in known_hosts
+		_, err := Dial(context.Background(), other.Addr, cfg)
 		var ue *UnknownHostError
 		if !errors.As(err, &ue) {
 			t.Fatalf("Dial via jump to an unknown host = %v, want *UnknownHostError", err)
@@ -277,15 +279,15 @@ func TestJumpHost(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	t.Run("answered keepalives keep the connection", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub)
-		f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+		srv := sshxtest.NewServer(t, f.pub)
+		f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
 		cfg := f.config()
 		cfg.KeepAlive, cfg.KeepAliveMax = 50*time.Millisecond, 2
-		c := mustDial(t, srv.addr, cfg)
+		c := mustDial(t, srv.Addr, cfg)
 		deadline := time.Now().Add(5 * time.Second)
-		for srv.keepalives.Load() < 5 {
+		for srv.Keepalives() < 5 {
 			if time.Now().After(deadline) {
-				t.Fatalf("server saw %d keepalives in 5s at a 50ms interval", srv.keepalives.Load())
+				t.Fatalf("server saw %d keepalives in 5s at a 50ms interval", srv.Keepalives())
 			}
 			time.Sleep(10 * time.Millisecond) // polling a counter
 		}
@@ -296,11 +298,11 @@ func TestKeepAlive(t *testing.T) {
 
 	t.Run("a silent peer closes the connection", func(t *testing.T) {
 		f := newFixture(t)
-		srv := newTestServer(t, f.pub, silentKeepalives())
-		f.trust(t, srv.addr, srv.hostKeys[0].PublicKey())
+		srv := sshxtest.NewServer(t, f.pub, sshxtest.SilentKeepalives())
+		f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
 		cfg := f.config()
 		cfg.KeepAlive, cfg.KeepAliveMax = 50*time.Millisecond, 3
-		c := mustDial(t, srv.addr, cfg)
+		c := mustDial(t, srv.Addr, cfg)
 		waited := make(chan error, 1)
 		go func() { waited <- c.Wait() }()
 		select {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"counter/provisioning/sshx/sshxtest"
 )
 
 const sshdPath = "/usr/sbin/sshd"
@@ -128,7 +130,7 @@ func TestRealSSHD(t *testing.T) {
 	t.Run("changed key refused", func(t *testing.T) {
 		g := newFixture(t)
 		g.key, g.pub = f.key, f.pub
-		g.trust(t, addr, newEd25519(t).PublicKey())
+		g.trust(t, addr, sshxtest.NewEd25519(t).PublicKey())
 		_, err := Dial(ctx, addr, g.config())
 		var ce *HostKeyChangedError
 		if !errors.As(err, &ce) || ce.Line != 2 {
@@ -177,11 +179,11 @@ func TestRealSSHD(t *testing.T) {
 // against Debian's sshd.
 func BenchmarkRun(b *testing.B) {
 	f := newFixture(b)
-	inproc := newTestServer(b, f.pub)
-	f.trust(b, inproc.addr, inproc.hostKeys[0].PublicKey())
+	inproc := sshxtest.NewServer(b, f.pub)
+	f.trust(b, inproc.Addr, inproc.HostKeys[0].PublicKey())
 	real, hostKey := realSSHD(b, f.pub)
 	f.trust(b, real, hostKey)
-	for _, bc := range []struct{ name, addr string }{{"inprocess", inproc.addr}, {"sshd", real}} {
+	for _, bc := range []struct{ name, addr string }{{"inprocess", inproc.Addr}, {"sshd", real}} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := mustDial(b, bc.addr, f.config())
 			for b.Loop() {

@@ -1,4 +1,8 @@
-package sshx
+// Package sshxtest runs a small in-process SSH server for tests, like
+// net/http/httptest: commands run with `sh -c` on this machine, SFTP is
+// served from it, direct-tcpip is forwarded (jump hosts) and keepalives are
+// answered or, on request, ignored like a dead peer.
+package sshxtest
 
 import (
 	"crypto/ed25519"
@@ -23,12 +27,11 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// testServer is a small in-process SSH server: it runs each command string
-// with `sh -c` as sshd does (so quoting is really exercised), serves SFTP,
-// forwards direct-tcpip for jump-host tests and answers keepalives.
-type testServer struct {
-	addr       string
-	hostKeys   []ssh.Signer
+// Server is a running in-process SSH server on 127.0.0.1.
+type Server struct {
+	Addr     string       // host:port
+	HostKeys []ssh.Signer // what it authenticates with, first preferred
+
 	path       string // PATH for commands; lets tests put a fake sudo first
 	silent     bool   // never answer keepalives, like a dead peer
 	keepalives atomic.Int32
@@ -37,22 +40,30 @@ type testServer struct {
 	procs      map[int]bool
 }
 
-type serverOption func(*testServer)
+// Option configures a Server.
+type Option func(*Server)
 
-func withHostKeys(keys ...ssh.Signer) serverOption { return func(s *testServer) { s.hostKeys = keys } }
-func withPath(dir string) serverOption {
-	return func(s *testServer) { s.path = dir + ":" + os.Getenv("PATH") }
+// WithHostKeys replaces the default single ed25519 host key.
+func WithHostKeys(keys ...ssh.Signer) Option { return func(s *Server) { s.HostKeys = keys } }
+
+// WithPath puts dir first on the PATH of commands, e.g. for a fake sudo.
+func WithPath(dir string) Option {
+	return func(s *Server) { s.path = dir + ":" + os.Getenv("PATH") }
 }
-func silentKeepalives() serverOption { return func(s *testServer) { s.silent = true } }
 
-func newTestServer(t testing.TB, clientKey ssh.PublicKey, opts ...serverOption) *testServer {
+// SilentKeepalives makes the server ignore keepalives, like a dead peer.
+func SilentKeepalives() Option { return func(s *Server) { s.silent = true } }
+
+// NewServer starts a server that accepts clientKey for any user; t.Cleanup stops it
+// and kills commands still running.
+func NewServer(t testing.TB, clientKey ssh.PublicKey, opts ...Option) *Server {
 	t.Helper()
-	s := &testServer{path: os.Getenv("PATH"), procs: map[int]bool{}}
+	s := &Server{path: os.Getenv("PATH"), procs: map[int]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
-	if len(s.hostKeys) == 0 {
-		s.hostKeys = []ssh.Signer{newEd25519(t)}
+	if len(s.HostKeys) == 0 {
+		s.HostKeys = []ssh.Signer{NewEd25519(t)}
 	}
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(_ ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
@@ -62,14 +73,14 @@ func newTestServer(t testing.TB, clientKey ssh.PublicKey, opts ...serverOption) 
 			return nil, errors.New("unknown key")
 		},
 	}
-	for _, k := range s.hostKeys {
+	for _, k := range s.HostKeys {
 		cfg.AddHostKey(k)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.addr = ln.Addr().String()
+	s.Addr = ln.Addr().String()
 	t.Cleanup(func() {
 		ln.Close()
 		s.mu.Lock()
@@ -90,7 +101,7 @@ func newTestServer(t testing.TB, clientKey ssh.PublicKey, opts ...serverOption) 
 	return s
 }
 
-func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
+func (s *Server) serve(c net.Conn, cfg *ssh.ServerConfig) {
 	conn, chans, reqs, err := ssh.NewServerConn(c, cfg)
 	if err != nil {
 		c.Close()
@@ -120,7 +131,7 @@ func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
 	}
 }
 
-func (s *testServer) forward(nc ssh.NewChannel) {
+func (s *Server) forward(nc ssh.NewChannel) {
 	var p struct {
 		Host     string
 		Port     uint32
@@ -148,7 +159,7 @@ func (s *testServer) forward(nc ssh.NewChannel) {
 	target.Close()
 }
 
-func (s *testServer) session(nc ssh.NewChannel) {
+func (s *Server) session(nc ssh.NewChannel) {
 	ch, reqs, err := nc.Accept()
 	if err != nil {
 		return
@@ -224,7 +235,7 @@ func (s *testServer) session(nc ssh.NewChannel) {
 	}
 }
 
-func (s *testServer) track(pid int, running bool) {
+func (s *Server) track(pid int, running bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if running {
@@ -234,7 +245,8 @@ func (s *testServer) track(pid int, running bool) {
 	}
 }
 
-func newEd25519(t testing.TB) ssh.Signer {
+// NewEd25519 makes a fresh ed25519 signer.
+func NewEd25519(t testing.TB) ssh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -247,7 +259,8 @@ func newEd25519(t testing.TB) ssh.Signer {
 	return s
 }
 
-func newRSA(t *testing.T) ssh.Signer {
+// NewRSA makes a fresh 2048-bit RSA signer.
+func NewRSA(t *testing.T) ssh.Signer {
 	t.Helper()
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -260,8 +273,9 @@ func newRSA(t *testing.T) ssh.Signer {
 	return s
 }
 
-// writeKey stores a client private key as OpenSSH PEM and returns its path.
-func writeKey(t testing.TB, dir string, passphrase string) (string, ssh.PublicKey) {
+// WriteKey stores a fresh ed25519 client key as OpenSSH PEM in dir,
+// encrypted when passphrase is set, and returns its path and public key.
+func WriteKey(t testing.TB, dir string, passphrase string) (string, ssh.PublicKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -287,3 +301,9 @@ func writeKey(t testing.TB, dir string, passphrase string) (string, ssh.PublicKe
 	}
 	return path, sp
 }
+
+// Keepalives counts keepalive@openssh.com requests received.
+func (s *Server) Keepalives() int { return int(s.keepalives.Load()) }
+
+// Forwards counts direct-tcpip channels forwarded (jump-host use).
+func (s *Server) Forwards() int { return int(s.forwards.Load()) }
