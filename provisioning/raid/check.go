@@ -19,14 +19,13 @@ const toolTimeout = 90 * time.Second
 
 // The command lines Check runs, one per tool; tests key recorded outputs on them.
 var (
-	storcliArgs   = []string{"/call", "show", "all", "J"}
-	ssacliArgs    = []string{"ctrl", "all", "show", "config", "detail"}
-	megaLDArgs    = []string{"-LDInfo", "-Lall", "-aALL", "-NoLog"}
-	megaBBUArgs   = []string{"-AdpBbuCmd", "-GetBbuStatus", "-aALL", "-NoLog"}
-	storcliNames  = []string{"storcli64", "storcli", "perccli64", "perccli"}
-	ssacliNames   = []string{"ssacli", "hpssacli"}
-	megacliNames  = []string{"MegaCli64", "megacli", "MegaCli"}
-	mdadmDetailOf = func(name string) []string { return []string{"--detail", "/dev/" + name} }
+	storcliArgs  = []string{"/call", "show", "all", "J"}
+	ssacliArgs   = []string{"ctrl", "all", "show", "config", "detail"}
+	megaLDArgs   = []string{"-LDInfo", "-Lall", "-aALL", "-NoLog"}
+	megaBBUArgs  = []string{"-AdpBbuCmd", "-GetBbuStatus", "-aALL", "-NoLog"}
+	storcliNames = []string{"storcli64", "storcli", "perccli64", "perccli"}
+	ssacliNames  = []string{"ssacli", "hpssacli"}
+	megacliNames = []string{"MegaCli64", "megacli", "MegaCli"}
 )
 
 // Check inspects the node through src and grades it under policy. It never
@@ -42,16 +41,13 @@ func check(ctx context.Context, src Source, policy Policy, now time.Time) Report
 		return r
 	}
 	c := &checker{src: src, r: &r}
-	c.md(ctx)
-	if path, ok := c.find(storcliNames); ok {
-		c.storcli(ctx, path)
-	} else if path, ok := c.find(megacliNames); ok {
-		// MegaCli is storcli's predecessor for the same controllers; ask it
-		// only when storcli is absent so a controller is not counted twice.
-		c.megacli(ctx, path)
-	}
-	if path, ok := c.find(ssacliNames); ok {
-		c.ssacli(ctx, path)
+	steps := []func(context.Context){c.md, c.lsi, c.hpe}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			c.unknown("check interrupted: %v", err)
+			break
+		}
+		step(ctx)
 	}
 	grade(&r)
 	return r
@@ -96,7 +92,7 @@ func (c *checker) md(ctx context.Context) {
 		if !haveMdadm || a.Status == StatusContainer || a.Status == StatusInactive {
 			continue
 		}
-		out, err := c.src.Run(ctx, toolTimeout, mdadm, mdadmDetailOf(a.Name)...)
+		out, err := c.src.Run(ctx, toolTimeout, mdadm, "--detail", "/dev/"+a.Name)
 		if err != nil {
 			c.unknown("mdadm --detail /dev/%s: %v", a.Name, err)
 			continue
@@ -110,6 +106,23 @@ func (c *checker) md(ctx context.Context) {
 		}
 	}
 	c.r.Arrays = append(c.r.Arrays, arrays...)
+}
+
+// lsi asks storcli or, only when storcli is absent, its predecessor MegaCli:
+// both see the same Broadcom/LSI controllers, which must not count twice.
+func (c *checker) lsi(ctx context.Context) {
+	if path, ok := c.find(storcliNames); ok {
+		c.storcli(ctx, path)
+	} else if path, ok := c.find(megacliNames); ok {
+		c.megacli(ctx, path)
+	}
+}
+
+// hpe asks ssacli (or its older name hpssacli) about HPE Smart Array.
+func (c *checker) hpe(ctx context.Context) {
+	if path, ok := c.find(ssacliNames); ok {
+		c.ssacli(ctx, path)
+	}
 }
 
 func (c *checker) storcli(ctx context.Context, path string) {

@@ -195,3 +195,13 @@ func TestSeverityOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	src := &fixtureSource{files: map[string]string{mdstat: "mdstat/raid10-healthy.txt"}, cmds: map[string]string{storcli: "storcli/healthy-bbu.json"}}
+	r := check(ctx, src, PolicyRequired, checkTime)
+	if r.Severity != Unknown || len(src.ran) != 0 || !strings.Contains(r.Summary, "check interrupted: context canceled") {
+		t.Errorf("check(cancelled) = %s %q after running %q, want UNKNOWN and nothing run", r.Severity, r.Summary, src.ran)
+	}
+}
