@@ -1,6 +1,7 @@
 package raid
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,7 +128,7 @@ func (c *checker) hpe(ctx context.Context) {
 
 func (c *checker) storcli(ctx context.Context, path string) {
 	out, err := c.src.Run(ctx, toolTimeout, path, storcliArgs...)
-	if err != nil {
+	if err != nil && !bytes.Contains(out, []byte("No Controller found")) {
 		c.unknown("%v", err)
 		return
 	}
@@ -142,6 +143,9 @@ func (c *checker) storcli(ctx context.Context, path string) {
 
 func (c *checker) ssacli(ctx context.Context, path string) {
 	out, err := c.src.Run(ctx, toolTimeout, path, ssacliArgs...)
+	if bytes.Contains(out, []byte("No controllers detected")) {
+		return // installed on a node without Smart Array
+	}
 	if err != nil {
 		c.unknown("%v", err)
 		return

@@ -54,8 +54,10 @@ var (
 		"OfLn": StatusFailed,   // OffLine
 		"Rec":  StatusRebuilding,
 	}
-	storcliPDGood   = map[string]bool{"Onln": true, "UGood": true, "GHS": true, "DHS": true, "JBOD": true}
-	storcliPDFailed = map[string]bool{"Offln": true, "UBad": true, "Failed": true, "Msng": true}
+	storcliPDGood = map[string]bool{"Onln": true, "UGood": true, "GHS": true, "DHS": true, "JBOD": true,
+		"UGUnsp": true, "UGShld": true, "HSPShld": true, "Sntze": true}
+	storcliPDCopying = map[string]bool{"Rbld": true, "Cpybck": true, "CBShld": true}
+	storcliPDFailed  = map[string]bool{"Offln": true, "UBad": true, "UBUnsp": true, "Failed": true, "Msng": true}
 )
 
 // parseStorcli reads `storcli /call show all J`.
@@ -102,8 +104,10 @@ func parseStorcli(data []byte) ([]Controller, []Array, error) {
 			dg := strings.Trim(string(pd.DG), `"`)
 			switch {
 			case storcliPDGood[pd.State]:
-			case pd.State == "Rbld":
+			case storcliPDCopying[pd.State]:
 				rebuilding[dg] = true
+			case pd.State == "CFShld":
+				ctrl.findings = append(ctrl.findings, problem{Warning, fmt.Sprintf("storcli %s: drive %s shielded for diagnostics", id, pd.EIDSlt)})
 			case storcliPDFailed[pd.State]:
 				failed[dg] = append(failed[dg], pd.EIDSlt)
 			default:
