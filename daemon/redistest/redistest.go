@@ -238,6 +238,7 @@ func (s *Server) Stop() {
 	}
 	pid := s.cmd.Process.Pid
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Process.Signal(syscall.SIGCONT) // in case it was paused
 	select {
 	case <-s.done:
 	case <-time.After(stopDeadline):
@@ -256,8 +257,30 @@ func (s *Server) kill() {
 	if s.cmd == nil || s.exited() {
 		return
 	}
-	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Process.Kill() // SIGKILL also ends a paused (SIGSTOPped) process
 	<-s.done
+}
+
+// Pause stops the process with SIGSTOP: connections stay open but nothing
+// answers, like a host lost behind a silent network. Cleanup resumes it.
+func (s *Server) Pause() {
+	s.tb.Helper()
+	s.signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() {
+	s.tb.Helper()
+	s.signal(syscall.SIGCONT)
+}
+
+func (s *Server) signal(sig syscall.Signal) {
+	if s.cmd == nil || s.exited() {
+		s.tb.Fatalf("redistest: %v to a server that is not running", sig)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.tb.Fatalf("redistest: %v to pid %d: %v", sig, s.cmd.Process.Pid, err)
+	}
 }
 
 // Restart stops the server and starts it again on the same port and directory.

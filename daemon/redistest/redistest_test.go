@@ -73,3 +73,18 @@ func TestKillEndsProcess(t *testing.T) {
 		t.Fatal("PING after Kill succeeded, want an error")
 	}
 }
+
+func TestPauseResume(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client()
+	srv.Pause()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("PING to a paused server answered")
+	}
+	srv.Resume()
+	if got := srv.Do("PING"); got != "PONG" {
+		t.Fatalf("PING after Resume = %v, want PONG", got)
+	}
+}

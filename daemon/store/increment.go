@@ -71,7 +71,7 @@ func (s *Store) increment(ctx context.Context, mode, key string) (int64, error) 
 	defer cancel()
 	res, err := incrementScript.Run(ctx, s.master,
 		[]string{s.ValueKey(), key},
-		mode, s.UserKey(""), s.o.Window.Microseconds(), FieldLastIncrement, s.Channel(),
+		mode, s.o.KeyPrefix+"user:", s.o.Window.Microseconds(), FieldLastIncrement, s.Channel(),
 	).Int64Slice()
 	if err != nil {
 		s.redisError("increment", err)

@@ -43,7 +43,9 @@ func TestMasterKilled(t *testing.T) {
 
 	start := time.Now()
 	_, err = s.IncrementSession(bg, graceTok)
-	if took := time.Since(start); took > 1500*time.Millisecond {
+	took := time.Since(start)
+	t.Logf("IncrementSession with the master killed failed after %s", took)
+	if took > 1500*time.Millisecond {
 		t.Errorf("IncrementSession with the master down took %s, want about the 500ms timeout", took)
 	}
 	if !errors.Is(err, store.ErrMasterUnavailable) {
@@ -149,5 +151,36 @@ func TestLocalRestart(t *testing.T) {
 	}
 	if n := strings.Count(logs, "local redis subscription failing"); n != 1 {
 		t.Errorf("subscription outage logged %d times, want once:\n%s", n, logs)
+	}
+}
+
+// TestMasterFrozen: a master that accepts connections but never answers
+// (SIGSTOP, like a silent network) costs a write the command timeout, no more.
+func TestMasterFrozen(t *testing.T) {
+	master, replica := startPair(t)
+	const timeout = 300 * time.Millisecond
+	s := openStore(t, replica, master, func(o *store.Options) { o.Timeout = timeout })
+	if err := s.Register(bg, "mia", "mia-password"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.NewSession(bg, "mia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Pause()
+	defer master.Resume()
+
+	start := time.Now()
+	_, err = s.IncrementSession(bg, tok)
+	took := time.Since(start)
+	t.Logf("IncrementSession with the master frozen failed after %s", took)
+	if !errors.Is(err, store.ErrMasterUnavailable) {
+		t.Fatalf("IncrementSession with the master frozen = %v, want ErrMasterUnavailable", err)
+	}
+	if took < timeout/2 || took > 3*timeout {
+		t.Errorf("IncrementSession with the master frozen took %s, want about the %s timeout", took, timeout)
+	}
+	if err := s.Ping(bg); err != nil {
+		t.Fatalf("Ping (replica) with the master frozen: %v", err)
 	}
 }

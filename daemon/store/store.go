@@ -221,6 +221,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) ValueKey() string { return s.o.KeyPrefix + "value" }
 
 // UserKey is the hash holding login's record (fields "hash", FieldLastIncrement).
+// The increment script builds it the same way from a session's login.
 func (s *Store) UserKey(login string) string { return s.o.KeyPrefix + "user:" + login }
 
 // SessionKey is the key holding the login of the session with the given token.

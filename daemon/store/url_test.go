@@ -113,6 +113,7 @@ func TestConfirmedAt(t *testing.T) {
 		{"master", "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n", polled},
 		{"replica link up", "# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:3\r\n", polled.Add(-3 * time.Second)},
 		{"replica link down", "# Replication\r\nrole:slave\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\n", time.Time{}},
+		{"no role (not INFO replication)", "# Server\r\nredis_version:7.0.15\r\n", time.Time{}},
 		{"replica no io yet", "# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:-1\r\n", time.Time{}},
 	}
 	for _, tt := range tests {

@@ -155,9 +155,12 @@ func (s *Store) pollOnce(ctx context.Context) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
+	if err := info.Err(); err != nil {
+		return err
+	}
 	v, err := get.Int64()
 	if errors.Is(err, redis.Nil) {
-		v, err = 0, nil
+		v, err = 0, nil // no press yet
 	}
 	if err != nil {
 		return err
@@ -174,8 +177,12 @@ func (s *Store) pollOnce(ctx context.Context) error {
 // default), so set that to 1 on the master for a tight confirmed time.
 func confirmedAt(info string, polled time.Time) time.Time {
 	f := infoFields(info)
-	if f["role"] != "slave" {
+	switch f["role"] {
+	case "master":
 		return polled
+	case "slave":
+	default:
+		return time.Time{}
 	}
 	if f["master_link_status"] != "up" {
 		return time.Time{}
@@ -244,7 +251,7 @@ func (s *Store) subscribe(ctx context.Context) {
 			down.report(s, "local redis subscription", err)
 			select { // go-redis redials on the next receive; don't spin while Redis is down
 			case <-ctx.Done():
-			case <-time.After(s.o.PollInterval):
+			case <-time.After(max(s.o.PollInterval, 100*time.Millisecond)):
 			}
 			continue
 		}
