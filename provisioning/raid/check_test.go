@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -203,5 +206,43 @@ func TestCheckInterrupted(t *testing.T) {
 	r := check(ctx, src, PolicyRequired, checkTime)
 	if r.Severity != Unknown || len(src.ran) != 0 || !strings.Contains(r.Summary, "check interrupted: context canceled") {
 		t.Errorf("check(cancelled) = %s %q after running %q, want UNKNOWN and nothing run", r.Severity, r.Summary, src.ran)
+	}
+}
+
+// failingSource answers every command with out and a non-zero exit.
+type failingSource struct {
+	tool string
+	out  string
+}
+
+func (f failingSource) ReadFile(name string) ([]byte, error) { return nil, fs.ErrNotExist }
+func (f failingSource) LookPath(name string) (string, error) {
+	if name == f.tool {
+		return "/usr/sbin/" + name, nil
+	}
+	return "", exec.ErrNotFound
+}
+func (f failingSource) Run(context.Context, time.Duration, string, ...string) ([]byte, error) {
+	return []byte(f.out), errors.New("exit status 1")
+}
+
+func TestCheckToolsWithoutControllers(t *testing.T) {
+	tests := []struct {
+		name string
+		src  failingSource
+		want Severity
+	}{
+		// Tools installed by a common image on a node without that hardware.
+		{"ssacli", failingSource{"ssacli", "\nError: No controllers detected. Possible causes:\n"}, OK},
+		{"storcli", failingSource{"storcli64", `{"Controllers":[{"Command Status":{"Status":"Failure","Description":"No Controller found"}}]}` + "\n"}, OK},
+		{"storcli broken", failingSource{"storcli64", "Segmentation fault\n"}, Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := check(context.Background(), tt.src, PolicyOptional, checkTime)
+			if r.Severity != tt.want {
+				t.Errorf("severity = %s (%q), want %s", r.Severity, r.Summary, tt.want)
+			}
+		})
 	}
 }
