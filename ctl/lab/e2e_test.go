@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"counter/ctl/lab"
+	"counter/provisioning/inventory"
 )
 
 // labCLI drives a counterctl binary built for the test against one state dir.
@@ -94,6 +95,32 @@ func TestLabEndToEnd(t *testing.T) {
 	if out := c.must(time.Minute, "up"); !strings.Contains(out, "nothing changed") {
 		t.Errorf("second lab up = %q, want it to change nothing and say so", out)
 	}
+
+	t.Run("inventory loads and points at real files", func(t *testing.T) {
+		inv, err := inventory.Load(filepath.Join(c.stateDir, "inventory.yaml"))
+		if err != nil {
+			t.Fatalf("provisioning cannot load the lab's inventory: %v", err)
+		}
+		for _, n := range inv.Nodes {
+			m, ok := st.Plan.Member(n.Name)
+			if !ok || m.Address.String() != n.Address || m.Kind != lab.KindNode {
+				t.Errorf("inventory node %s at %s does not match the lab's %+v", n.Name, n.Address, m)
+			}
+			for _, f := range []string{n.SSH.KeyFile, n.SSH.KnownHosts} {
+				if _, err := os.Stat(f); err != nil {
+					t.Errorf("node %s: %v", n.Name, err)
+				}
+			}
+		}
+		if secret, err := inv.TSIGSecret(); err != nil || len(secret) == 0 {
+			t.Errorf("TSIG secret from the inventory: %q, %v", secret, err)
+		}
+		for _, s := range []string{"redis_counterd_password", "redis_replication_password"} {
+			if v, err := inv.Secret(s); err != nil || len(v) < 16 {
+				t.Errorf("secret %s: %d bytes, %v", s, len(v), err)
+			}
+		}
+	})
 
 	t.Run("status shows every member up", func(t *testing.T) {
 		out := c.must(time.Minute, "status")

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+
+	"counter/provisioning/inventory"
 )
 
 func TestWriteInventoryGolden(t *testing.T) {
@@ -44,5 +46,19 @@ func TestWriteInventoryGolden(t *testing.T) {
 	}
 	if bytes.Contains(b.Bytes(), []byte("never-written")) {
 		t.Error("the TSIG secret is inline in the inventory")
+	}
+}
+
+// The inventory's consumer is provisioning: the golden must load with its loader.
+func TestInventoryGoldenLoadsForProvisioning(t *testing.T) {
+	inv, err := inventory.Load("testdata/inventory.golden.yaml")
+	if err != nil {
+		t.Fatalf("provisioning's inventory.Load(golden) = %v", err)
+	}
+	if got := inv.Master().Address; got != "10.213.1.2" {
+		t.Errorf("master address = %q, want 10.213.1.2", got)
+	}
+	if len(inv.Nodes) != 7 {
+		t.Errorf("%d nodes, want 7 (dns and clients are not provisioning nodes)", len(inv.Nodes))
 	}
 }
