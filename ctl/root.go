@@ -16,7 +16,12 @@ type ExitError struct {
 	Err  error
 }
 
-func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Main runs counterctl with args and returns the process exit code.
@@ -29,7 +34,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
-		if ee.Err != nil && ee.Err.Error() != "" {
+		if ee.Err != nil {
 			fmt.Fprintln(stderr, "counterctl:", ee.Err)
 		}
 		return ee.Code
@@ -50,5 +55,6 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newLabCmd())
+	root.AddCommand(newNodeCmd())
 	return root
 }

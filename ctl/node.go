@@ -1,0 +1,51 @@
+package ctl
+
+import (
+	"github.com/spf13/cobra"
+
+	"counter/provisioning/raid"
+)
+
+// newNodeCmd groups the checks that run on a node itself (from systemd timers).
+func newNodeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Checks that run on a cluster node (installed by provision)",
+	}
+	cmd.AddCommand(newNodeRaidCheckCmd())
+	return cmd
+}
+
+type raidCheckOptions struct {
+	raid.Options
+}
+
+func newNodeRaidCheckCmd() *cobra.Command {
+	opts := raidCheckOptions{Options: raid.Options{
+		Policy:      raid.PolicyOptional,
+		TextfileDir: raid.DefaultTextfileDir,
+		StatePath:   raid.DefaultStatePath,
+	}}
+	cmd := &cobra.Command{
+		Use:   "raid-check",
+		Short: "Check software and hardware RAID and BBU state; write Prometheus textfile metrics and a state file",
+		Long: `Reads /proc/mdstat and mdadm, and storcli, ssacli or MegaCli where installed.
+Exit codes as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;
+4 when the metrics or state file could not be written.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := raid.Run(cmd.Context(), opts.Options, cmd.OutOrStdout())
+			if err != nil {
+				return &ExitError{Code: 4, Err: err}
+			}
+			if r.Severity != raid.OK {
+				return &ExitError{Code: int(r.Severity)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Var(&opts.Policy, "policy", "what a node without RAID is: required (CRITICAL), optional (OK) or none (not checked)")
+	cmd.Flags().StringVar(&opts.TextfileDir, "textfile-dir", opts.TextfileDir, "node_exporter textfile collector `directory`")
+	cmd.Flags().StringVar(&opts.StatePath, "state", opts.StatePath, "JSON state `file` that counterctl health reads")
+	return cmd
+}

@@ -1,0 +1,51 @@
+package ctl
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// On this kernel there is no md RAID and no controller CLI, so the policy alone decides.
+func TestNodeRaidCheckExitCodes(t *testing.T) {
+	if _, err := os.Stat("/proc/mdstat"); err == nil {
+		t.Skip("SKIPPING: this host has /proc/mdstat; the cases assume a host without RAID")
+	}
+	tests := []struct {
+		name     string
+		policy   string
+		wantCode int
+		wantOut  string
+	}{
+		{"optional", "optional", 0, "RAID OK - no RAID found"},
+		{"required", "required", 2, "RAID CRITICAL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			code := Main(t.Context(), []string{"node", "raid-check", "--policy", tt.policy,
+				"--textfile-dir", dir, "--state", filepath.Join(dir, "raid.json")}, &stdout, &stderr)
+			if code != tt.wantCode || !strings.Contains(stdout.String(), tt.wantOut) {
+				t.Fatalf("raid-check --policy %s = %d %q (stderr %q), want %d %q",
+					tt.policy, code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut)
+			}
+			for _, f := range []string{"raid.json", "counter_raid.prom"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("%s not written: %v", f, err)
+				}
+			}
+		})
+	}
+	t.Run("unwritable", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		missing := filepath.Join(t.TempDir(), "missing")
+		code := Main(t.Context(), []string{"node", "raid-check", "--textfile-dir", missing,
+			"--state", filepath.Join(missing, "raid.json")}, &stdout, &stderr)
+		if code != 4 || !strings.Contains(stderr.String(), missing) {
+			t.Fatalf("raid-check into a missing dir = %d, stderr %q; want 4 naming %s", code, stderr.String(), missing)
+		}
+	})
+}
