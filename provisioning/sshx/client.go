@@ -116,7 +116,13 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Client, error) {
 	c, chans, reqs, err := handshake(ctx, conn, addr, sshCfg)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("ssh %s: %w", addr, hk.explain(cfg, err))
+		err = hk.explain(cfg, err)
+		var changed *HostKeyChangedError
+		var unknown *UnknownHostError
+		if errors.As(err, &changed) || errors.As(err, &unknown) {
+			return nil, err // they name the host already
+		}
+		return nil, fmt.Errorf("ssh %s: %w", addr, err)
 	}
 	cl := &Client{
 		addr: addr,

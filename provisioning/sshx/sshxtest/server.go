@@ -32,6 +32,7 @@ type Server struct {
 	Addr     string       // host:port
 	HostKeys []ssh.Signer // what it authenticates with, first preferred
 
+	listen     string
 	path       string // PATH for commands; lets tests put a fake sudo first
 	silent     bool   // never answer keepalives, like a dead peer
 	keepalives atomic.Int32
@@ -51,6 +52,10 @@ func WithPath(dir string) Option {
 	return func(s *Server) { s.path = dir + ":" + os.Getenv("PATH") }
 }
 
+// WithListen sets the listen address (default 127.0.0.1:0), e.g. 127.0.0.2:0
+// for a second loopback "host".
+func WithListen(addr string) Option { return func(s *Server) { s.listen = addr } }
+
 // SilentKeepalives makes the server ignore keepalives, like a dead peer.
 func SilentKeepalives() Option { return func(s *Server) { s.silent = true } }
 
@@ -58,7 +63,7 @@ func SilentKeepalives() Option { return func(s *Server) { s.silent = true } }
 // and kills commands still running.
 func NewServer(t testing.TB, clientKey ssh.PublicKey, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{path: os.Getenv("PATH"), procs: map[int]bool{}}
+	s := &Server{listen: "127.0.0.1:0", path: os.Getenv("PATH"), procs: map[int]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -76,7 +81,7 @@ func NewServer(t testing.TB, clientKey ssh.PublicKey, opts ...Option) *Server {
 	for _, k := range s.HostKeys {
 		cfg.AddHostKey(k)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", s.listen)
 	if err != nil {
 		t.Fatal(err)
 	}
