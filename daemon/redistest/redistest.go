@@ -38,6 +38,7 @@ type Server struct {
 	port     int
 	password string
 	args     []string
+	tls      *tlsFiles // nil: plain TCP
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the current process has exited
@@ -45,6 +46,7 @@ type Server struct {
 
 type config struct {
 	persist  bool
+	tls      bool
 	password string
 	args     []string
 }
@@ -58,6 +60,10 @@ func WithPersistence() Option { return func(c *config) { c.persist = true } }
 // WithPassword sets requirepass (and masterauth, for use as a replica).
 // URL then carries the password.
 func WithPassword(pw string) Option { return func(c *config) { c.password = pw } }
+
+// WithTLS serves TLS only (no plain port), with a certificate for 127.0.0.1
+// from a CA made for this server: see CAFile. URL then starts with rediss://.
+func WithTLS() Option { return func(c *config) { c.tls = true } }
 
 // WithArgs appends raw redis-server arguments, e.g. "--repl-ping-replica-period", "1".
 func WithArgs(args ...string) Option {
@@ -77,6 +83,11 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		o(&c)
 	}
 	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), password: c.password}
+	if c.tls {
+		if s.tls, err = makeTLSFiles(s.dir); err != nil {
+			tb.Fatalf("redistest: make TLS certificates: %v", err)
+		}
+	}
 	s.args = s.baseArgs(c)
 	tb.Cleanup(s.cleanup)
 
@@ -109,6 +120,10 @@ func (s *Server) baseArgs(c config) []string {
 	if c.persist {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	}
+	if s.tls != nil {
+		args = append(args, "--tls-cert-file", s.tls.cert, "--tls-key-file", s.tls.key,
+			"--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no")
+	}
 	if c.password != "" {
 		args = append(args, "--requirepass", c.password, "--masterauth", c.password)
 	}
@@ -130,6 +145,9 @@ func freePort(tb testing.TB) int {
 // start launches the process and waits until it answers PING.
 func (s *Server) start() error {
 	args := append([]string{"--port", strconv.Itoa(s.port)}, s.args...)
+	if s.tls != nil {
+		args = append([]string{"--port", "0", "--tls-port", strconv.Itoa(s.port)}, s.args...)
+	}
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	if err := cmd.Start(); err != nil {
@@ -168,7 +186,7 @@ func (s *Server) start() error {
 }
 
 func (s *Server) newClient() *redis.Client {
-	return redis.NewClient(&redis.Options{
+	o := &redis.Options{
 		Addr:                     s.Addr(),
 		Password:                 s.password,
 		MaxRetries:               -1,
@@ -177,18 +195,35 @@ func (s *Server) newClient() *redis.Client {
 		PoolSize:                 2,
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	})
+	}
+	if s.tls != nil {
+		o.TLSConfig = s.tls.clientConfig()
+	}
+	return redis.NewClient(o)
 }
 
 // Addr is host:port of the server.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL is redis://[:password@]127.0.0.1:port/0.
+// URL is redis://[:password@]127.0.0.1:port/0, rediss:// WithTLS.
 func (s *Server) URL() string {
-	if s.password != "" {
-		return "redis://:" + s.password + "@" + s.Addr() + "/0"
+	scheme := "redis://"
+	if s.tls != nil {
+		scheme = "rediss://"
 	}
-	return "redis://" + s.Addr() + "/0"
+	if s.password != "" {
+		return scheme + ":" + s.password + "@" + s.Addr() + "/0"
+	}
+	return scheme + s.Addr() + "/0"
+}
+
+// CAFile is the PEM file of the CA that signed a WithTLS server's
+// certificate; "" without TLS.
+func (s *Server) CAFile() string {
+	if s.tls == nil {
+		return ""
+	}
+	return s.tls.ca
 }
 
 // Pid is the process id of the running server, 0 when it is stopped.

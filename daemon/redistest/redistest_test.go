@@ -3,6 +3,7 @@ package redistest_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -86,5 +87,23 @@ func TestPauseResume(t *testing.T) {
 	srv.Resume()
 	if got := srv.Do("PING"); got != "PONG" {
 		t.Fatalf("PING after Resume = %v, want PONG", got)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	srv := redistest.Start(t, redistest.WithTLS(), redistest.WithPassword("pw"))
+	if !strings.HasPrefix(srv.URL(), "rediss://") || srv.CAFile() == "" {
+		t.Fatalf("URL %q, CAFile %q; want rediss:// and a CA file", srv.URL(), srv.CAFile())
+	}
+	if got := srv.Do("PING"); got != "PONG" {
+		t.Fatalf("PING over TLS = %v, want PONG", got)
+	}
+	// Plain TCP to the TLS port must not work.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: "pw", MaxRetries: -1})
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("plain-text PING to the TLS port answered")
 	}
 }

@@ -51,6 +51,7 @@ const fieldHash = "hash"
 type Options struct {
 	LocalURL, MasterURL string        // MasterURL "" = LocalURL
 	Password            string        // used when a URL carries none
+	CAFile              string        // PEM CAs trusted for rediss:// URLs; "" = system roots
 	KeyPrefix           string        // default "counter:"
 	SessionTTL          time.Duration // default 30 days
 	Window              time.Duration // one increment per user per Window; default 24h
@@ -151,7 +152,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	localOpts, localRedacted, err := clientOptions(o.LocalURL, o.Password, o)
+	roots, err := loadCAs(o.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	localOpts, localRedacted, err := clientOptions(o.LocalURL, o.Password, roots, o)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -172,7 +177,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.MasterURL == o.LocalURL {
 		s.master = s.local
 	} else {
-		masterOpts, masterRedacted, err := clientOptions(o.MasterURL, o.Password, o)
+		masterOpts, masterRedacted, err := clientOptions(o.MasterURL, o.Password, roots, o)
 		if err != nil {
 			_ = s.local.Close()
 			return nil, fmt.Errorf("master: %w", err)

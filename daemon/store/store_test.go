@@ -202,3 +202,35 @@ func TestWritesToReplicaAreUnavailable(t *testing.T) {
 		t.Fatalf("IncrementLogin on a replica = %v, want ErrMasterUnavailable", err)
 	}
 }
+
+// TestTLSAndPasswordOption: rediss:// with a private CA, the password given
+// apart from the URL (as from a file), and a wrong CA refused.
+func TestTLSAndPasswordOption(t *testing.T) {
+	srv := redistest.Start(t, redistest.WithTLS(), redistest.WithPassword("tls-secret"))
+	bare := "rediss://" + srv.Addr() + "/0"
+	s := openStore(t, srv, nil, func(o *store.Options) {
+		o.LocalURL, o.Password, o.CAFile = bare, "tls-secret", srv.CAFile()
+	})
+	if err := s.Ping(bg); err != nil {
+		t.Fatalf("Ping over TLS: %v", err)
+	}
+	if err := s.Register(bg, "nina", "nina-password"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.IncrementLogin(bg, "nina"); err != nil || v != 1 {
+		t.Fatalf("IncrementLogin over TLS = %d, %v; want 1", v, err)
+	}
+	waitValue(t, s, 1)
+
+	other := redistest.Start(t, redistest.WithTLS())
+	untrusted := openStore(t, srv, nil, func(o *store.Options) {
+		o.LocalURL, o.Password, o.CAFile = bare, "tls-secret", other.CAFile()
+	})
+	err := untrusted.Ping(bg)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Ping with a CA that did not sign the server = %v, want a certificate error", err)
+	}
+	if strings.Contains(untrusted.logs.String(), "tls-secret") || strings.Contains(s.logs.String(), "tls-secret") {
+		t.Fatal("the password appears in the store's log")
+	}
+}

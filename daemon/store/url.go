@@ -1,9 +1,11 @@
 package store
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
@@ -12,7 +14,7 @@ import (
 // clientOptions turns redis://[user:pass@]host:port/db (or rediss:// for
 // TLS) into go-redis options. Errors never contain the URL, since it may
 // carry a password; redacted is the URL safe to log.
-func clientOptions(raw, password string, o Options) (opts *redis.Options, redacted string, err error) {
+func clientOptions(raw, password string, roots *x509.CertPool, o Options) (opts *redis.Options, redacted string, err error) {
 	if raw == "" {
 		return nil, "", errors.New("empty redis url")
 	}
@@ -44,6 +46,9 @@ func clientOptions(raw, password string, o Options) (opts *redis.Options, redact
 	if opts.Password == "" {
 		opts.Password = password
 	}
+	if opts.TLSConfig != nil {
+		opts.TLSConfig.RootCAs = roots // ServerName is the URL's host, TLS 1.2 at least
+	}
 	// One command never waits longer than Timeout; the context deadline set by
 	// every method covers pool waits, dials and retries together.
 	opts.DialTimeout = o.Timeout
@@ -62,4 +67,20 @@ func clientOptions(raw, password string, o Options) (opts *redis.Options, redact
 	opts.DisableIdentity = true
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	return opts, redacted, nil
+}
+
+// loadCAs reads the PEM CA file for rediss:// URLs; nil (system roots) for "".
+func loadCAs(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("redis ca file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("redis ca file %s: no PEM certificates", path)
+	}
+	return pool, nil
 }

@@ -26,7 +26,7 @@ func TestClientOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, redacted, err := clientOptions(tt.url, tt.password, o)
+			got, redacted, err := clientOptions(tt.url, tt.password, nil, o)
 			if err != nil {
 				t.Fatalf("clientOptions(%q) error: %v", tt.url, err)
 			}
@@ -65,7 +65,7 @@ func TestClientOptionsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := clientOptions(tt.url, "", Options{Timeout: time.Second})
+			_, _, err := clientOptions(tt.url, "", nil, Options{Timeout: time.Second})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("clientOptions(%q) error = %v, want it to contain %q", tt.url, err, tt.want)
 			}
@@ -88,6 +88,8 @@ func TestOpenValidates(t *testing.T) {
 		{"poll too slow", Options{LocalURL: ok, PollInterval: 2 * time.Second}, "poll interval"},
 		{"negative timeout", Options{LocalURL: ok, Timeout: -time.Second}, "timeout"},
 		{"tiny window", Options{LocalURL: ok, Window: time.Millisecond}, "window"},
+		{"missing ca file", Options{LocalURL: ok, CAFile: "/nonexistent/ca.pem"}, "redis ca file"},
+		{"ca file without certificates", Options{LocalURL: ok, CAFile: "url_test.go"}, "no PEM certificates"},
 		{"hash memory absurd", Options{LocalURL: ok, Hash: HashParams{Time: 1, MemoryKiB: 1 << 30, Threads: 1}}, "hash parameters"},
 	}
 	for _, tt := range tests {
