@@ -15,7 +15,7 @@ func TestCSPAllowsExactlyTheServedInlineCode(t *testing.T) {
 			csp := w.Header().Get("Content-Security-Policy")
 			body := w.Body.String()
 			for _, el := range []string{"script", "style"} {
-				m := regexp.MustCompile(`(?s)<` + el + `>(.*?)</` + el + `>`).FindAllStringSubmatch(body, -1)
+				m := regexp.MustCompile(`(?s)<`+el+`>(.*?)</`+el+`>`).FindAllStringSubmatch(body, -1)
 				if len(m) != 1 {
 					t.Fatalf("page has %d inline <%s> elements, want 1", len(m), el)
 				}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -73,7 +74,7 @@ func TestTLSWithRedirectListener(t *testing.T) {
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
-	resp, err := client.Post(d.URL()+"", "application/x-www-form-urlencoded",
+	resp, err := client.Post(d.URL(), "application/x-www-form-urlencoded",
 		strings.NewReader(creds("alice", "alice-password").Encode()))
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +94,24 @@ func TestTLSWithRedirectListener(t *testing.T) {
 	}
 	if resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Error("no HSTS header under TLS")
+	}
+
+	// Over HTTP/2 the stream cannot be hijacked: it takes the streaming path.
+	stream, err := client.Get(d.URL() + "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if stream.ProtoMajor != 2 || stream.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("/events over TLS: HTTP/%d %q", stream.ProtoMajor, stream.Header.Get("Content-Type"))
+	}
+	events := bufio.NewReader(stream.Body)
+	if got := readEvent(t, events); got != "42" {
+		t.Fatalf("first event over HTTP/2 = %q, want 42", got)
+	}
+	f.srv.hub.Publish(77)
+	if got := readEvent(t, events); got != "77" {
+		t.Fatalf("event over HTTP/2 = %q, want 77", got)
 	}
 
 	plain := &http.Client{Timeout: 10 * time.Second,

@@ -1,0 +1,89 @@
+package daemon
+
+import (
+	"net/http"
+	"time"
+)
+
+// events streams the value: once on connect, then on every change, with heartbeats.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 && s.hijackEvents(w) {
+		return
+	}
+	s.streamEvents(w, r)
+}
+
+// hijackEvents hands an HTTP/1.1 connection to the hub's broadcaster. The response
+// has no length and no chunking: the stream ends when either side closes.
+func (s *Server) hijackEvents(w http.ResponseWriter) bool {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n")
+	for k, vs := range s.headers {
+		for _, v := range vs {
+			head = append(head, k+": "+v+"\r\n"...)
+		}
+	}
+	head = append(head, "\r\nretry: 2000\n"...)
+	v, _ := s.store.Value()
+	if err := s.hub.attach(conn, head, v); err != nil {
+		conn.Close()
+	}
+	return true
+}
+
+// streamEvents serves a stream that cannot be hijacked (HTTP/2) from its own goroutine.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
+	wake, cancel, err := s.hub.subscribe()
+	if err != nil {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer cancel()
+	rc := http.NewResponseController(w)
+	// The server's read and write timeouts would cut a long stream: this handler
+	// sets its own write deadline per event instead.
+	_ = rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+
+	send := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteWithin))
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	last, ok := s.hub.Latest()
+	if !ok {
+		last, _ = s.store.Value()
+	}
+	if !send(appendEvent([]byte("retry: 2000\n"), last)) {
+		return
+	}
+	heartbeat := time.NewTicker(heartbeatEvery)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.hub.done:
+			return
+		case <-heartbeat.C:
+			if !send([]byte(":\n\n")) {
+				return
+			}
+		case <-wake:
+			if v, _ := s.hub.Latest(); v != last {
+				last = v
+				if !send(appendEvent(nil, v)) {
+					return
+				}
+			}
+		}
+	}
+}
