@@ -2,6 +2,8 @@ package sshx
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"net"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 
 	"counter/provisioning/sshx/sshxtest"
@@ -261,5 +264,46 @@ func TestConnectTimeout(t *testing.T) {
 	_, err = Dial(context.Background(), ln.Addr().String(), cfg)
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("Dial to a silent peer: err = %v after %v; want a timeout error well within 5s", err, time.Since(start))
+	}
+}
+
+// TestAgentAuth uses the ssh-agent protocol over a unix socket, as the
+// passphrase error advises: the key is only in the agent, not on disk.
+func TestAgentAuth(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := agent.NewKeyring()
+	if err := ring.Add(agent.AddedKey{PrivateKey: priv}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { agent.ServeAgent(ring, c); c.Close() }()
+		}
+	}()
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	srv := sshxtest.NewServer(t, signer.PublicKey())
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+	cfg := f.config()
+	cfg.KeyFile, cfg.AgentSocket = "", sock
+	c := mustDial(t, srv.Addr, cfg)
+	if _, err := c.Run(context.Background(), []string{"true"}, RunOptions{}); err != nil {
+		t.Fatalf("Run with agent auth: %v", err)
 	}
 }

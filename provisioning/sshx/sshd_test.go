@@ -158,6 +158,18 @@ func TestRealSSHD(t *testing.T) {
 		checkCancelKills(t, c, t.TempDir())
 	})
 
+	t.Run("jump through sshd", func(t *testing.T) {
+		target := sshxtest.NewServer(t, f.pub)
+		f.trust(t, target.Addr, target.HostKeys[0].PublicKey())
+		cfg := f.config()
+		cfg.Via = c
+		tc := mustDial(t, target.Addr, cfg)
+		out, err := tc.Run(ctx, []string{"printf", "%s", "via OpenSSH"}, RunOptions{})
+		if err != nil || string(out.Stdout) != "via OpenSSH" {
+			t.Fatalf("Run through sshd's direct-tcpip = %q, %v", out.Stdout, err)
+		}
+	})
+
 	t.Run("files over sftp-server", func(t *testing.T) {
 		target := filepath.Join(t.TempDir(), "conf")
 		for i, mode := range []os.FileMode{0o644, 0o640} {
