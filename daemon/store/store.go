@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// Errors callers act on, checked with errors.Is.
 var (
 	ErrExists            = errors.New("login already taken")
 	ErrBadCredentials    = errors.New("unknown login or wrong password") // same for both cases

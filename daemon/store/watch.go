@@ -214,19 +214,23 @@ func (s *Store) subscribe(ctx context.Context) {
 	const idle = 5 * time.Second
 	var mu sync.Mutex // guards ps against the AfterFunc below
 	ps := s.local.Subscribe(ctx, s.Channel())
+	closePS := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = ps.Close()
+	}
 	renew := func() {
 		mu.Lock()
 		defer mu.Unlock()
 		_ = ps.Close()
-		ps = s.local.Subscribe(ctx, s.Channel())
+		if ctx.Err() == nil { // else the AfterFunc below has run: no new PubSub to leak
+			ps = s.local.Subscribe(ctx, s.Channel())
+		}
 	}
 	// A blocked receive does not watch ctx; closing the PubSub ends it at once.
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = ps.Close()
-	})
+	stop := context.AfterFunc(ctx, closePS)
 	defer stop()
+	defer closePS()
 	var down outage
 	lastHeard := time.Now()
 	for ctx.Err() == nil {
