@@ -64,8 +64,26 @@ func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+// routeMetrics are one route's series, resolved once: label lookups cost more
+// than the page itself.
+type routeMetrics struct {
+	name    string
+	ok      prometheus.Counter
+	latency prometheus.Observer
+	m       *Metrics
+}
+
+func (m *Metrics) forRoute(name string) *routeMetrics {
+	return &routeMetrics{name: name, ok: m.requests.WithLabelValues(name, "200"),
+		latency: m.latency.WithLabelValues(name), m: m}
+}
+
 // observe records one answered request.
-func (m *Metrics) observe(route string, code int, took time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(route).Observe(took.Seconds())
+func (r *routeMetrics) observe(code int, took time.Duration) {
+	if code == http.StatusOK {
+		r.ok.Inc()
+	} else {
+		r.m.requests.WithLabelValues(r.name, strconv.Itoa(code)).Inc()
+	}
+	r.latency.Observe(took.Seconds())
 }

@@ -80,6 +80,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // route counts and times the requests of one named route.
 func (s *Server) route(name string, h http.HandlerFunc) http.Handler {
+	rm := s.metrics.forRoute(name)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -87,6 +88,6 @@ func (s *Server) route(name string, h http.HandlerFunc) http.Handler {
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
-		s.metrics.observe(name, sw.code, time.Since(start))
+		rm.observe(sw.code, time.Since(start))
 	})
 }

@@ -4,7 +4,7 @@ per=d.body.getAttribute('data-auth')==='per-request',shown=+c.textContent,opt=0,
 function paint(){c.textContent=pending&&opt>shown?opt:shown}
 function who(){var x=/(?:^|; )counter_login=([^;]+)/.exec(d.cookie);return x?x[1]:''}
 function state(){if(per)return;var w=who();au.hidden=!!w;out.hidden=!w;$('who').textContent=w?'Logged in as '+w:''}
-function wait(s){var h=Math.floor(s/3600),n=Math.ceil(s%3600/60);return h?h+' h '+n+' min':n+' min'}
+function wait(s){var n=Math.ceil(s/60),h=Math.floor(n/60);n%=60;return h?h+' h'+(n?' '+n+' min':''):n+' min'}
 d.addEventListener('submit',function(e){
 var f=e.target,s=e.submitter,a=(s&&s.getAttribute('formaction'))||f.getAttribute('action'),inc=a==='/inc';
 e.preventDefault();m.textContent='';
