@@ -1,0 +1,169 @@
+// Package redisconf renders /etc/redis/redis.conf for a counter node from
+// plain parameters, for Debian 12's redis-server 7.0 package.
+//
+// All traffic is TLS with client certificates: Redis binds every listener
+// to the same addresses, so a plain-text port on loopback cannot be had
+// without one on the node address too, and there is none (port 0). The TLS
+// port listens on loopback (the local counterd) and on the node's own
+// addresses (replication, counterd writing to the master). The default user
+// is off; counterd and replication are ACL users limited to what they run.
+//
+// Render is deterministic: provisioning compares the bytes with the file on
+// the node to decide whether anything changed.
+package redisconf
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"text/template"
+)
+
+// Role is the node's place in replication.
+type Role string
+
+// Roles, as in the inventory.
+const (
+	RoleMaster  Role = "master"
+	RoleMirror  Role = "mirror"
+	RoleReplica Role = "replica"
+)
+
+// Where provisioning installs what the configuration refers to.
+const (
+	ConfigPath = "/etc/redis/redis.conf"
+	TLSDir     = "/etc/redis/tls"
+	// DefaultPort is the TLS port on every node.
+	DefaultPort = 6380
+	// DefaultKeyPrefix is counterd's default key and channel prefix.
+	DefaultKeyPrefix = "counter:"
+)
+
+// Replica priorities: Sentinel promotes the lowest non-zero one, so the
+// master's datacentre (the mirror, or the old master once it follows) goes
+// before the continents.
+const (
+	PriorityDatacentre = 10
+	PriorityContinent  = 100
+)
+
+// CounterdCommands are the commands counter/daemon/store sends, directly or
+// from its Lua scripts (Redis checks ACLs inside scripts too): HELLO and
+// CLIENT SETNAME from go-redis's handshake; GET, SET, DEL, HSETNX, HGET for
+// users and sessions; INFO and SUBSCRIBE, PING for the poller and subscriber;
+// EVALSHA with EVAL as go-redis's fallback; and in the scripts EXISTS, TIME,
+// INCR, HSET, PUBLISH. Anything else counterd starts sending is refused with
+// NOPERM until it is added here.
+var counterdCommands = []string{
+	"hello", "client|setname", "ping", "info",
+	"get", "set", "del", "exists", "incr", "hget", "hset", "hsetnx", "time",
+	"publish", "subscribe", "eval", "evalsha",
+}
+
+// CounterdCommands returns the commands the counterd ACL user may run.
+func CounterdCommands() []string { return append([]string(nil), counterdCommands...) }
+
+// Paths are the files and directories the configuration names.
+// Empty fields take Debian's layout (see DebianPaths); tests point them into
+// a temporary directory.
+type Paths struct {
+	Dir         string // working directory: RDB, AOF
+	LogFile     string
+	PIDFile     string
+	UnixSocket  string
+	TLSCertFile string // this node's certificate (server and client)
+	TLSKeyFile  string
+	TLSCAFile   string // the cluster CA
+}
+
+// DebianPaths is the layout of Debian's redis-server package, with the TLS
+// files under TLSDir.
+func DebianPaths() Paths {
+	return Paths{
+		Dir:         "/var/lib/redis",
+		LogFile:     "/var/log/redis/redis-server.log",
+		PIDFile:     "/run/redis/redis-server.pid",
+		UnixSocket:  "/run/redis/redis-server.sock",
+		TLSCertFile: TLSDir + "/redis.crt",
+		TLSKeyFile:  TLSDir + "/redis.key",
+		TLSCAFile:   TLSDir + "/ca.crt",
+	}
+}
+
+func (p Paths) withDefaults() Paths {
+	d := DebianPaths()
+	for _, f := range []struct{ v, def *string }{
+		{&p.Dir, &d.Dir}, {&p.LogFile, &d.LogFile}, {&p.PIDFile, &d.PIDFile},
+		{&p.UnixSocket, &d.UnixSocket}, {&p.TLSCertFile, &d.TLSCertFile},
+		{&p.TLSKeyFile, &d.TLSKeyFile}, {&p.TLSCAFile, &d.TLSCAFile},
+	} {
+		if *f.v == "" {
+			*f.v = *f.def
+		}
+	}
+	return p
+}
+
+//go:embed redis.conf.tmpl
+var confTemplate string
+
+// tmpl is parsed once; it is never modified after, so sharing it is safe.
+var tmpl = template.Must(template.New("redis.conf").Option("missingkey=error").Parse(confTemplate))
+
+// Render returns the complete redis.conf for p, or an error naming every
+// invalid field.
+func Render(p Params) ([]byte, error) {
+	p = p.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	bind := []string{"127.0.0.1", "-::1"} // "-": skip ::1 where IPv6 is off
+	for _, a := range p.Bind {
+		bind = append(bind, a.Unmap().String())
+	}
+	priority := PriorityContinent
+	if p.Role != RoleReplica {
+		priority = PriorityDatacentre
+	}
+	data := map[string]any{
+		"ConfigPath":          ConfigPath,
+		"Node":                p.Node,
+		"Role":                p.Role,
+		"Bind":                strings.Join(bind, " "),
+		"Port":                p.Port,
+		"Paths":               p.Paths,
+		"CounterdHash":        sha256Hex(p.CounterdPassword),
+		"ReplicationHash":     sha256Hex(p.ReplicationPassword),
+		"ReplicationPassword": quote(p.ReplicationPassword),
+		"KeyPrefix":           p.KeyPrefix,
+		"CounterdCommands":    "-@all +" + strings.Join(counterdCommands, " +"),
+		"MaxMemory":           p.MaxMemory,
+		"AOF":                 p.Role != RoleReplica,
+		"Master":              p.Master,
+		"MasterPort":          p.MasterPort,
+		"Priority":            priority,
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("render redis.conf: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// sha256Hex is the form of an ACL password after `#`. Redis supports no
+// salted or slow hash; the secrets are long and random, which makes an
+// unsalted SHA-256 as good as one here (no dictionary to try).
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// quote writes s as a double-quoted Redis configuration argument. Validation
+// has already limited s to printable ASCII, so only \ and " need escaping.
+func quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(s) + `"`
+}
