@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +27,7 @@ func (e *throttledError) Error() string { return "too many login attempts" }
 const (
 	msgBadCredentials = "wrong login or password"
 	msgNoSession      = "please log in first"
+	msgDatabase       = "the database did not answer, please try again later"
 	msgMaster         = "the counter cannot be changed right now: its database master is unreachable; reading still works, please try again later"
 )
 
@@ -54,6 +57,8 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 		return http.StatusTooManyRequests, "too many login attempts, please wait", throttl.retryAfter
 	case errors.Is(err, errMasterUnavailable):
 		return http.StatusServiceUnavailable, msgMaster, 0
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, new(*net.OpError)):
+		return http.StatusServiceUnavailable, msgDatabase, 0
 	}
 	return http.StatusInternalServerError, "internal error", 0
 }
@@ -62,8 +67,12 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 // a small page for a browser that posted a form without JavaScript.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg, retry := statusOf(err)
-	if code == http.StatusInternalServerError {
+	switch {
+	case code == http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("route", r.Pattern), slog.Any("err", err))
+	case code == http.StatusServiceUnavailable:
+		// Outages are logged (once) by the store; per request is only for debugging.
+		s.log.DebugContext(r.Context(), "request failed", slog.String("route", r.Pattern), slog.Any("err", err))
 	}
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retry.Seconds())), 10))

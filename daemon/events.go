@@ -34,6 +34,7 @@ const (
 	heartbeatEvery   = 15 * time.Second
 	eventWriteWithin = time.Second // per client and event; beyond it the client is dropped
 	broadcastWorkers = 8           // so a stuck client delays only its share of the others
+	maxEventStreams  = 30_000
 )
 
 var errHubClosed = errors.New("shutting down")

@@ -56,6 +56,7 @@ type req struct {
 	header       map[string]string
 	cookie       string // session token
 	basic        [2]string
+	chunked      bool // no Content-Length: the body cap must still hold
 }
 
 func (f *fixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
@@ -66,6 +67,9 @@ func (f *fixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
 	}
 	r := httptest.NewRequest(q.method, q.path, strings.NewReader(body))
 	r.RemoteAddr = "192.0.2.1:1234"
+	if q.chunked {
+		r.ContentLength = -1
+	}
 	if q.method == http.MethodPost {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -167,6 +171,10 @@ func TestRoutes(t *testing.T) {
 
 		{name: "body too large", req: req{method: "POST", path: "/register", body: "login=" + strings.Repeat("a", maxBody)},
 			wantCode: 413},
+		{name: "body too large without length", req: req{method: "POST", path: "/register", chunked: true,
+			body: "login=" + strings.Repeat("a", maxBody)}, wantCode: 413},
+		{name: "body too large per-request inc", mode: AuthPerRequest, req: req{method: "POST", path: "/inc", chunked: true,
+			body: "login=" + strings.Repeat("a", maxBody)}, wantCode: 413},
 		{name: "cross-site post", req: req{method: "POST", path: "/inc", cookie: "tok1",
 			header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, wantCode: 403},
 		{name: "cross-origin post", req: req{method: "POST", path: "/inc", cookie: "tok1",

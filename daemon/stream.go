@@ -7,6 +7,12 @@ import (
 
 // events streams the value: once on connect, then on every change, with heartbeats.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	if s.hub.Clients() >= maxEventStreams {
+		// A soft cap, so streams cannot take every file descriptor (LimitNOFILE=65536).
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many open event streams", http.StatusServiceUnavailable)
+		return
+	}
 	if r.ProtoMajor == 1 && s.hijackEvents(w) {
 		return
 	}
