@@ -2,94 +2,11 @@ package daemon
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-// fixture is a Server over a fake store with a user "alice" (session "tok1") who
-// has not pressed yet and a user "bob" who pressed 30 minutes ago.
-type fixture struct {
-	srv   *Server
-	store *fakeStore
-	clock *clock
-}
-
-func newFixture(t testing.TB, edit func(*Config)) *fixture {
-	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
-	st := newFakeStore(clk.now)
-	st.value = 42
-	st.users["alice"] = "alice-password"
-	st.users["bob"] = "bob-password"
-	st.sessions["tok1"] = "alice"
-	st.sessions["tok2"] = "bob"
-	st.tokens = 2
-	st.last["bob"] = clk.t.Add(-30*time.Minute - 500*time.Millisecond)
-	cfg := DefaultConfig()
-	cfg.Master = cfg.Redis
-	if edit != nil {
-		edit(&cfg)
-	}
-	hub := NewHub()
-	st.onChange = hub.Publish
-	return &fixture{srv: NewServer(cfg, Deps{Store: st, Hub: hub, Now: clk.now}), store: st, clock: clk}
-}
-
-type req struct {
-	method, path string
-	form         url.Values
-	body         string
-	header       map[string]string
-	cookie       string // session token
-	basic        [2]string
-	chunked      bool // no Content-Length: the body cap must still hold
-}
-
-func (f *fixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
-	t.Helper()
-	body := q.body
-	if q.form != nil {
-		body = q.form.Encode()
-	}
-	r := httptest.NewRequest(q.method, q.path, strings.NewReader(body))
-	r.RemoteAddr = "192.0.2.1:1234"
-	if q.chunked {
-		r.ContentLength = -1
-	}
-	if q.method == http.MethodPost {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range q.header {
-		r.Header.Set(k, v)
-	}
-	if q.cookie != "" {
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: q.cookie})
-	}
-	if q.basic[0] != "" {
-		r.SetBasicAuth(q.basic[0], q.basic[1])
-	}
-	w := httptest.NewRecorder()
-	f.srv.ServeHTTP(w, r)
-	return w
-}
-
-func creds(login, password string) url.Values {
-	return url.Values{"login": {login}, "password": {password}}
-}
 
 func TestRoutes(t *testing.T) {
 	tests := []struct {
@@ -220,14 +137,4 @@ func TestRoutes(t *testing.T) {
 			}
 		})
 	}
-}
-
-// sessionSet reports a non-empty session cookie, checking its attributes.
-func sessionSet(w *httptest.ResponseRecorder) bool {
-	for _, c := range w.Result().Cookies() {
-		if c.Name == sessionCookie && c.Value != "" {
-			return c.HttpOnly && c.SameSite == http.SameSiteStrictMode && c.Path == "/" && c.MaxAge > 0
-		}
-	}
-	return false
 }
