@@ -88,7 +88,7 @@ func (c *Client) Run(ctx context.Context, argv []string, opts RunOptions) (Outpu
 	}
 	defer s.Close()
 	var stdout lockedBuffer
-	stderr := &groupSniffer{}
+	stderr := &groupSniffer{decided: make(chan struct{})}
 	s.Stdout, s.Stderr = &stdout, stderr
 	if opts.Stdin != nil {
 		s.Stdin = opts.Stdin
@@ -101,6 +101,17 @@ func (c *Client) Run(ctx context.Context, argv []string, opts RunOptions) (Outpu
 	select {
 	case err = <-done:
 	case <-ctx.Done():
+		// A command cancelled right after it started may not have reported
+		// its group yet; give it a moment. (Had we closed the channel first,
+		// the marker's write would hit a closed pipe and SIGPIPE the wrapper
+		// before it execs: that is the other half of this guarantee.)
+		t := time.NewTimer(3 * time.Second)
+		select {
+		case <-stderr.decided:
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
 		c.kill(ctx, s, stderr.group())
 		// OpenSSH holds the channel open until the command is gone; don't hang on it.
 		select {
@@ -197,11 +208,12 @@ func (b *lockedBuffer) Bytes() []byte {
 
 // groupSniffer takes groupWrapper's marker line off stderr.
 type groupSniffer struct {
-	mu   sync.Mutex
-	head []byte // stderr before the first newline, while undecided
-	done bool
-	pgid string
-	out  bytes.Buffer
+	decided chan struct{} // closed once the first line is seen
+	mu      sync.Mutex
+	head    []byte // stderr before the first newline, while undecided
+	done    bool
+	pgid    string
+	out     bytes.Buffer
 }
 
 func (g *groupSniffer) Write(p []byte) (int, error) {
@@ -215,12 +227,14 @@ func (g *groupSniffer) Write(p []byte) (int, error) {
 	if i < 0 {
 		if len(g.head) > 64 { // too long to be the marker
 			g.done = true
+			close(g.decided)
 			g.out.Write(g.head)
 			g.head = nil
 		}
 		return len(p), nil
 	}
 	g.done = true
+	close(g.decided)
 	if v, ok := bytes.CutPrefix(g.head[:i], []byte(groupMarker)); ok && isDigits(v) {
 		g.pgid = string(v)
 		g.out.Write(g.head[i+1:])

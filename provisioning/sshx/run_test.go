@@ -132,18 +132,18 @@ func TestRunExitCodes(t *testing.T) {
 
 // checkCancelKills runs a command that records its pid and hangs, cancels it
 // by timeout and proves the remote process is gone, not just abandoned.
-func checkCancelKills(t *testing.T, c *Client, dir string) {
+func checkCancelKills(t *testing.T, c *Client, dir string, timeout time.Duration) {
 	t.Helper()
 	pidFile := filepath.Join(dir, "pid")
 	start := time.Now()
 	_, err := c.Run(context.Background(),
 		[]string{"sh", "-c", `echo $$ > "$1"; exec sleep 30`, "sh", pidFile},
-		RunOptions{Timeout: 500 * time.Millisecond})
+		RunOptions{Timeout: timeout})
 	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Run(sleep 30) with 500ms timeout = %v, want context.DeadlineExceeded", err)
+		t.Fatalf("Run(sleep 30) with %v timeout = %v, want context.DeadlineExceeded", timeout, err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Run returned after %v; the timeout was 500ms", d)
+	if d := time.Since(start); d > timeout+5*time.Second {
+		t.Errorf("Run returned after %v; the timeout was %v", d, timeout)
 	}
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -170,7 +170,7 @@ func TestRunTimeoutKillsCommand(t *testing.T) {
 	f := newFixture(t)
 	srv := sshxtest.NewServer(t, f.pub)
 	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
-	checkCancelKills(t, mustDial(t, srv.Addr, f.config()), t.TempDir())
+	checkCancelKills(t, mustDial(t, srv.Addr, f.config()), t.TempDir(), 500*time.Millisecond)
 }
 
 // fakeSudo puts a `sudo` first on the server's PATH. The real one cannot be
@@ -318,4 +318,42 @@ func TestKeepAlive(t *testing.T) {
 			t.Errorf("Run on the closed connection = %v, want it to say ErrPeerDead", err)
 		}
 	})
+}
+
+// checkImmediateCancel cancels a command right after it was started, before
+// it can have reported its process group, and checks it does not run on.
+func checkImmediateCancel(t *testing.T, c *Client, dir string) {
+	t.Helper()
+	pidFile := filepath.Join(dir, "pid")
+	_, err := c.Run(context.Background(),
+		[]string{"sh", "-c", `echo $$ > "$1"; exec sleep 30`, "sh", pidFile},
+		RunOptions{Timeout: time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run with 1ms timeout = %v, want context.DeadlineExceeded", err)
+	}
+	// A survivor writes its pid within a second (sshd starts commands in ~0.3s).
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || len(b) == 0 || b[len(b)-1] != '\n' {
+			time.Sleep(20 * time.Millisecond) // polling for a file that should never come
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("command cancelled at start still runs as pid %d", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return
+	}
+}
+
+func TestRunImmediateCancel(t *testing.T) {
+	f := newFixture(t)
+	srv := sshxtest.NewServer(t, f.pub)
+	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())
+	checkImmediateCancel(t, mustDial(t, srv.Addr, f.config()), t.TempDir())
 }

@@ -155,7 +155,12 @@ func TestRealSSHD(t *testing.T) {
 	})
 
 	t.Run("timeout kills the remote command", func(t *testing.T) {
-		checkCancelKills(t, c, t.TempDir())
+		// sshd needs ~0.3s to start a command, more under -race: leave it time to start.
+		checkCancelKills(t, c, t.TempDir(), 3*time.Second)
+	})
+
+	t.Run("cancel at start kills the remote command", func(t *testing.T) {
+		checkImmediateCancel(t, c, t.TempDir())
 	})
 
 	t.Run("jump through sshd", func(t *testing.T) {
