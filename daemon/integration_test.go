@@ -17,9 +17,12 @@ import (
 
 // counterd starts a full counterd (real store) on 127.0.0.1:0 reading from local
 // and writing to master; it drains when the test ends.
-func counterd(t *testing.T, local, master *redistest.Server) string {
+func counterd(t *testing.T, local, master *redistest.Server, edit ...func(*Config)) string {
 	t.Helper()
 	cfg := DefaultConfig()
+	for _, e := range edit {
+		e(&cfg)
+	}
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Redis, cfg.Master = local.URL(), master.URL()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -193,4 +196,44 @@ func TestIntegrationReadyzFollowsLocalRedis(t *testing.T) {
 	}
 	local.Restart()
 	eventually(t, "ready again after redis is back", ready(200))
+}
+
+func TestIntegrationPerRequestAuth(t *testing.T) {
+	r := redistest.Start(t)
+	base := counterd(t, r, r, func(c *Config) { c.AuthMode = AuthPerRequest })
+	u := newUser(t, base)
+	if code, body := u.post("/register", creds("dave", "dave-password")); code != 201 {
+		t.Fatalf("register = %d %q, want 201", code, body)
+	}
+	if n := len(u.c.Jar.Cookies(mustURL(t, base))); n != 0 {
+		t.Fatalf("per-request mode set %d cookies, want none", n)
+	}
+	inc := func(login, password string) int {
+		rq, _ := http.NewRequest("POST", base+"/inc", nil)
+		rq.SetBasicAuth(login, password)
+		resp, err := u.c.Do(rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := inc("dave", "wrong-password"); code != 401 {
+		t.Errorf("inc with a wrong password = %d, want 401", code)
+	}
+	if code := inc("dave", "dave-password"); code != 200 {
+		t.Errorf("inc with Basic credentials = %d, want 200", code)
+	}
+	if code, _ := u.post("/inc", creds("dave", "dave-password")); code != 429 {
+		t.Errorf("second inc with form credentials = %d, want 429", code)
+	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
