@@ -145,25 +145,24 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // checkNothingLeft looks for anything of the lab after `lab down`.
 func checkNothingLeft(t *testing.T, st *lab.State, stateDir, forwardWas string) {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		t.Fatal(err)
+	// By the lab's own names only: other tests on this host may use the prefix too.
+	netns := []string{"ctr-wan"}
+	links := []string{"ctr0", "ctrh", "ctrtun"}
+	for _, m := range st.Plan.Members {
+		netns = append(netns, m.Netns())
+		links = append(links, m.RouterIf())
 	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, lab.Prefix+"-") {
-			t.Errorf("network namespace left after down: %s", l)
+	for _, n := range netns {
+		if _, err := os.Stat("/run/netns/" + n); err == nil {
+			t.Errorf("network namespace left after down: %s", n)
 		}
 	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range ifs {
-		if strings.HasPrefix(i.Name, lab.Prefix) {
-			t.Errorf("host interface left after down: %s", i.Name)
+	for _, l := range links {
+		if _, err := net.InterfaceByName(l); err == nil {
+			t.Errorf("host interface left after down: %s", l)
 		}
 	}
-	out, err = exec.Command("nft", "list", "tables").Output()
+	out, err := exec.Command("nft", "list", "tables").Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ var hostTools = []struct{ cmd, pkg string }{
 	{"systemd-nspawn", "systemd-container"},
 	{"nft", "nftables"},
 	{"ip", "iproute2"},
+	{"ssh", "openssh-client"},
 }
 
 // ErrNotRoot is returned when the lab is driven without root.

@@ -115,13 +115,25 @@ func (st *State) setupRouter(ctx context.Context) error {
 			return err
 		}
 	}
+	// Objects with the lab's names that this run did not make are refused,
+	// not adopted: a clean-up must only remove what it made.
+	if _, err := os.Stat("/sys/class/net/" + hostLink); err == nil {
+		return fmt.Errorf("host interface %s exists (left by another lab?): `counterctl lab down --state-dir DIR` or `ip link delete %s`", hostLink, hostLink)
+	}
+	if out, err := run(ctx, "nft", "list", "tables", "ip"); err != nil {
+		return err
+	} else if strings.Contains(out, "table ip "+nftTable+"\n") {
+		return fmt.Errorf("nftables table ip %s exists (left by another lab?): `counterctl lab down --state-dir DIR` or `nft delete table ip %s`", nftTable, nftTable)
+	}
+	if _, err := run(ctx, "ip", "link", "add", hostLink, "type", "veth", "peer", "name", routerHost, "netns", routerNetns); err != nil {
+		return err
+	}
 	st.HostLink = hostLink
 	if err := st.Save(); err != nil {
 		return err
 	}
 	r := p.RouterH.String()
 	steps := [][]string{
-		{"ip", "link", "add", hostLink, "type", "veth", "peer", "name", routerHost, "netns", routerNetns},
 		{"ip", "addr", "add", p.HostIP.String() + "/24", "dev", hostLink},
 		{"ip", "link", "set", hostLink, "up"},
 		{"ip", "route", "add", p.Subnet.String(), "via", r, "dev", hostLink},
@@ -139,12 +151,12 @@ func (st *State) setupRouter(ctx context.Context) error {
 			return err
 		}
 	}
-	st.NFTable = true
-	if err := st.Save(); err != nil {
+	// nft -f applies the file as one transaction: all of it or nothing.
+	if _, err := runIn(ctx, strings.NewReader(nftRules(p.Subnet)), "nft", "-f", "-"); err != nil {
 		return err
 	}
-	_, err = runIn(ctx, strings.NewReader(nftRules(p.Subnet)), "nft", "-f", "-")
-	return err
+	st.NFTable = true
+	return st.Save()
 }
 
 // nftRules masquerades lab traffic leaving the lab (to the Debian mirror).
@@ -196,6 +208,14 @@ func (st *State) setLink(ctx context.Context, m Member, up bool) error {
 // Deleting the router namespace deletes every veth pair with it.
 func (st *State) teardownNetwork(ctx context.Context) []error {
 	var errs []error
+	// The host link first: the kernel tears a deleted namespace's links
+	// down asynchronously, so deleting ctr0 after the router namespace races.
+	if st.HostLink != "" {
+		if _, err := run(ctx, "ip", "link", "delete", st.HostLink); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
+			errs = append(errs, err)
+		}
+		st.HostLink = ""
+	}
 	ns := slices.Clone(st.Netns)
 	slices.Reverse(ns)
 	for _, n := range ns {
@@ -207,14 +227,6 @@ func (st *State) teardownNetwork(ctx context.Context) []error {
 		}
 	}
 	st.Netns = nil
-	if st.HostLink != "" {
-		if _, err := os.Stat("/sys/class/net/" + st.HostLink); err == nil {
-			if _, err := run(ctx, "ip", "link", "delete", st.HostLink); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		st.HostLink = ""
-	}
 	if st.NFTable {
 		if out, _ := run(ctx, "nft", "list", "tables", "ip"); strings.Contains(out, "table ip "+nftTable+"\n") {
 			if _, err := run(ctx, "nft", "delete", "table", "ip", nftTable); err != nil {

@@ -144,6 +144,11 @@ func (l *Lab) printFiles(st *State) {
 // writeFiles generates the lab's keys and secrets, the nodes' overlays and
 // the inventory.
 func (l *Lab) writeFiles(st *State, knotLayer string) error {
+	for _, d := range []string{"ssh", "secrets", "pki"} {
+		if err := os.MkdirAll(st.path(d), 0o700); err != nil {
+			return err
+		}
+	}
 	labKey, err := newSSHKey("counter-lab")
 	if err != nil {
 		return err
@@ -182,9 +187,6 @@ func (l *Lab) writeFiles(st *State, knotLayer string) error {
 		if err := writeFile(st.path("secrets", f), []byte(pw+"\n"), 0o600); err != nil {
 			return err
 		}
-	}
-	if err := os.MkdirAll(st.path("pki"), 0o700); err != nil {
-		return err
 	}
 	f, err := os.OpenFile(st.InventoryFile(), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {

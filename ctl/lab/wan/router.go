@@ -125,6 +125,9 @@ func Serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer dev.Close()
+	if err := Realtime(); err != nil {
+		log.Warn("no real-time scheduling; delays will jitter when the host is busy", "err", err)
+	}
 	log.Info("wan router running", "tun", cfg.TUN, "pairs", len(cfg.Pairs))
 	err = NewRouter(dev, NewDelays(cfg.Pairs), time.Now, log).Run(ctx)
 	if errors.Is(err, os.ErrClosed) {
