@@ -231,6 +231,13 @@ func (c *Client) Wait() error {
 	return err
 }
 
+// closedBecause returns why the client closed the connection itself, if it did.
+func (c *Client) closedBecause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
+
 // err describes a failure on an established connection, preferring the
 // keepalive's verdict over the generic EOF it causes.
 func (c *Client) err(err error) error {

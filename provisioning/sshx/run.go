@@ -140,7 +140,12 @@ func (c *Client) Run(ctx context.Context, argv []string, opts RunOptions) (Outpu
 		}
 		return out, xe
 	case errors.As(err, &missing):
-		return out, &ExitError{Host: c.addr, Argv: argv, Code: -1, Stderr: out.Stderr}
+		xe := &ExitError{Host: c.addr, Argv: argv, Code: -1, Stderr: out.Stderr}
+		if reason := c.closedBecause(); reason != nil {
+			// The connection died under the command; say why, not just "no status".
+			return out, fmt.Errorf("%w: %w", reason, xe)
+		}
+		return out, xe
 	}
 	return out, fmt.Errorf("%s: %s: %w", c.addr, argv[0], c.err(err))
 }
