@@ -11,13 +11,11 @@ import (
 	"time"
 )
 
-// Server timeouts. /events lifts the read and write ones for its own stream.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 10 * time.Second
-	writeTimeout      = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-)
+// timeouts of the HTTP servers. /events lifts the read and write ones for its own stream.
+type timeouts struct{ readHeader, read, write, idle time.Duration }
+
+var defaultTimeouts = timeouts{readHeader: 5 * time.Second, read: 10 * time.Second,
+	write: 10 * time.Second, idle: 2 * time.Minute}
 
 // Daemon holds counterd's listeners: open them first, so a bad address fails at
 // once and tests can listen on 127.0.0.1:0 and ask Addr.
@@ -27,11 +25,12 @@ type Daemon struct {
 	ln         net.Listener
 	redirectLn net.Listener // nil without --http-redirect-addr
 	tls        *tls.Config  // nil without TLS
+	timeouts   timeouts
 }
 
 // Listen opens the listeners cfg names and loads the TLS certificate.
 func Listen(cfg Config, log *slog.Logger) (*Daemon, error) {
-	d := &Daemon{cfg: cfg, log: log}
+	d := &Daemon{cfg: cfg, log: log, timeouts: defaultTimeouts}
 	if cfg.TLS() {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -134,10 +133,10 @@ func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 func (d *Daemon) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: d.timeouts.readHeader,
+		ReadTimeout:       d.timeouts.read,
+		WriteTimeout:      d.timeouts.write,
+		IdleTimeout:       d.timeouts.idle,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}

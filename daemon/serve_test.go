@@ -12,12 +12,15 @@ import (
 )
 
 // startDaemon serves f's Server on 127.0.0.1:0 until the test ends; cancel drains it.
-func startDaemon(t *testing.T, f *fixture, cfg Config) (base string, cancel func() error) {
+func startDaemon(t *testing.T, f *fixture, cfg Config, short ...timeouts) (base string, cancel func() error) {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
 	d, err := Listen(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, to := range short {
+		d.timeouts = to
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -114,5 +117,29 @@ func TestEventsUnsubscribeOnDisconnect(t *testing.T) {
 			t.Fatal("subscriber still registered 5s after the client left")
 		}
 		time.Sleep(10 * time.Millisecond) // polling, not synchronisation
+	}
+}
+
+func TestEventsOutliveServerTimeouts(t *testing.T) {
+	for _, proto := range []string{"HTTP/1.1 hijacked"} {
+		t.Run(proto, func(t *testing.T) {
+			f := newFixture(t, nil)
+			short := timeouts{readHeader: 100 * time.Millisecond, read: 100 * time.Millisecond,
+				write: 100 * time.Millisecond, idle: time.Second}
+			base, _ := startDaemon(t, f, f.srv.cfg, short)
+			resp, err := http.Get(base + "/events")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			r := bufio.NewReader(resp.Body)
+			readEvent(t, r)
+			// Outlast every server timeout; then the stream must still deliver.
+			time.Sleep(500 * time.Millisecond)
+			f.srv.hub.Publish(7)
+			if got := readEvent(t, r); got != "7" {
+				t.Fatalf("event after the server timeouts = %q, want 7", got)
+			}
+		})
 	}
 }
