@@ -26,8 +26,9 @@ func (s *Server) hijackEvents(w http.ResponseWriter) bool {
 	if err != nil {
 		return false
 	}
-	// The server's request deadlines stay on a hijacked conn: without this the
-	// parked reader would time out and drop the client after --read-timeout.
+	// Hijack's contract lets the server's request deadlines stay on the conn (Go
+	// 1.26 happens to clear the read one); a leftover one would drop the client
+	// when the parked reader times out. Writes set their own deadline.
 	_ = conn.SetReadDeadline(time.Time{})
 	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n")
 	for k, vs := range s.headers {
