@@ -170,7 +170,8 @@ func runAttached(cmd *cobra.Command, c *exec.Cmd) error {
 	err := c.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return &ExitError{Code: ee.ExitCode(), Err: errors.New("")}
+		// The command has said what went wrong on stderr already.
+		return &ExitError{Code: ee.ExitCode()}
 	}
 	return err
 }

@@ -58,8 +58,18 @@ func nspawnArgv(st *State, m Member) []string {
 		"--capability=CAP_NET_ADMIN",
 		"--network-namespace-path=/run/netns/" + m.Netns(),
 		"--machine=" + m.Netns(),
-		"--resolv-conf=copy-host", "--console=read-only",
+		"--resolv-conf=" + resolvConfMode(), "--console=read-only",
 	}
+}
+
+// resolvConfMode gives nodes the host's upstream resolvers: with
+// systemd-resolved the host's own resolv.conf names a loopback stub that a
+// node cannot reach.
+func resolvConfMode() string {
+	if _, err := os.Stat("/run/systemd/resolve/resolv.conf"); err == nil {
+		return "copy-uplink"
+	}
+	return "copy-host"
 }
 
 // startContainer boots a member and records the nspawn pid.
