@@ -1,0 +1,257 @@
+package debpkg
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/goreleaser/nfpm/v2"
+	"github.com/goreleaser/nfpm/v2/deb"
+	"github.com/goreleaser/nfpm/v2/files"
+
+	"counter/daemon"
+	"counter/provisioning/raid"
+)
+
+//go:embed scripts/postinst scripts/prerm scripts/postrm
+var scripts embed.FS
+
+// Package describes a built .deb.
+type Package struct {
+	Name     string // "counter"
+	Version  string // e.g. "1.2.3+sha256.0123456789ab"; what dpkg-query reports
+	Arch     string // Debian architecture
+	FileName string // Debian's conventional name: counter_<version>_<arch>.deb
+	SHA256   string // hex digest of the .deb's bytes
+}
+
+// stagedFile is one file of the package before nfpm reads it from disk.
+type stagedFile struct {
+	name string // absolute destination, or a maintainer script's name
+	data []byte
+	mode fs.FileMode
+}
+
+// Build writes the package described by s to w. The same Spec (and the
+// same binary contents) always gives the same bytes.
+func Build(s Spec, w io.Writer) (Package, error) {
+	if err := s.check(); err != nil {
+		return Package{}, fmt.Errorf("package spec: %w", err)
+	}
+	upstream, err := UpstreamVersion(s.Version)
+	if err != nil {
+		return Package{}, fmt.Errorf("package spec: %w", err)
+	}
+	payload, err := payloadFiles(s)
+	if err != nil {
+		return Package{}, err
+	}
+	ctrl, err := scriptFiles()
+	if err != nil {
+		return Package{}, err
+	}
+	mtime := s.MTime.UTC()
+	if s.MTime.IsZero() {
+		mtime = time.Unix(DefaultEpoch, 0).UTC()
+	}
+	// The hash covers what a node runs; the changelog only restates the
+	// version, so it is added after.
+	version := upstream + "+sha256." + contentHash(append(payload, ctrl...))
+	changelog, err := changelogFile(version, s.Maintainer, mtime)
+	if err != nil {
+		return Package{}, err
+	}
+	payload = append(payload, changelog)
+
+	stage, err := os.MkdirTemp("", "counter-deb-")
+	if err != nil {
+		return Package{}, fmt.Errorf("stage package: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	info, err := stageInfo(stage, s, version, mtime, payload, ctrl)
+	if err != nil {
+		return Package{}, err
+	}
+
+	sum := sha256.New()
+	if err := deb.Default.Package(info, io.MultiWriter(w, sum)); err != nil {
+		return Package{}, fmt.Errorf("write package: %w", err)
+	}
+	return Package{
+		Name:     Name,
+		Version:  version,
+		Arch:     s.Arch,
+		FileName: fmt.Sprintf("%s_%s_%s.deb", Name, version, s.Arch),
+		SHA256:   hex.EncodeToString(sum.Sum(nil)),
+	}, nil
+}
+
+// BuildFile builds the package into dir under its conventional file name
+// and returns it with its path. The file appears complete or not at all.
+func BuildFile(s Spec, dir string) (Package, string, error) {
+	tmp, err := os.CreateTemp(dir, ".counter-deb-")
+	if err != nil {
+		return Package{}, "", fmt.Errorf("create package file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	p, err := Build(s, tmp)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write package file: %w", cerr)
+	}
+	if err != nil {
+		return Package{}, "", err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return Package{}, "", fmt.Errorf("write package file: %w", err)
+	}
+	path := filepath.Join(dir, p.FileName)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return Package{}, "", fmt.Errorf("write package file: %w", err)
+	}
+	return p, path, nil
+}
+
+// payloadFiles reads everything the package installs, so the bytes hashed
+// are the bytes packed even if a binary is rebuilt meanwhile.
+func payloadFiles(s Spec) ([]stagedFile, error) {
+	counterd, err := os.ReadFile(s.CounterdBinary)
+	if err != nil {
+		return nil, fmt.Errorf("read counterd: %w", err)
+	}
+	counterctl, err := os.ReadFile(s.CounterctlBinary)
+	if err != nil {
+		return nil, fmt.Errorf("read counterctl: %w", err)
+	}
+	return []stagedFile{
+		{"/usr/bin/counterd", counterd, 0o755},
+		{"/usr/bin/counterctl", counterctl, 0o755},
+		{"/lib/systemd/system/counterd.service", []byte(daemon.UnitFile), 0o644},
+		{"/lib/systemd/system/" + raid.ServiceUnitName, []byte(raid.ServiceUnit), 0o644},
+		{"/lib/systemd/system/" + raid.TimerUnitName, []byte(raid.TimerUnit), 0o644},
+		{"/usr/share/doc/" + Name + "/copyright", []byte(copyrightFile(s.Maintainer)), 0o644},
+	}, nil
+}
+
+func scriptFiles() ([]stagedFile, error) {
+	var out []stagedFile
+	for _, name := range []string{"postinst", "prerm", "postrm"} {
+		b, err := scripts.ReadFile("scripts/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("maintainer script %s: %w", name, err)
+		}
+		out = append(out, stagedFile{name, b, 0o755})
+	}
+	return out, nil
+}
+
+// copyrightFile is a machine-readable debian/copyright.
+func copyrightFile(maintainer string) string {
+	return `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: counter
+Upstream-Contact: ` + maintainer + `
+Comment: counterd and counterctl are static Go programs. They contain the Go
+ modules that "go version -m /usr/bin/counterd" lists; each module's licence
+ is in its source.
+
+Files: *
+Copyright: the counter authors
+License: proprietary
+ All rights reserved. Not for redistribution outside the operator of
+ this deployment.
+`
+}
+
+// changelogFile is the changelog Debian wants for a package without a
+// Debian revision, compressed as lintian expects (gzip -9n: no name, no time).
+func changelogFile(version, maintainer string, mtime time.Time) (stagedFile, error) {
+	text := fmt.Sprintf("%s (%s) bookworm; urgency=medium\n\n  * Built by counterctl from counter %s.\n\n -- %s  %s\n",
+		Name, version, strings.SplitN(version, "+", 2)[0], maintainer, mtime.Format(time.RFC1123Z))
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return stagedFile{}, err
+	}
+	if _, err := zw.Write([]byte(text)); err != nil {
+		return stagedFile{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return stagedFile{}, err
+	}
+	return stagedFile{"/usr/share/doc/" + Name + "/changelog.gz", buf.Bytes(), 0o644}, nil
+}
+
+// stageInfo writes the files under stage for nfpm, which packs from paths.
+func stageInfo(stage string, s Spec, version string, mtime time.Time, payload, ctrl []stagedFile) (*nfpm.Info, error) {
+	write := func(f stagedFile) (string, error) {
+		p := filepath.Join(stage, filepath.FromSlash(strings.TrimPrefix(f.name, "/")))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", fmt.Errorf("stage %s: %w", f.name, err)
+		}
+		if err := os.WriteFile(p, f.data, f.mode); err != nil {
+			return "", fmt.Errorf("stage %s: %w", f.name, err)
+		}
+		return p, nil
+	}
+	var contents files.Contents
+	for _, f := range payload {
+		src, err := write(f)
+		if err != nil {
+			return nil, err
+		}
+		contents = append(contents, &files.Content{
+			Source: src, Destination: f.name, Type: files.TypeFile,
+			FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: f.mode, MTime: mtime},
+		})
+	}
+	// Shipped, not made in postinst, so dpkg -S names its owner; the RAID
+	// check writes its state here.
+	contents = append(contents, &files.Content{
+		Destination: "/var/lib/counter", Type: files.TypeDir,
+		FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: 0o755, MTime: mtime},
+	})
+	scriptPath := map[string]string{}
+	for _, f := range ctrl {
+		src, err := write(stagedFile{"/DEBIAN/" + f.name, f.data, f.mode})
+		if err != nil {
+			return nil, err
+		}
+		scriptPath[f.name] = src
+	}
+	synopsis := s.Description
+	if synopsis == "" {
+		synopsis = defaultSynopsis
+	}
+	return &nfpm.Info{
+		Name:          Name,
+		Arch:          s.Arch,
+		Platform:      "linux",
+		Version:       version,
+		VersionSchema: "none",
+		Section:       "net",
+		Priority:      "optional",
+		Maintainer:    s.Maintainer,
+		Description:   synopsis + "\n" + extendedDescription,
+		MTime:         mtime,
+		Overridables: nfpm.Overridables{
+			Depends:  []string{"adduser"},
+			Contents: contents,
+			Umask:    0o022,
+			Scripts: nfpm.Scripts{
+				PostInstall: scriptPath["postinst"],
+				PreRemove:   scriptPath["prerm"],
+				PostRemove:  scriptPath["postrm"],
+			},
+			Deb: nfpm.Deb{Compression: "xz"},
+		},
+		DisableGlobbing: true,
+	}, nil
+}

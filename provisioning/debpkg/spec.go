@@ -1,0 +1,100 @@
+// Package debpkg builds the Debian package "counter" that provisioning
+// installs on every node: counterd, counterctl, their systemd units and the
+// maintainer scripts that create the counterd user and enable the units.
+// The same inputs give a byte-identical .deb, and the package version embeds
+// a hash of what it ships, so `dpkg-query -W counter` on a node tells
+// whether the node already has this exact build.
+package debpkg
+
+import (
+	"debug/elf"
+	"fmt"
+	"net/mail"
+	"os"
+	"time"
+)
+
+// Name is the Debian package name.
+const Name = "counter"
+
+// DefaultEpoch (2026-01-01 UTC, in Unix seconds) stamps every file when
+// Spec.MTime is zero. Any fixed time keeps builds reproducible; a recent one
+// keeps lintian from calling the files ancient.
+const DefaultEpoch = 1767225600
+
+// Spec is what one package is built from.
+type Spec struct {
+	// Version is the build version (buildinfo's, e.g. "v1.2.3" or "dev");
+	// see UpstreamVersion for how it becomes Debian's.
+	Version string
+	// Arch is the Debian architecture of the binaries (Target.DebArch).
+	Arch string
+	// CounterdBinary and CounterctlBinary are paths of the programs,
+	// already built for Arch (Compiler.Build).
+	CounterdBinary   string
+	CounterctlBinary string
+	// Maintainer is "Full Name <address>", as Debian requires.
+	Maintainer string
+	// Description is the one-line synopsis; empty means the default.
+	Description string
+	// MTime stamps files and archive members; zero means DefaultEpoch.
+	// SOURCE_DATE_EPOCH (the commit time) is a good choice.
+	MTime time.Time
+}
+
+const defaultSynopsis = "global counter page and API, served from Redis"
+
+// extendedDescription is the control file's long description; its last
+// paragraph tells admins why dpkg never asks about counterd's config.
+const extendedDescription = `counterd serves one global number and a button: authenticated users
+may press it once per 24 hours. Reads come from the nearest Redis
+replica, writes go to the master.
+
+counterctl provisions and checks the nodes; on a node its RAID check
+runs from counter-raid-check.timer.
+
+/etc/counterd/counterd.yaml and /etc/default/counterd are written by
+counterctl provision, not shipped here: they are not conffiles, so
+upgrades never prompt about them. Purging the package removes them.`
+
+// check rejects a Spec that would make a broken or misleading package.
+func (s Spec) check() error {
+	t, err := ParseArch(s.Arch)
+	if err != nil {
+		return err
+	}
+	if t.DebArch != s.Arch {
+		return fmt.Errorf("arch %q: want the Debian name %q", s.Arch, t.DebArch)
+	}
+	addr, err := mail.ParseAddress(s.Maintainer)
+	if err != nil || addr.Name == "" {
+		return fmt.Errorf("maintainer %q: want \"Full Name <address>\"", s.Maintainer)
+	}
+	for _, b := range []string{s.CounterdBinary, s.CounterctlBinary} {
+		if err := checkELF(b, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkELF refuses a binary built for another machine: dpkg would install
+// it and systemd would fail with "Exec format error" on the node.
+func checkELF(path string, t Target) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		if _, statErr := os.Stat(path); statErr != nil {
+			return fmt.Errorf("binary: %w", statErr)
+		}
+		return fmt.Errorf("binary %s: not an ELF program: %w", path, err)
+	}
+	defer f.Close()
+	want := map[string]elf.Machine{
+		"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "armhf": elf.EM_ARM,
+		"i386": elf.EM_386, "ppc64el": elf.EM_PPC64, "s390x": elf.EM_S390,
+	}[t.DebArch]
+	if f.Machine != want {
+		return fmt.Errorf("binary %s: built for %s, want %s (%s)", path, f.Machine, want, t.DebArch)
+	}
+	return nil
+}
