@@ -54,7 +54,8 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 		"ListenAddress 127.0.0.1:" + strconv.Itoa(port),
 		"HostKey " + keyFile,
 		"PidFile " + filepath.Join(dir, "sshd.pid"),
-		"AuthorizedKeysFile " + authorized,
+		// Root's key from the temp dir; other users' (sudo tests) from their homes.
+		"AuthorizedKeysFile " + authorized + " .ssh/authorized_keys",
 		"StrictModes no", // t.TempDir's parents are not root-only
 		"UsePAM no",
 		"PasswordAuthentication no",
