@@ -105,6 +105,9 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 		}
 		return nil
 	}); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("lab up interrupted: %w", ctx.Err())
+		}
 		return err
 	}
 	dns := plan.OfKind(KindDNS)[0]
