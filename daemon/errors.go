@@ -77,7 +77,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retry.Seconds())), 10))
 	}
-	if code == http.StatusUnauthorized && s.cfg.AuthMode == AuthPerRequest {
+	// Only to clients that used Basic: on a fetch of the page's form it would make
+	// browsers pop up their own login dialog.
+	if code == http.StatusUnauthorized && s.cfg.AuthMode == AuthPerRequest && r.Header.Get("Authorization") != "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="counter", charset="UTF-8"`)
 	}
 	if isFormNavigation(r) {

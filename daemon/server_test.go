@@ -80,6 +80,9 @@ func TestRoutes(t *testing.T) {
 		{name: "inc per-request wrong", mode: AuthPerRequest,
 			req: req{method: "POST", path: "/inc", basic: [2]string{"alice", "nope-nope-nope"}}, wantCode: 401,
 			wantBody: msgBadCredentials, wantHeader: map[string]string{"WWW-Authenticate": `Basic realm="counter", charset="UTF-8"`}},
+		{name: "inc per-request wrong form asks no Basic dialog", mode: AuthPerRequest,
+			req: req{method: "POST", path: "/inc", form: creds("alice", "nope-nope-nope")}, wantCode: 401,
+			wantHeader: map[string]string{"WWW-Authenticate": ""}},
 		{name: "inc per-request ignores session", mode: AuthPerRequest,
 			req: req{method: "POST", path: "/inc", cookie: "tok1"}, wantCode: 401},
 
