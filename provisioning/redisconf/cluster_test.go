@@ -124,6 +124,10 @@ func TestRealCluster(t *testing.T) {
 		})
 	})
 
+	t.Run("counterd's store code within the ACL", func(t *testing.T) {
+		testRealStore(t, c, master, replica)
+	})
+
 	t.Run("counterd's other commands", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
