@@ -188,8 +188,7 @@ func (c *Client) keepAlive() {
 		case err := <-reply:
 			wait.Stop()
 			if err != nil {
-				c.closeWith(fmt.Errorf("keepalive: %w", err))
-				return
+				return // the connection is already gone; Wait says why
 			}
 		case <-wait.C:
 			c.closeWith(fmt.Errorf("%w: no keepalive answer in %s", ErrPeerDead, patience))
