@@ -78,6 +78,9 @@ func NeedsRenewal(certPEM []byte, ca *CA, sans []string, now time.Time, within t
 	if len(certPEM) == 0 {
 		return true, "no certificate"
 	}
+	if ca == nil {
+		return true, "no CA to check against"
+	}
 	cert, err := parseOneCert(certPEM)
 	if err != nil {
 		return true, "unreadable certificate: " + err.Error()

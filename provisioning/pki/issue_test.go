@@ -161,6 +161,9 @@ func TestNeedsRenewal(t *testing.T) {
 			}
 		})
 	}
+	if renew, reason := NeedsRenewal(cert, nil, sans, t0, 0); !renew || reason == "" {
+		t.Errorf("NeedsRenewal(nil CA) = %v, %q; want renewal with a reason", renew, reason)
+	}
 }
 
 func TestCheckPairMismatch(t *testing.T) {

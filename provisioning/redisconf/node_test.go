@@ -91,7 +91,7 @@ func (c *cluster) start(t *testing.T, role Role, name, addr string, master *node
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM, err := c.ca.Issue(name, []string{addr, "127.0.0.1"}, time.Hour)
+	certPEM, keyPEM, err := c.ca.Issue(name, CertSANs(addr, p.Bind), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

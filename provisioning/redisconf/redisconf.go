@@ -8,6 +8,9 @@
 // addresses (replication, counterd writing to the master). The default user
 // is off; counterd and replication are ACL users limited to what they run.
 //
+// Redis checks a peer's certificate chain against the cluster CA but not its
+// host name, so every certificate that CA signs is a cluster member.
+//
 // Render is deterministic: provisioning compares the bytes with the file on
 // the node to decide whether anything changed.
 package redisconf
@@ -18,6 +21,8 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -50,7 +55,7 @@ const (
 	PriorityContinent  = 100
 )
 
-// CounterdCommands are the commands counter/daemon/store sends, directly or
+// counterdCommands are the commands counter/daemon/store sends, directly or
 // from its Lua scripts (Redis checks ACLs inside scripts too): HELLO and
 // CLIENT SETNAME from go-redis's handshake; GET, SET, DEL, HSETNX, HGET for
 // users and sessions; INFO and SUBSCRIBE, PING for the poller and subscriber;
@@ -105,6 +110,18 @@ func (p Paths) withDefaults() Paths {
 		}
 	}
 	return p
+}
+
+// CertSANs are the names a node's Redis certificate must carry: the
+// address others use to reach it (inventory address, IP or DNS name), its
+// bind addresses, and 127.0.0.1, which the local counterd dials.
+func CertSANs(address string, bind []netip.Addr) []string {
+	sans := []string{address, "127.0.0.1"}
+	for _, a := range bind {
+		sans = append(sans, a.Unmap().String())
+	}
+	slices.Sort(sans)
+	return slices.Compact(sans)
 }
 
 //go:embed redis.conf.tmpl

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -190,4 +191,25 @@ func TestRenderErrors(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestCertSANs(t *testing.T) {
+	tests := []struct {
+		name    string
+		address string
+		bind    []netip.Addr
+		want    []string
+	}{
+		{name: "address is the bind address", address: "198.51.100.10", bind: []netip.Addr{netip.MustParseAddr("198.51.100.10")},
+			want: []string{"127.0.0.1", "198.51.100.10"}},
+		{name: "behind NAT", address: "na.counter.example.net", bind: []netip.Addr{netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("::ffff:10.0.0.6")},
+			want: []string{"10.0.0.5", "10.0.0.6", "127.0.0.1", "na.counter.example.net"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CertSANs(tt.address, tt.bind); !slices.Equal(got, tt.want) {
+				t.Errorf("CertSANs(%q, %v) = %q, want %q", tt.address, tt.bind, got, tt.want)
+			}
+		})
+	}
 }
