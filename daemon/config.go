@@ -230,8 +230,9 @@ counterd serves the global counter page and its API from Redis: reads from the
 local node (--redis), writes to the master (--master).
 
 Every flag can also be set as $COUNTERD_<FLAG> (e.g. --max-staleness as
-$COUNTERD_MAX_STALENESS) or as a key of the --config YAML file (e.g.
-"max-staleness: 2s"). Precedence: flag > environment > file > default.
+$COUNTERD_MAX_STALENESS) or as a key of the --config YAML file (or
+$COUNTERD_CONFIG; e.g. "max-staleness: 2s"; unknown keys are errors).
+Precedence: flag > environment > file > default.
 The Redis password is read from --redis-password-file or $COUNTERD_REDIS_PASSWORD,
 never from a flag.
 
