@@ -265,7 +265,7 @@ func NewEd25519(t testing.TB) ssh.Signer {
 }
 
 // NewRSA makes a fresh 2048-bit RSA signer.
-func NewRSA(t *testing.T) ssh.Signer {
+func NewRSA(t testing.TB) ssh.Signer {
 	t.Helper()
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
