@@ -21,6 +21,9 @@ var basePackages = []string{
 	"iproute2", "ca-certificates", "iputils-ping", "procps", "netbase",
 }
 
+// imageRevision changes whenever customiseBase does, so cached images are rebuilt.
+const imageRevision = 2
+
 // layerPackages are installed once into a cached layer over the base.
 var layerPackages = map[string][]string{"knot": {"knot"}}
 
@@ -49,7 +52,7 @@ func (im *Images) Base(ctx context.Context) (string, error) {
 	}
 	defer unlock()
 	dir := filepath.Join(im.Dir, Suite+"-base")
-	stamp := fmt.Sprintf("%s %s\n%s\n", Suite, im.Mirror.Archive, strings.Join(basePackages, ","))
+	stamp := fmt.Sprintf("%s %s rev%d\n%s\n", Suite, im.Mirror.Archive, imageRevision, strings.Join(basePackages, ","))
 	if cached(dir, stamp) {
 		return dir, nil
 	}
@@ -152,6 +155,7 @@ func customiseBase(root string, m *Mirror) error {
 		"etc/ssh/sshd_config.d/counter-lab.conf": sshdDropIn,
 		"etc/machine-id":                         "",
 		"etc/hostname":                           "localhost\n",
+		"etc/default/locale":                     "LANG=C.UTF-8\n",
 	}
 	for p, content := range files {
 		full := filepath.Join(root, p)
