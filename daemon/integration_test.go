@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,4 +237,60 @@ func mustURL(t *testing.T, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger writing while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunLogsURLServesAndStops(t *testing.T) {
+	r := redistest.Start(t, redistest.WithPassword("redis-secret-pw"))
+	ctx, cancel := context.WithCancel(t.Context())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	env := map[string]string{"COUNTERD_REDIS_PASSWORD": "redis-secret-pw", "COUNTERD_LOG_FORMAT": "json"}
+	go func() {
+		done <- Run(ctx, []string{"--listen", "127.0.0.1:0", "--redis", "redis://" + r.Addr() + "/0"},
+			envOf(env), io.Discard, &logs)
+	}()
+	var base string
+	eventually(t, "Run logs the URL", func() (bool, string) {
+		_, rest, ok := strings.Cut(logs.String(), `"url":"http://`)
+		if !ok {
+			return false, logs.String()
+		}
+		base = "http://" + rest[:strings.IndexByte(rest, '"')]
+		return true, ""
+	})
+	u := newUser(t, strings.TrimSuffix(base, "/"))
+	eventually(t, "ready", func() (bool, string) {
+		code, body := u.get("/readyz")
+		return code == 200, body
+	})
+	if code, body := u.post("/register", creds("erin", "erin-password")); code != 201 {
+		t.Fatalf("register = %d %q", code, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after cancel = %v, want nil", err)
+	}
+	for _, secret := range []string{"redis-secret-pw", "erin-password"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("logs leak %q:\n%s", secret, logs.String())
+		}
+	}
 }
