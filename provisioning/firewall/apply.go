@@ -28,6 +28,7 @@ const (
 
 // Command is one command a step runs on the node, as argv.
 type Command struct {
+	What string // for reports, e.g. "arm firewall rollback in 60s"
 	Argv []string
 	// MayFail marks clean-up of what may not exist: its exit status is ignored.
 	MayFail bool
@@ -79,7 +80,12 @@ func (l Layout) withDefaults() Layout {
 //     0755 on Debian).
 //
 // If step 3 fails after the timer is armed, the caller may run Cancel, or
-// leave it: the snapshot restores what was there.
+// leave it: the snapshot restores what was there. Plain nftables.service
+// is enabled but never started: starting it would run Debian's
+// `flush ruleset` and wipe rules other software loaded at run time.
+//
+// A step may skip the plan when LivePath already holds the rendered bytes
+// and StatusArgv succeeds (the table is loaded).
 type Plan struct {
 	Staged                  string
 	Prepare, Apply, Confirm []Command
@@ -92,36 +98,39 @@ func ApplyPlan(l Layout) Plan {
 	staged := l.StateDir + "/" + stagedName
 	rollback := l.StateDir + "/" + rollbackName
 	timer := l.Unit + ".timer"
+	after := strconv.Itoa(int(l.After.Seconds())) + "s"
 	return Plan{
 		Staged: staged,
 		Prepare: []Command{
-			{Argv: []string{"install", "-d", "-m", stateDirMode, "-o", "root", "-g", "root", l.StateDir}},
+			{What: "create " + l.StateDir, Argv: []string{"install", "-d", "-m", stateDirMode, "-o", "root", "-g", "root", l.StateDir}},
 		},
 		Apply: []Command{
-			{Argv: []string{nftBin, "-c", "-f", staged}},
+			{What: "check the new firewall rules", Argv: []string{nftBin, "-c", "-f", staged}},
 			// A rollback unit that failed earlier still holds the name.
-			{Argv: []string{"systemctl", "reset-failed", l.Unit + ".service", timer}, MayFail: true},
-			{Argv: snapshotArgv(rollback)},
+			{What: "clear a failed firewall rollback", Argv: []string{"systemctl", "reset-failed", l.Unit + ".service", timer}, MayFail: true},
+			{What: "save the current firewall table for rollback", Argv: snapshotArgv(rollback)},
 			// Fails while an earlier apply still waits for its rollback:
-			// the rules are then not touched.
-			{Argv: []string{"systemd-run", "--quiet", "--unit=" + l.Unit,
+			// the rules are then not touched. RemainAfterElapse=no unloads
+			// the timer once it fired, so Confirm's stop fails then.
+			{What: "arm firewall rollback in " + after, Argv: []string{"systemd-run", "--quiet", "--unit=" + l.Unit,
 				"--description=Restore the counter firewall unless the apply is confirmed",
-				"--on-active=" + strconv.Itoa(int(l.After.Seconds())) + "s",
+				"--on-active=" + after,
 				"--timer-property=AccuracySec=1s",
+				"--timer-property=RemainAfterElapse=no",
 				nftBin, "-f", rollback}},
-			{Argv: []string{nftBin, "-f", staged}},
+			{What: "load the new firewall rules", Argv: []string{nftBin, "-f", staged}},
 		},
 		Confirm: []Command{
-			{Argv: []string{"systemctl", "stop", timer}},
-			{Argv: []string{"install", "-D", "-m", liveMode, "-o", "root", "-g", "root", staged, l.Live}},
-			{Argv: []string{nftBin, "-f", l.Live}},
-			{Argv: []string{"systemctl", "enable", "--quiet", "nftables.service"}},
-			{Argv: []string{"rm", "-f", staged, rollback}},
+			{What: "cancel firewall rollback", Argv: []string{"systemctl", "stop", timer}},
+			{What: "install " + l.Live, Argv: []string{"install", "-D", "-m", liveMode, "-o", "root", "-g", "root", staged, l.Live}},
+			{What: "load " + l.Live, Argv: []string{nftBin, "-f", l.Live}},
+			{What: "enable nftables.service at boot", Argv: []string{"systemctl", "enable", "--quiet", "nftables.service"}},
+			{What: "remove firewall staging files", Argv: []string{"rm", "-f", staged, rollback}},
 		},
 		Cancel: []Command{
-			{Argv: []string{"systemctl", "stop", timer}, MayFail: true},
-			{Argv: []string{nftBin, "-f", rollback}},
-			{Argv: []string{"rm", "-f", staged, rollback}},
+			{What: "cancel firewall rollback", Argv: []string{"systemctl", "stop", timer}, MayFail: true},
+			{What: "restore the previous firewall rules", Argv: []string{nftBin, "-f", rollback}},
+			{What: "remove firewall staging files", Argv: []string{"rm", "-f", staged, rollback}},
 		},
 	}
 }
