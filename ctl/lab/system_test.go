@@ -15,6 +15,7 @@ func TestProcIdentity(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	p, err := NewProc(cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("NewProc(%d) = %v", cmd.Process.Pid, err)
