@@ -26,6 +26,7 @@ type Config struct {
 	Redis            string // the local node, for reads
 	Master           string // the master, for writes; defaults to Redis
 	RedisPassword    string // from --redis-password-file or $COUNTERD_REDIS_PASSWORD; never logged
+	RedisCAFile      string // PEM CAs trusted for rediss:// URLs
 	RedisTimeout     time.Duration
 	MaxStaleness     time.Duration
 	AuthMode         string
@@ -82,6 +83,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&cfg.Redis, "redis", cfg.Redis, "`URL` of the local Redis node, read for the value and sessions")
 	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
 	fs.StringVar(&passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
+	fs.StringVar(&cfg.RedisCAFile, "redis-ca-file", "", "PEM `file` of the CAs trusted for rediss:// URLs (default: system roots)")
 	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", cfg.RedisTimeout, "timeout of each Redis call")
 	fs.DurationVar(&cfg.MaxStaleness, "max-staleness", cfg.MaxStaleness, "age after which the held value is called old and /readyz fails")
 	fs.StringVar(&cfg.AuthMode, "auth-mode", cfg.AuthMode, "`mode`: cookie (sessions) or per-request (login and password on every /inc)")

@@ -18,6 +18,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, hub *Hub, m *M
 		LocalURL:     cfg.Redis,
 		MasterURL:    cfg.Master,
 		Password:     cfg.RedisPassword,
+		CAFile:       cfg.RedisCAFile,
 		SessionTTL:   cfg.SessionTTL,
 		PollInterval: pollInterval(cfg.MaxStaleness),
 		Timeout:      cfg.RedisTimeout,
