@@ -45,14 +45,14 @@ type cluster struct {
 	replicationPassword string
 }
 
-func requireRedisServer(t *testing.T) {
+func requireRedisServer(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(redisServer); err != nil {
 		t.Skipf("SKIPPING real Redis test: %s missing (apt-get install redis-server): %v", redisServer, err)
 	}
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	ca, _, err := pki.LoadOrCreateCA(filepath.Join(t.TempDir(), "pki"), "counter", time.Now())
 	if err != nil {
@@ -65,7 +65,7 @@ func newCluster(t *testing.T) *cluster {
 
 // start renders role's configuration, installs the files it names and
 // starts redis-server; it is stopped by pid when the test ends.
-func (c *cluster) start(t *testing.T, role Role, name, addr string, master *node) *node {
+func (c *cluster) start(t testing.TB, role Role, name, addr string, master *node) *node {
 	t.Helper()
 	dir := t.TempDir()
 	n := &node{name: name, addr: addr, port: freePort(t), dir: dir, exited: make(chan struct{})}
@@ -147,7 +147,7 @@ func (c *cluster) start(t *testing.T, role Role, name, addr string, master *node
 	return n
 }
 
-func (n *node) dumpLog(t *testing.T) {
+func (n *node) dumpLog(t testing.TB) {
 	for _, f := range []string{n.paths.LogFile, filepath.Join(n.dir, "stdout")} {
 		if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
 			t.Logf("%s %s:\n%s", n.name, filepath.Base(f), b)
@@ -157,7 +157,7 @@ func (n *node) dumpLog(t *testing.T) {
 
 // waitReady polls PING as counterd over TLS until it answers, the server
 // exits, or a deadline passes.
-func (n *node) waitReady(t *testing.T, c *cluster) {
+func (n *node) waitReady(t testing.TB, c *cluster) {
 	t.Helper()
 	client := c.counterd(t, n, "127.0.0.1")
 	deadline := time.Now().Add(15 * time.Second)
@@ -186,11 +186,11 @@ func (n *node) waitReady(t *testing.T, c *cluster) {
 
 // counterd is a client as counter/daemon/store makes it (same handshake
 // options), logging in as counterd with the counterd certificate.
-func (c *cluster) counterd(t *testing.T, n *node, host string) *redis.Client {
+func (c *cluster) counterd(t testing.TB, n *node, host string) *redis.Client {
 	return c.client(t, n, host, "counterd", c.counterdPassword, []tls.Certificate{c.counterdCert})
 }
 
-func (c *cluster) client(t *testing.T, n *node, host, user, password string, certs []tls.Certificate) *redis.Client {
+func (c *cluster) client(t testing.TB, n *node, host, user, password string, certs []tls.Certificate) *redis.Client {
 	t.Helper()
 	cl := redis.NewClient(&redis.Options{
 		Addr:     net.JoinHostPort(host, strconv.Itoa(n.port)),
@@ -236,7 +236,7 @@ func info(ctx context.Context, cl *redis.Client, section string) (map[string]str
 }
 
 // waitFor polls cond until it returns nil or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func(context.Context) error) {
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func(context.Context) error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -255,7 +255,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func(context
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -265,7 +265,7 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func issuePair(t *testing.T, ca *pki.CA, name string, sans ...string) tls.Certificate {
+func issuePair(t testing.TB, ca *pki.CA, name string, sans ...string) tls.Certificate {
 	t.Helper()
 	c, k, err := ca.Issue(name, sans, time.Hour)
 	if err != nil {
@@ -278,7 +278,7 @@ func issuePair(t *testing.T, ca *pki.CA, name string, sans ...string) tls.Certif
 	return pair
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
