@@ -294,3 +294,19 @@ func TestRunLogsURLServesAndStops(t *testing.T) {
 		}
 	}
 }
+
+func TestIntegrationRedisOverTLS(t *testing.T) {
+	r := redistest.Start(t, redistest.WithTLS())
+	base := counterd(t, r, r, func(c *Config) { c.RedisCAFile = r.CAFile() })
+	u := newUser(t, base)
+	eventually(t, "ready over rediss://", func() (bool, string) {
+		code, body := u.get("/readyz")
+		return code == 200, body
+	})
+	if code, body := u.post("/register", creds("frank", "frank-password")); code != 201 {
+		t.Fatalf("register over rediss:// = %d %q", code, body)
+	}
+	if code, body := u.post("/inc", nil); code != 200 || body != "1" {
+		t.Fatalf("inc over rediss:// = %d %q, want 200 \"1\"", code, body)
+	}
+}
