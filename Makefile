@@ -28,8 +28,14 @@ run: build
 bench: build
 	./daemon/scripts/bench.sh "$(BIN)"
 
+# Each fuzz target for FUZZTIME; their seed corpora already run in `make test`.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run='^$$' -fuzz=. -fuzztime=30s ./daemon/
+	for pkg in ./daemon/ ./provisioning/inventory/; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 demo: build
 	$(BIN)/counterctl lab up
