@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -94,11 +95,7 @@ func (s *Server) inc(w http.ResponseWriter, r *http.Request) {
 
 // throttle counts a login attempt for the client address and, if given, the login.
 func (s *Server) throttle(r *http.Request, login string) error {
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		addr = r.RemoteAddr
-	}
-	if ok, wait := s.byAddr.allow(addr); !ok {
+	if ok, wait := s.byAddr.allow(clientKey(r.RemoteAddr)); !ok {
 		return &throttledError{wait}
 	}
 	if login == "" {
@@ -108,6 +105,25 @@ func (s *Server) throttle(r *http.Request, login string) error {
 		return &throttledError{wait}
 	}
 	return nil
+}
+
+// clientKey is what the per-address throttle counts: the IPv4 address, or the
+// IPv6 /64, since one IPv6 client usually holds a whole /64.
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, login string) error {

@@ -13,6 +13,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many open event streams", http.StatusServiceUnavailable)
 		return
 	}
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", "text/event-stream")
+		return
+	}
 	if r.ProtoMajor == 1 && s.hijackEvents(w) {
 		return
 	}

@@ -77,3 +77,20 @@ func TestLoginAttemptsThrottled(t *testing.T) {
 		t.Errorf("after the window = %d, want 200", w.Code)
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	tests := []struct{ name, remote, want string }{
+		{"ipv4", "192.0.2.7:5555", "192.0.2.7"},
+		{"ipv4-mapped", "[::ffff:192.0.2.7]:5555", "192.0.2.7"},
+		{"ipv6 counts per /64", "[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:443", "2001:db8:1:2::/64"},
+		{"same /64", "[2001:db8:1:2::1]:1", "2001:db8:1:2::/64"},
+		{"no port", "192.0.2.8", "192.0.2.8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := clientKey(tt.remote); got != tt.want {
+				t.Errorf("clientKey(%q) = %q, want %q", tt.remote, got, tt.want)
+			}
+		})
+	}
+}
