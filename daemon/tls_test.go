@@ -182,3 +182,43 @@ func TestMetricsCountRoutesAndCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestCertificateReloadsWhenRenewed(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t)
+	c, err := newCertReloader(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := c.getCertificate(nil)
+
+	newCert, newKey, _ := selfSigned(t)
+	later := time.Now().Add(time.Hour)
+	for src, dst := range map[string]string{newCert: certFile, newKey: keyFile} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(dst, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	renewed, _ := c.getCertificate(nil)
+	if string(renewed.Certificate[0]) == string(first.Certificate[0]) {
+		t.Fatal("certificate not reloaded after the files changed")
+	}
+
+	// A broken renewal keeps the last good certificate.
+	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(keyFile, later.Add(time.Hour), later.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := c.getCertificate(nil)
+	if err != nil || string(kept.Certificate[0]) != string(renewed.Certificate[0]) {
+		t.Errorf("after a broken renewal: %v, want the previous certificate", err)
+	}
+}
