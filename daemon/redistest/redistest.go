@@ -47,6 +47,7 @@ type Server struct {
 type config struct {
 	persist  bool
 	tls      bool
+	mtls     bool
 	password string
 	args     []string
 }
@@ -64,6 +65,10 @@ func WithPassword(pw string) Option { return func(c *config) { c.password = pw }
 // WithTLS serves TLS only (no plain port), with a certificate for 127.0.0.1
 // from a CA made for this server: see CAFile. URL then starts with rediss://.
 func WithTLS() Option { return func(c *config) { c.tls = true } }
+
+// WithClientCerts is WithTLS that also demands a client certificate from the
+// same CA (tls-auth-clients yes), as the cluster's Redis nodes do: see CertFile.
+func WithClientCerts() Option { return func(c *config) { c.tls, c.mtls = true, true } }
 
 // WithArgs appends raw redis-server arguments, e.g. "--repl-ping-replica-period", "1".
 func WithArgs(args ...string) Option {
@@ -122,7 +127,7 @@ func (s *Server) baseArgs(c config) []string {
 	}
 	if s.tls != nil {
 		args = append(args, "--tls-cert-file", s.tls.cert, "--tls-key-file", s.tls.key,
-			"--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no")
+			"--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", map[bool]string{false: "no", true: "yes"}[c.mtls])
 	}
 	if c.password != "" {
 		args = append(args, "--requirepass", c.password, "--masterauth", c.password)
@@ -215,6 +220,23 @@ func (s *Server) URL() string {
 		return scheme + ":" + s.password + "@" + s.Addr() + "/0"
 	}
 	return scheme + s.Addr() + "/0"
+}
+
+// CertFile and KeyFile are a certificate and key the CA signed, good as a
+// client certificate; "" without TLS.
+func (s *Server) CertFile() string {
+	if s.tls == nil {
+		return ""
+	}
+	return s.tls.cert
+}
+
+// KeyFile is the private key of CertFile.
+func (s *Server) KeyFile() string {
+	if s.tls == nil {
+		return ""
+	}
+	return s.tls.key
 }
 
 // CAFile is the PEM file of the CA that signed a WithTLS server's

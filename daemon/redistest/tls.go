@@ -56,7 +56,9 @@ func makeTLSFiles(dir string) (*tlsFiles, error) {
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		// Client auth too: like the cluster's node certificates, it also serves
+		// as the client certificate a WithClientCerts server demands.
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
@@ -85,6 +87,12 @@ func makeTLSFiles(dir string) (*tlsFiles, error) {
 	return f, nil
 }
 
+// clientConfig trusts the CA and presents the server's own certificate, which
+// a WithClientCerts server accepts and a plain WithTLS one ignores.
 func (f *tlsFiles) clientConfig() *tls.Config {
-	return &tls.Config{RootCAs: f.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{RootCAs: f.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	if pair, err := tls.LoadX509KeyPair(f.cert, f.key); err == nil {
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg
 }

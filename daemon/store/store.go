@@ -53,6 +53,7 @@ type Options struct {
 	LocalURL, MasterURL string        // MasterURL "" = LocalURL
 	Password            string        // used when a URL carries none
 	CAFile              string        // PEM CAs trusted for rediss:// URLs; "" = system roots
+	CertFile, KeyFile   string        // client certificate for rediss:// (Redis tls-auth-clients); "" = none
 	KeyPrefix           string        // default "counter:"
 	SessionTTL          time.Duration // default 30 days
 	Window              time.Duration // one increment per user per Window; default 24h
@@ -153,11 +154,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	roots, err := loadCAs(o.CAFile)
+	tlsm, err := loadTLS(o)
 	if err != nil {
 		return nil, err
 	}
-	localOpts, localRedacted, err := clientOptions(o.LocalURL, o.Password, roots, o)
+	localOpts, localRedacted, err := clientOptions(o.LocalURL, o.Password, tlsm, o)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -178,7 +179,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.MasterURL == o.LocalURL {
 		s.master = s.local
 	} else {
-		masterOpts, masterRedacted, err := clientOptions(o.MasterURL, o.Password, roots, o)
+		masterOpts, masterRedacted, err := clientOptions(o.MasterURL, o.Password, tlsm, o)
 		if err != nil {
 			_ = s.local.Close()
 			return nil, fmt.Errorf("master: %w", err)

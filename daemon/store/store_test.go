@@ -203,6 +203,29 @@ func TestWritesToReplicaAreUnavailable(t *testing.T) {
 	}
 }
 
+// TestTLSClientCertificate: a Redis that demands client certificates (as the
+// cluster's nodes do) refuses a store without one and serves one with it.
+func TestTLSClientCertificate(t *testing.T) {
+	srv := redistest.Start(t, redistest.WithClientCerts())
+	bare := "rediss://" + srv.Addr() + "/0"
+	// Opened by hand: closing a connection the server refused reports a TLS
+	// error, which openStore's cleanup would count as a failure.
+	without, err := store.Open(bg, store.Options{LocalURL: bare, CAFile: srv.CAFile(), Hash: fastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer without.Close()
+	if err := without.Ping(bg); err == nil || !strings.Contains(err.Error(), "certificate required") {
+		t.Fatalf("Ping without a client certificate = %v, want the server's 'certificate required'", err)
+	}
+	with := openStore(t, srv, nil, func(o *store.Options) {
+		o.LocalURL, o.CAFile, o.CertFile, o.KeyFile = bare, srv.CAFile(), srv.CertFile(), srv.KeyFile()
+	})
+	if err := with.Ping(bg); err != nil {
+		t.Fatalf("Ping with the client certificate: %v", err)
+	}
+}
+
 // TestTLSAndPasswordOption: rediss:// with a private CA, the password given
 // apart from the URL (as from a file), and a wrong CA refused.
 func TestTLSAndPasswordOption(t *testing.T) {

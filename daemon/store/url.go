@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 // clientOptions turns redis://[user:pass@]host:port/db (or rediss:// for
 // TLS) into go-redis options. Errors never contain the URL, since it may
 // carry a password; redacted is the URL safe to log.
-func clientOptions(raw, password string, roots *x509.CertPool, o Options) (opts *redis.Options, redacted string, err error) {
+func clientOptions(raw, password string, tlsm tlsMaterial, o Options) (opts *redis.Options, redacted string, err error) {
 	if raw == "" {
 		return nil, "", errors.New("empty redis url")
 	}
@@ -47,7 +48,8 @@ func clientOptions(raw, password string, roots *x509.CertPool, o Options) (opts 
 		opts.Password = password
 	}
 	if opts.TLSConfig != nil {
-		opts.TLSConfig.RootCAs = roots // ServerName is the URL's host, TLS 1.2 at least
+		opts.TLSConfig.RootCAs = tlsm.roots // ServerName is the URL's host, TLS 1.2 at least
+		opts.TLSConfig.Certificates = tlsm.certs
 	}
 	// One command never waits longer than Timeout; the context deadline set by
 	// every method covers pool waits, dials and retries together.
@@ -67,6 +69,31 @@ func clientOptions(raw, password string, roots *x509.CertPool, o Options) (opts 
 	opts.DisableIdentity = true
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	return opts, redacted, nil
+}
+
+// tlsMaterial is what rediss:// connections trust and present.
+type tlsMaterial struct {
+	roots *x509.CertPool    // nil: system roots
+	certs []tls.Certificate // the client certificate, if any
+}
+
+func loadTLS(o Options) (tlsMaterial, error) {
+	var m tlsMaterial
+	var err error
+	if m.roots, err = loadCAs(o.CAFile); err != nil {
+		return m, err
+	}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		return m, errors.New("redis client certificate: give both the certificate and the key file, or neither")
+	}
+	if o.CertFile != "" {
+		pair, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return m, fmt.Errorf("redis client certificate: %w", err)
+		}
+		m.certs = []tls.Certificate{pair}
+	}
+	return m, nil
 }
 
 // loadCAs reads the PEM CA file for rediss:// URLs; nil (system roots) for "".

@@ -26,7 +26,7 @@ func TestClientOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, redacted, err := clientOptions(tt.url, tt.password, nil, o)
+			got, redacted, err := clientOptions(tt.url, tt.password, tlsMaterial{}, o)
 			if err != nil {
 				t.Fatalf("clientOptions(%q) error: %v", tt.url, err)
 			}
@@ -65,7 +65,7 @@ func TestClientOptionsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := clientOptions(tt.url, "", nil, Options{Timeout: time.Second})
+			_, _, err := clientOptions(tt.url, "", tlsMaterial{}, Options{Timeout: time.Second})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("clientOptions(%q) error = %v, want it to contain %q", tt.url, err, tt.want)
 			}
@@ -90,6 +90,8 @@ func TestOpenValidates(t *testing.T) {
 		{"tiny window", Options{LocalURL: ok, Window: time.Millisecond}, "window"},
 		{"missing ca file", Options{LocalURL: ok, CAFile: "/nonexistent/ca.pem"}, "redis ca file"},
 		{"ca file without certificates", Options{LocalURL: ok, CAFile: "url_test.go"}, "no PEM certificates"},
+		{"client certificate without key", Options{LocalURL: ok, CertFile: "url_test.go"}, "both the certificate and the key"},
+		{"client certificate unreadable", Options{LocalURL: ok, CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}, "redis client certificate"},
 		{"hash memory absurd", Options{LocalURL: ok, Hash: HashParams{Time: 1, MemoryKiB: 1 << 30, Threads: 1}}, "hash parameters"},
 	}
 	for _, tt := range tests {
