@@ -27,6 +27,8 @@ type Config struct {
 	Master           string // the master, for writes; defaults to Redis
 	RedisPassword    string // from --redis-password-file or $COUNTERD_REDIS_PASSWORD; never logged
 	RedisCAFile      string // PEM CAs trusted for rediss:// URLs
+	RedisCertFile    string // client certificate for rediss:// (the cluster's Redis demands one)
+	RedisKeyFile     string // its private key
 	RedisTimeout     time.Duration
 	MaxStaleness     time.Duration
 	AuthMode         string
@@ -84,6 +86,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
 	fs.StringVar(&passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
 	fs.StringVar(&cfg.RedisCAFile, "redis-ca-file", "", "PEM `file` of the CAs trusted for rediss:// URLs (default: system roots)")
+	fs.StringVar(&cfg.RedisCertFile, "redis-cert-file", "", "PEM client certificate `file` for rediss:// (with --redis-key-file)")
+	fs.StringVar(&cfg.RedisKeyFile, "redis-key-file", "", "PEM private key `file` of --redis-cert-file")
 	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", cfg.RedisTimeout, "timeout of each Redis call")
 	fs.DurationVar(&cfg.MaxStaleness, "max-staleness", cfg.MaxStaleness, "age after which the held value is called old and /readyz fails")
 	fs.StringVar(&cfg.AuthMode, "auth-mode", cfg.AuthMode, "`mode`: cookie (sessions) or per-request (login and password on every /inc)")

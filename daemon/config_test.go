@@ -144,7 +144,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if err := Run(t.Context(), []string{"--help"}, envOf(nil), &out, io.Discard); err != nil {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, f := range []string{"listen", "redis", "master", "redis-password-file", "redis-ca-file", "max-staleness", "auth-mode",
+	for _, f := range []string{"listen", "redis", "master", "redis-password-file", "redis-ca-file", "redis-cert-file", "redis-key-file", "max-staleness", "auth-mode",
 		"tls-cert", "tls-key", "http-redirect-addr", "session-ttl", "log-level", "log-format", "config", "version",
 		"COUNTERD_REDIS_PASSWORD", "COUNTERD_MAX_STALENESS"} {
 		if !strings.Contains(out.String(), f) {

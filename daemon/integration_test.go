@@ -295,9 +295,12 @@ func TestRunLogsURLServesAndStops(t *testing.T) {
 	}
 }
 
+// The cluster's Redis demands a client certificate (tls-auth-clients yes), as this one does.
 func TestIntegrationRedisOverTLS(t *testing.T) {
-	r := redistest.Start(t, redistest.WithTLS())
-	base := counterd(t, r, r, func(c *Config) { c.RedisCAFile = r.CAFile() })
+	r := redistest.Start(t, redistest.WithClientCerts())
+	base := counterd(t, r, r, func(c *Config) {
+		c.RedisCAFile, c.RedisCertFile, c.RedisKeyFile = r.CAFile(), r.CertFile(), r.KeyFile()
+	})
 	u := newUser(t, base)
 	eventually(t, "ready over rediss://", func() (bool, string) {
 		code, body := u.get("/readyz")

@@ -19,6 +19,8 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, hub *Hub, m *M
 		MasterURL:    cfg.Master,
 		Password:     cfg.RedisPassword,
 		CAFile:       cfg.RedisCAFile,
+		CertFile:     cfg.RedisCertFile,
+		KeyFile:      cfg.RedisKeyFile,
 		SessionTTL:   cfg.SessionTTL,
 		PollInterval: pollInterval(cfg.MaxStaleness),
 		Timeout:      cfg.RedisTimeout,
