@@ -1,0 +1,109 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+
+	"counter/provisioning/host"
+	"counter/provisioning/inventory"
+	"counter/provisioning/phase"
+	"counter/provisioning/redisconf"
+)
+
+// Where counterd's configuration lives on a node. The unit (in the
+// package) reads ConfigPath; the password file is named in it, never
+// its content.
+const (
+	CounterdDir      = "/etc/counterd"
+	CounterdConfig   = CounterdDir + "/counterd.yaml"
+	CounterdPassword = CounterdDir + "/redis.pass"
+	CounterdTLSDir   = CounterdDir + "/tls"
+	// The client certificate counterd presents to Redis, which refuses
+	// TLS clients without one from the cluster CA.
+	CounterdClientCert = CounterdTLSDir + "/redis-client.crt"
+	CounterdClientKey  = CounterdTLSDir + "/redis-client.key"
+	counterdUnit     = "counterd.service"
+	counterdUser     = "counterd"
+	// CounterdListen is where counterd serves HTTP: port 80, which the
+	// firewall opens (the unit grants CAP_NET_BIND_SERVICE).
+	CounterdListen = ":80"
+)
+
+// Counterd writes counterd's configuration, its Redis password file and
+// client certificate, and keeps the service enabled and running,
+// restarting it only when one of them changed. (A new binary restarts it
+// from the package's postinst.)
+type Counterd struct{ c *Cluster }
+
+// Title names the step in reports.
+func (Counterd) Title() string { return "counterd" }
+
+// Run brings counterd's files and service up to date.
+func (s Counterd) Run(ctx context.Context, h host.Host) (phase.Result, error) {
+	n, err := s.c.node(h)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	var changes []*host.Change
+	for _, d := range []string{CounterdDir, CounterdTLSDir} {
+		c, err := ensureDir(ctx, h, d, 0o750, "root", counterdUser)
+		if err != nil {
+			return phase.Result{}, err
+		}
+		changes = append(changes, c)
+	}
+	certs, err := s.c.ensureCert(ctx, h, "counterd "+n.Name, []string{"127.0.0.1"},
+		CounterdClientCert, CounterdClientKey, counterdUser)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	files := []host.File{
+		{Path: CounterdTLSDir + "/ca.crt", Content: s.c.CA.CertPEM(), Mode: 0o644},
+		{Path: CounterdPassword, Content: []byte(s.c.CounterdPassword + "\n"), Mode: 0o640, Group: counterdUser, Secret: true},
+		{Path: CounterdConfig, Content: s.c.CounterdYAML(n), Mode: 0o640, Group: counterdUser},
+	}
+	restartFor := certs
+	for _, f := range files {
+		c, err := h.EnsureFile(ctx, f)
+		if err != nil {
+			return phase.Result{}, err
+		}
+		restartFor = append(restartFor, c)
+	}
+	run, err := ensureRunning(ctx, h, counterdUnit, restartFor...)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	changes = append(append(changes, restartFor...), run...)
+	return phase.Collect(changes...), nil
+}
+
+// CounterdYAML is /etc/counterd/counterd.yaml for n: reads from the local
+// Redis over loopback, writes to the master across the internet, both TLS
+// with the cluster CA, as the counterd ACL user.
+func (c *Cluster) CounterdYAML(n inventory.Node) []byte {
+	local := redisURL("127.0.0.1")
+	master := local
+	if n.Role != inventory.RoleMaster {
+		master = redisURL(c.Inv.Master().Address)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)
+	b.WriteString("# Written by `counterctl provision`: local edits are overwritten on its next run.\n")
+	fmt.Fprintf(&b, "listen: %q\n", CounterdListen)
+	fmt.Fprintf(&b, "redis: %q\n", local)
+	fmt.Fprintf(&b, "master: %q\n", master)
+	fmt.Fprintf(&b, "redis-password-file: %s\n", CounterdPassword)
+	fmt.Fprintf(&b, "redis-ca-file: %s\n", CounterdTLSDir+"/ca.crt")
+	return b.Bytes()
+}
+
+func redisURL(host string) string {
+	u := url.URL{Scheme: "rediss", User: url.User("counterd"),
+		Host: net.JoinHostPort(host, strconv.Itoa(redisconf.DefaultPort)), Path: "/0"}
+	return u.String()
+}

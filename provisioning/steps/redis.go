@@ -1,0 +1,130 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"counter/provisioning/host"
+	"counter/provisioning/inventory"
+	"counter/provisioning/phase"
+	"counter/provisioning/pki"
+	"counter/provisioning/redisconf"
+)
+
+// Certificate lifetimes: node certificates are re-issued a month before
+// they expire, so a monthly provision run always renews them in time.
+const (
+	CertValidity = 365 * 24 * time.Hour
+	RenewWithin  = 30 * 24 * time.Hour
+)
+
+// redisUnit is Debian's unit for the Redis server.
+const redisUnit = "redis-server.service"
+
+// Redis configures the node's Redis: its certificate from the cluster CA
+// (issued here, by counterctl, only when NeedsRenewal says so), the CA,
+// redis.conf for the node's role, and a restart only when one changed.
+type Redis struct{ c *Cluster }
+
+// Title names the step in reports.
+func (Redis) Title() string { return "redis" }
+
+// Run brings certificates and configuration up to date.
+func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
+	n, err := s.c.node(h)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	addr, err := s.c.addr(n)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	paths := redisconf.DebianPaths()
+	dir, err := ensureDir(ctx, h, redisconf.TLSDir, 0o750, "root", "redis")
+	if err != nil {
+		return phase.Result{}, err
+	}
+	bind := []netip.Addr{addr}
+	certs, err := s.c.ensureCert(ctx, h, "redis "+n.Name, redisconf.CertSANs(n.Address, bind),
+		paths.TLSCertFile, paths.TLSKeyFile, "redis")
+	if err != nil {
+		return phase.Result{}, err
+	}
+	ca, err := h.EnsureFile(ctx, host.File{Path: paths.TLSCAFile, Content: s.c.CA.CertPEM(), Mode: 0o644})
+	if err != nil {
+		return phase.Result{}, err
+	}
+	conf, err := redisconf.Render(s.params(n, bind))
+	if err != nil {
+		return phase.Result{}, err
+	}
+	// masterauth is in it: the content stays out of diffs and logs.
+	cc, err := h.EnsureFile(ctx, host.File{Path: redisconf.ConfigPath, Content: conf, Mode: 0o640, Group: "redis", Secret: true})
+	if err != nil {
+		return phase.Result{}, err
+	}
+	changes := append([]*host.Change{dir}, certs...)
+	changes = append(changes, ca, cc)
+	run, err := ensureRunning(ctx, h, redisUnit, changes[1:]...)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	return phase.Collect(append(changes, run...)...), nil
+}
+
+func (s Redis) params(n inventory.Node, bind []netip.Addr) redisconf.Params {
+	p := redisconf.Params{
+		Role:                redisconf.Role(n.Role),
+		Node:                n.Name,
+		Bind:                bind,
+		CounterdPassword:    s.c.CounterdPassword,
+		ReplicationPassword: s.c.ReplicationPassword,
+	}
+	if n.Role != inventory.RoleMaster {
+		p.Master = s.c.Inv.Master().Address
+	}
+	return p
+}
+
+// ensureCert keeps a certificate and key from the cluster CA at certPath
+// and keyPath, readable by group, issuing a new pair only when the one on
+// the node is missing, foreign, for other names, near expiry, or does not
+// match its key.
+func (c *Cluster) ensureCert(ctx context.Context, h host.Host, name string, sans []string, certPath, keyPath, group string) ([]*host.Change, error) {
+	cert, _, err := readFile(ctx, h, certPath)
+	if err != nil {
+		return nil, err
+	}
+	renew, why := pki.NeedsRenewal(cert, c.CA, sans, c.now(), RenewWithin)
+	if !renew {
+		key, _, err := readFile(ctx, h, keyPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := pki.CheckPair(cert, key); err != nil {
+			renew, why = true, "its key does not match"
+		}
+	}
+	if !renew {
+		return nil, nil
+	}
+	certPEM, keyPEM, err := c.CA.Issue(name, sans, CertValidity)
+	if err != nil {
+		return nil, fmt.Errorf("issue certificate %s: %w", certPath, err)
+	}
+	kc, err := h.EnsureFile(ctx, host.File{Path: keyPath, Content: keyPEM, Mode: 0o640, Group: group, Secret: true})
+	if err != nil {
+		return nil, err
+	}
+	cc, err := h.EnsureFile(ctx, host.File{Path: certPath, Content: certPEM, Mode: 0o644})
+	if err != nil {
+		return nil, err
+	}
+	if cc != nil {
+		// The diff of two certificates says nothing; the reason does.
+		cc = &host.Change{What: cc.What + " (certificate: " + why + ")"}
+	}
+	return []*host.Change{kc, cc}, nil
+}

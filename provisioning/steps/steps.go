@@ -1,0 +1,125 @@
+// Package steps is what `counterctl provision` does on each node, one small
+// phase.Step per file, each reading as intent through host.Host: ensure the
+// OS and packages, install the counter package, configure Redis and
+// counterd, wait for replication, apply the firewall, harden sshd, install
+// the RAID check. Every step is idempotent: a second run reports ok.
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"counter/provisioning/host"
+	"counter/provisioning/inventory"
+	"counter/provisioning/phase"
+	"counter/provisioning/pki"
+)
+
+// Deb is one built counter package for one architecture.
+type Deb struct {
+	Version  string // as dpkg-query reports it
+	Arch     string
+	FileName string
+	Data     []byte
+}
+
+// PackageSource gives the counter .deb built for a node architecture
+// (as `dpkg --print-architecture` says it).
+type PackageSource interface {
+	Package(ctx context.Context, arch string) (Deb, error)
+}
+
+// Redialer opens a NEW SSH connection to a node (replicas through a new
+// connection to the master), so the firewall step proves the new rules
+// still let the operator in before it cancels their rollback.
+type Redialer func(ctx context.Context, n inventory.Node) (host.Host, io.Closer, error)
+
+// Cluster is what the steps know about the whole cluster; ctl builds it
+// once per run.
+type Cluster struct {
+	Inv *inventory.Inventory
+	// Addrs are the nodes' IP addresses by name, resolved once.
+	Addrs map[string]netip.Addr
+	CA    *pki.CA
+	// Passwords of the Redis ACL users, read from the inventory's secrets.
+	CounterdPassword, ReplicationPassword string
+	Packages                              PackageSource
+	Redial                                Redialer
+	Now                                   func() time.Time
+	// LinkTimeout bounds the wait for a replica's replication link.
+	LinkTimeout time.Duration
+	// PollEvery is the pause between polls of a condition.
+	PollEvery time.Duration
+}
+
+// All returns the steps in the order they run on a node. Redis comes
+// before counterd so counterd starts against a configured Redis; the
+// firewall comes after the services so its apply never races their start.
+func All(c *Cluster) []phase.Step {
+	return []phase.Step{
+		System{Packages: BasePackages},
+		Package{c: c},
+		Redis{c: c},
+		Counterd{c: c},
+		Replication{c: c},
+		Firewall{c: c},
+		SSHD{c: c},
+		RAID{c: c},
+	}
+}
+
+// node finds the inventory node a host stands for.
+func (c *Cluster) node(h host.Host) (inventory.Node, error) {
+	n, ok := c.Inv.Node(h.Name())
+	if !ok {
+		return inventory.Node{}, fmt.Errorf("host %q is not in the inventory", h.Name())
+	}
+	return n, nil
+}
+
+func (c *Cluster) addr(n inventory.Node) (netip.Addr, error) {
+	a, ok := c.Addrs[n.Name]
+	if !ok {
+		return netip.Addr{}, fmt.Errorf("no IP address known for node %s (%s)", n.Name, n.Address)
+	}
+	return a, nil
+}
+
+func (c *Cluster) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// wait polls cond until it reports done, ctx ends or timeout passes.
+func (c *Cluster) wait(ctx context.Context, timeout time.Duration, cond func(context.Context) (bool, string, error)) error {
+	every := c.PollEvery
+	if every <= 0 {
+		every = 200 * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := "not checked yet"
+	for {
+		done, why, err := cond(ctx)
+		if err == nil && done {
+			return nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = why
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("gave up after %s: %s", timeout, last)
+		case <-t.C:
+		}
+	}
+}

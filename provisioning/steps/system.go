@@ -1,0 +1,58 @@
+package steps
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"counter/provisioning/host"
+	"counter/provisioning/phase"
+)
+
+// BasePackages are the Debian packages every node needs: Redis and its
+// CLI (the replication wait and `counterctl status` use it), nftables for
+// the firewall, and CA certificates for the TLS the nodes speak.
+var BasePackages = []string{"redis-server", "redis-tools", "nftables", "ca-certificates"}
+
+// System checks that the node runs Debian 12 and installs the packages.
+type System struct{ Packages []string }
+
+// Title names the step in reports.
+func (System) Title() string { return "debian 12 and packages" }
+
+// Run refuses anything but Debian 12, then installs what is missing.
+func (s System) Run(ctx context.Context, h host.Host) (phase.Result, error) {
+	out, err := h.Query(ctx, "cat", "/etc/os-release")
+	if err != nil {
+		return phase.Result{}, fmt.Errorf("read /etc/os-release: %w", err)
+	}
+	osr := parseOSRelease(out)
+	if osr["ID"] != "debian" || osr["VERSION_ID"] != "12" {
+		name := osr["PRETTY_NAME"]
+		if name == "" {
+			name = strings.TrimSpace(osr["ID"] + " " + osr["VERSION_ID"])
+		}
+		return phase.Result{}, fmt.Errorf("%s runs %q; counterctl provisions Debian 12 (bookworm) only", h.Name(), name)
+	}
+	c, err := h.EnsurePackages(ctx, s.Packages...)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	return phase.Collect(c), nil
+}
+
+// parseOSRelease reads os-release(5): KEY=value lines, values maybe quoted.
+func parseOSRelease(b []byte) map[string]string {
+	m := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		m[k] = strings.Trim(v, `"'`)
+	}
+	return m
+}
