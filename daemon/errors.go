@@ -18,6 +18,12 @@ type badRequest struct{ reason string }
 
 func (e *badRequest) Error() string { return e.reason }
 
+// Errors the handlers and middleware raise themselves.
+var (
+	errCrossOrigin    = errors.New("cross-origin request refused")
+	errTooManyStreams = errors.New("too many open event streams")
+)
+
 // throttledError is a client that tried to log in too often.
 type throttledError struct{ retryAfter time.Duration }
 
@@ -45,6 +51,12 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 		return http.StatusBadRequest, bad.reason, 0
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "request body too large", 0
+	case errors.Is(err, errCrossOrigin):
+		return http.StatusForbidden, "cross-origin request refused", 0
+	case errors.Is(err, errTooManyStreams):
+		return http.StatusServiceUnavailable, "too many open event streams, please try again later", 10 * time.Second
+	case errors.Is(err, errHubClosed):
+		return http.StatusServiceUnavailable, "shutting down", 0
 	case errors.Is(err, errExists):
 		return http.StatusConflict, "this login is taken", 0
 	case errors.Is(err, errBadCredentials):

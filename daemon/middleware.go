@@ -36,16 +36,16 @@ func (s *Server) secure(next http.Handler) http.Handler {
 func (s *Server) sameOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+		s.fail(w, r, errCrossOrigin)
 	}))
 	return cop.Handler(next)
 }
 
 // limitBody caps request bodies at maxBody bytes (413 beyond).
-func limitBody(next http.Handler) http.Handler {
+func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBody {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			s.fail(w, r, &http.MaxBytesError{Limit: maxBody})
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {

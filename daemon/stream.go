@@ -9,8 +9,7 @@ import (
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if s.hub.Clients() >= maxEventStreams {
 		// A soft cap, so streams cannot take every file descriptor (LimitNOFILE=65536).
-		w.Header().Set("Retry-After", "10")
-		http.Error(w, "too many open event streams", http.StatusServiceUnavailable)
+		s.fail(w, r, errTooManyStreams)
 		return
 	}
 	if r.Method == http.MethodHead {
@@ -52,7 +51,7 @@ func (s *Server) hijackEvents(w http.ResponseWriter) bool {
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	wake, cancel, err := s.hub.subscribe()
 	if err != nil {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		s.fail(w, r, err)
 		return
 	}
 	defer cancel()
