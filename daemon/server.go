@@ -33,10 +33,13 @@ type Server struct {
 
 // Limits of login attempts, in memory.
 const (
-	attemptsPerLogin  = 10
-	attemptsPerAddr   = 30
-	attemptWindow     = time.Minute
-	maxThrottledKeys  = 100_000
+	attemptsPerLogin = 10
+	attemptsPerAddr  = 30
+	attemptWindow    = time.Minute
+	maxThrottledKeys = 100_000
+)
+
+const (
 	sessionCookie     = "counter_session" // HttpOnly: the secret token
 	displayCookie     = "counter_login"   // readable by the page's script: the login name only
 	readyzPingTimeout = time.Second
@@ -69,4 +72,5 @@ func NewServer(cfg Config, deps Deps) *Server {
 // Hub returns the hub that feeds /events.
 func (s *Server) Hub() *Hub { return s.hub }
 
+// ServeHTTP serves every route behind the security middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
