@@ -131,14 +131,42 @@ func payloadFiles(s Spec) ([]stagedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read counterctl: %w", err)
 	}
-	return []stagedFile{
+	files := []stagedFile{
 		{"/usr/bin/counterd", counterd, 0o755},
 		{"/usr/bin/counterctl", counterctl, 0o755},
 		{"/lib/systemd/system/counterd.service", []byte(daemon.UnitFile), 0o644},
 		{"/lib/systemd/system/" + raid.ServiceUnitName, []byte(raid.ServiceUnit), 0o644},
 		{"/lib/systemd/system/" + raid.TimerUnitName, []byte(raid.TimerUnit), 0o644},
 		{"/usr/share/doc/" + Name + "/copyright", []byte(copyrightFile(s.Maintainer)), 0o644},
-	}, nil
+	}
+	if o := lintianOverrides(s); o != "" {
+		files = append(files, stagedFile{"/usr/share/lintian/overrides/" + Name, []byte(o), 0o644})
+	}
+	return files, nil
+}
+
+// lintianOverrides explains static binaries to lintian. Go links PIE
+// without a C toolchain only on some architectures (see Compiler.Build);
+// elsewhere a cgo-free Go program is static by design, which lintian
+// accepts only from packages whose source build-depends on golang-go.
+func lintianOverrides(s Spec) string {
+	t, err := ParseArch(s.Arch)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, bin := range []struct{ path, dest string }{
+		{s.CounterdBinary, "usr/bin/counterd"},
+		{s.CounterctlBinary, "usr/bin/counterctl"},
+	} {
+		if static, err := checkELF(bin.path, t); err == nil && static {
+			if b.Len() == 0 {
+				b.WriteString("# Go programs without cgo are statically linked by design.\n")
+			}
+			fmt.Fprintf(&b, "%s: statically-linked-binary [%s]\n", Name, bin.dest)
+		}
+	}
+	return b.String()
 }
 
 func scriptFiles() ([]stagedFile, error) {

@@ -71,7 +71,7 @@ func (s Spec) check() error {
 		return fmt.Errorf("maintainer %q: want \"Full Name <address>\"", s.Maintainer)
 	}
 	for _, b := range []string{s.CounterdBinary, s.CounterctlBinary} {
-		if err := checkELF(b, t); err != nil {
+		if _, err := checkELF(b, t); err != nil {
 			return err
 		}
 	}
@@ -79,14 +79,15 @@ func (s Spec) check() error {
 }
 
 // checkELF refuses a binary built for another machine: dpkg would install
-// it and systemd would fail with "Exec format error" on the node.
-func checkELF(path string, t Target) error {
+// it and systemd would fail with "Exec format error" on the node. It also
+// reports whether the binary is a static, non-PIE executable.
+func checkELF(path string, t Target) (static bool, err error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		if _, statErr := os.Stat(path); statErr != nil {
-			return fmt.Errorf("binary: %w", statErr)
+			return false, fmt.Errorf("binary: %w", statErr)
 		}
-		return fmt.Errorf("binary %s: not an ELF program: %w", path, err)
+		return false, fmt.Errorf("binary %s: not an ELF program: %w", path, err)
 	}
 	defer f.Close()
 	want := map[string]elf.Machine{
@@ -94,7 +95,16 @@ func checkELF(path string, t Target) error {
 		"i386": elf.EM_386, "ppc64el": elf.EM_PPC64, "s390x": elf.EM_S390,
 	}[t.DebArch]
 	if f.Machine != want {
-		return fmt.Errorf("binary %s: built for %s, want %s (%s)", path, f.Machine, want, t.DebArch)
+		return false, fmt.Errorf("binary %s: built for %s, want %s (%s)", path, f.Machine, want, t.DebArch)
 	}
-	return nil
+	return f.Type == elf.ET_EXEC && f.Progs != nil && !hasInterp(f), nil
+}
+
+func hasInterp(f *elf.File) bool {
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return true
+		}
+	}
+	return false
 }
