@@ -33,7 +33,7 @@ func (s *Server) hijackEvents(w http.ResponseWriter) bool {
 	// 1.26 happens to clear the read one); a leftover one would drop the client
 	// when the parked reader times out. Writes set their own deadline.
 	_ = conn.SetReadDeadline(time.Time{})
-	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n")
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n")
 	for k, vs := range s.headers {
 		for _, v := range vs {
 			head = append(head, k+": "+v+"\r\n"...)
@@ -62,6 +62,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // a reverse proxy in front must not buffer the stream
 	w.WriteHeader(http.StatusOK)
 
 	send := func(b []byte) bool {
