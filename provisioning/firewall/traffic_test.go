@@ -140,6 +140,13 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 			names = append(names, tc.name+suffix)
 		}
 	}
+	// Resolve every neighbour once, so a 300 ms connect never waits for
+	// a lost first solicitation; ND itself is proven after the rules.
+	for _, src := range [][2]netip.Addr{p.master, p.mirror, p.other, p.outsider} {
+		for fam := range src {
+			ping(t, p.b, src[fam], p.node[fam])
+		}
+	}
 	// Everything is open before the rules: what closes later is their doing.
 	for i, open := range probeFrom(t, p.b, probes) {
 		if !open {
@@ -173,11 +180,12 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 			closed++
 		}
 	}
-	for fam, ping := range []string{"-4", "-6"} {
-		argv := inNetns(p.b, "ping", ping, "-c", "1", "-W", "1", "-I", p.outsider[fam].String(), p.node[fam].String())
-		if out, err := osexec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
-			t.Errorf("ping %s from outsider: %v\n%s", p.node[fam], err, out)
-		}
+	// With the neighbour caches flushed, an IPv6 ping needs neighbour
+	// discovery both ways through the ruleset.
+	run(t, "ip", "-n", p.a, "neigh", "flush", "all")
+	run(t, "ip", "-n", p.b, "neigh", "flush", "all")
+	for fam := range p.outsider {
+		ping(t, p.b, p.outsider[fam], p.node[fam])
 	}
 
 	tables := run(t, inNetns(p.a, "nft", "list", "tables")...)
@@ -190,6 +198,15 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 	}
 	if dropped.Packets < uint64(closed) {
 		t.Errorf("drop counter = %+v after %d refused connects, want at least %d packets", dropped, closed, closed)
+	}
+}
+
+// ping sends one echo request from ns and fails the test without a reply.
+func ping(t *testing.T, ns string, from, to netip.Addr) {
+	t.Helper()
+	argv := inNetns(ns, "ping", "-c", "1", "-W", "2", "-I", from.String(), to.String())
+	if out, err := osexec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		t.Errorf("ping %s from %s: %v\n%s", to, from, err, out)
 	}
 }
 
