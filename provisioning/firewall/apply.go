@@ -69,9 +69,10 @@ func (l Layout) withDefaults() Layout {
 //     staged file. If the new rules cut this session, the timer restores
 //     the old ones and, since nothing was promoted, a reboot loads the old
 //     file too.
-//  4. Confirm, over a NEW SSH connection (a fresh handshake proves the new
-//     rules let the operator in; the old session survives any rules as an
-//     established flow). Its first command fails if the rollback already
+//  4. Confirm, over a NEW SSH connection: a new TCP connection (for a
+//     replica, a new direct-tcpip channel through the master), whose
+//     handshake proves the new rules let the operator in; the old session
+//     survives as an established flow whatever the rules say. Its first command fails if the rollback already
 //     ran: report that as "rolled back". Then the staged file becomes
 //     Live, is loaded again (so disk and kernel agree even if the timer
 //     fired in between), nftables.service is enabled for boot, and the
@@ -110,8 +111,9 @@ func ApplyPlan(l Layout) Plan {
 			{What: "clear a failed firewall rollback", Argv: []string{"systemctl", "reset-failed", l.Unit + ".service", timer}, MayFail: true},
 			{What: "save the current firewall table for rollback", Argv: snapshotArgv(rollback)},
 			// Fails while an earlier apply still waits for its rollback:
-			// the rules are then not touched. RemainAfterElapse=no unloads
-			// the timer once it fired, so Confirm's stop fails then.
+			// the rules are then not touched. A fired timer unloads
+			// (RemainAfterElapse=no, systemd-run's default for transient
+			// timers, said here because Confirm relies on it).
 			{What: "arm firewall rollback in " + after, Argv: []string{"systemd-run", "--quiet", "--unit=" + l.Unit,
 				"--description=Restore the counter firewall unless the apply is confirmed",
 				"--on-active=" + after,
