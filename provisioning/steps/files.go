@@ -16,9 +16,22 @@ import (
 // never part of the script.
 const readScript = `if [ -e "$1" ]; then exec cat -- "$1"; fi; exit 3`
 
+func readArgv(path string) []string { return []string{"sh", "-c", readScript, "sh", path} }
+
+// statArgv prints mode:owner:group of path, or nothing if it is missing.
+func statArgv(path string) []string {
+	return []string{"sh", "-c", `stat -c %a:%U:%G -- "$1" 2>/dev/null || true`, "sh", path}
+}
+
+// unitArgv prints whether unit is enabled and active; the systemctl
+// commands exit non-zero for "no", the words decide.
+func unitArgv(unit string) []string {
+	return []string{"sh", "-c", `systemctl is-enabled -- "$1" 2>/dev/null; systemctl is-active -- "$1" 2>/dev/null; true`, "sh", unit}
+}
+
 // readFile returns a file's content and whether it exists (read as root).
 func readFile(ctx context.Context, h host.Host, path string) ([]byte, bool, error) {
-	out, err := h.Query(ctx, "sh", "-c", readScript, "sh", path)
+	out, err := h.Query(ctx, readArgv(path)...)
 	var xe *sshx.ExitError
 	if errors.As(err, &xe) && xe.Code == 3 {
 		return nil, false, nil
@@ -32,7 +45,7 @@ func readFile(ctx context.Context, h host.Host, path string) ([]byte, bool, erro
 // ensureDir makes dir exist with mode and owner.
 func ensureDir(ctx context.Context, h host.Host, dir string, mode fs.FileMode, owner, group string) (*host.Change, error) {
 	want := fmt.Sprintf("%o:%s:%s", mode.Perm(), owner, group)
-	out, err := h.Query(ctx, "sh", "-c", `stat -c %a:%U:%G -- "$1" 2>/dev/null || true`, "sh", dir)
+	out, err := h.Query(ctx, statArgv(dir)...)
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", dir, err)
 	}
@@ -49,8 +62,7 @@ func ensureDir(ctx context.Context, h host.Host, dir string, mode fs.FileMode, o
 
 // unitState is what systemctl says about a unit: enabled and active.
 func unitState(ctx context.Context, h host.Host, unit string) (enabled, active bool, err error) {
-	// is-enabled and is-active exit non-zero for "no"; the words decide.
-	out, err := h.Query(ctx, "sh", "-c", `systemctl is-enabled -- "$1" 2>/dev/null; systemctl is-active -- "$1" 2>/dev/null; true`, "sh", unit)
+	out, err := h.Query(ctx, unitArgv(unit)...)
 	if err != nil {
 		return false, false, fmt.Errorf("state of %s: %w", unit, err)
 	}

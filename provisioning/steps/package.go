@@ -69,7 +69,7 @@ func (s Package) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 
 // installedVersion is the installed version of pkg, or "" if it is not installed.
 func installedVersion(ctx context.Context, h host.Host, pkg string) (string, error) {
-	out, err := h.Query(ctx, "dpkg-query", "-W", "-f", "${db:Status-Status} ${Version}", "--", pkg)
+	out, err := h.Query(ctx, versionArgv(pkg)...)
 	var xe *sshx.ExitError
 	if errors.As(err, &xe) && xe.Code == 1 {
 		return "", nil // dpkg has never heard of it
@@ -82,4 +82,8 @@ func installedVersion(ctx context.Context, h host.Host, pkg string) (string, err
 		return "", nil
 	}
 	return version, nil
+}
+
+func versionArgv(pkg string) []string {
+	return []string{"dpkg-query", "-W", "-f", "${db:Status-Status} ${Version}", "--", pkg}
 }

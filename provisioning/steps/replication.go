@@ -67,7 +67,11 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 		timeout = DefaultLinkTimeout
 	}
 	err = s.c.wait(ctx, timeout, func(ctx context.Context) (bool, string, error) {
-		out, err := h.Query(ctx, RedisCLIArgv("info", "replication")...)
+		argv := RedisCLIArgv("info", "replication")
+		if f, ok := h.(interface{ Forget(...string) }); ok {
+			defer f.Forget(argv...) // the next poll must ask Redis again
+		}
+		out, err := h.Query(ctx, argv...)
 		if err != nil {
 			return false, "", err
 		}

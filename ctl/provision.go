@@ -1,0 +1,258 @@
+package ctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"al.essio.dev/pkg/shellescape"
+	"github.com/spf13/cobra"
+
+	"counter/provisioning/host"
+	"counter/provisioning/inventory"
+	"counter/provisioning/phase"
+	"counter/provisioning/pki"
+	"counter/provisioning/sshx"
+	"counter/provisioning/steps"
+)
+
+type provisionOptions struct {
+	inventory string
+	limit     []string
+	dryRun    bool
+	parallel  int
+	acceptNew bool
+	debs      debOptions
+	getenv    func(string) string
+	now       func() time.Time
+}
+
+func newProvisionCmd() *cobra.Command {
+	o := &provisionOptions{getenv: os.Getenv, now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "provision -i FILE",
+		Short: "Make the inventory's Debian 12 hosts a serving, replicating counter cluster",
+		Long: `Connects to every node over SSH (host keys checked against known_hosts;
+replicas through the master), then runs the same idempotent steps on each:
+Debian 12 and packages, the counter package, Redis (TLS, ACL users,
+replication), counterd, the replication check, the firewall, sshd and the
+RAID check. The master goes first, then the mirror, then the replicas in
+parallel. Each step reports ok, changed, skipped or failed per node; a
+second run changes nothing. --dry-run shows what would change, with file
+diffs, and changes nothing on the nodes.
+
+The counter .deb for each node's architecture comes from --deb-dir
+(counter_<version>_<arch>.deb), or is built from the source tree (--source,
+default: the module around the working directory) with the local Go.`,
+		Example: `  counterctl provision -i inventory.yaml
+  counterctl provision -i inventory.yaml --dry-run
+  counterctl provision -i inventory.yaml --limit na,sa --parallel 2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory `file` (see inventory.example.yaml)")
+	f.StringSliceVar(&o.limit, "limit", nil, "provision only these `nodes` (comma-separated names)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "connect, compare and show what would change; change nothing")
+	f.IntVar(&o.parallel, "parallel", 5, "how many replicas to provision at once")
+	f.BoolVar(&o.acceptNew, "accept-new-host-keys", false, "record host keys of nodes missing from known_hosts (a changed key is always refused)")
+	o.debs.flags(cmd)
+	_ = cmd.MarkFlagRequired("inventory")
+	return cmd
+}
+
+func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if o.parallel < 1 {
+		return fmt.Errorf("--parallel %d: want at least 1", o.parallel)
+	}
+	inv, err := inventory.Load(o.inventory)
+	if err != nil {
+		return err
+	}
+	nodes, err := inv.Limit(o.limit)
+	if err != nil {
+		return err
+	}
+	cluster, err := o.cluster(ctx, inv, stderr)
+	if err != nil {
+		return err
+	}
+	start := o.now()
+	conn := host.NewConnector(inv, o.connectOptions(stderr))
+	defer conn.Close()
+	cluster.Redial = func(ctx context.Context, n inventory.Node) (host.Host, io.Closer, error) {
+		fresh := host.NewConnector(inv, o.connectOptions(stderr))
+		h, err := fresh.Host(ctx, n)
+		if err != nil {
+			fresh.Close()
+			return nil, nil, err
+		}
+		return h, fresh, nil
+	}
+	waves, unreachable := o.connect(ctx, conn, inv, nodes)
+	r := &phase.Runner{
+		Steps:    steps.All(cluster),
+		Parallel: o.parallel,
+		DryRun:   o.dryRun,
+		Rerun:    o.rerun,
+		Logger:   slog.New(newProgressHandler(stdout)),
+		Now:      o.now,
+	}
+	rep := r.Run(ctx, waves...)
+	rep.Hosts = append(rep.Hosts, unreachable...)
+	return writeOutcome(stdout, rep, o.now().Sub(start))
+}
+
+// writeOutcome ends a run: the changes of a dry run, the summary table, and
+// an error that makes the exit status non-zero if a node failed.
+func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration) error {
+	if rep.DryRun {
+		fmt.Fprintln(w, "\nWould change:")
+		if !rep.Changed() {
+			fmt.Fprintln(w, "  nothing")
+		}
+		if err := rep.WriteChanges(w); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	if err := rep.WriteSummary(w); err != nil {
+		return err
+	}
+	failed := 0
+	for _, h := range rep.Hosts {
+		if h.Err != nil {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "%d nodes in %s\n", len(rep.Hosts), took.Round(100*time.Millisecond))
+	if failed > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d nodes failed (see FAILED above)", failed, len(rep.Hosts))}
+	}
+	return nil
+}
+
+func (o *provisionOptions) rerun(node string) string {
+	return shellescape.QuoteCommand([]string{"counterctl", "provision", "-i", o.inventory, "--limit", node})
+}
+
+func (o *provisionOptions) connectOptions(stderr io.Writer) host.ConnectOptions {
+	return host.ConnectOptions{
+		AgentSocket: o.getenv("SSH_AUTH_SOCK"),
+		AcceptNew:   o.acceptNew,
+		OnNewHostKey: func(k sshx.NewHostKey) {
+			fmt.Fprintf(stderr, "recorded new host key of %s (%s %s) in %s\n", k.Host, k.Type, k.Fingerprint, k.File)
+		},
+	}
+}
+
+// connect opens the nodes' SSH connections (the master's first: replicas
+// go through it) and sorts them into the runner's waves. A node that cannot
+// be reached is reported failed at "connect" without stopping the others.
+func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, inv *inventory.Inventory, nodes []inventory.Node) ([][]host.Host, []phase.HostReport) {
+	var master, mirror, replicas []host.Host
+	var failed []phase.HostReport
+	reads := steps.Reads()
+	for _, n := range nodes {
+		h, err := conn.Host(ctx, n)
+		if err != nil {
+			failed = append(failed, phase.HostReport{Host: n.Name,
+				Err: &phase.StepError{Host: n.Name, Step: "connect", Err: err, Rerun: o.rerun(n.Name)}})
+			continue
+		}
+		b := steps.NewBatched(h, reads)
+		switch n.Role {
+		case inventory.RoleMaster:
+			master = append(master, b)
+		case inventory.RoleMirror:
+			mirror = append(mirror, b)
+		default:
+			replicas = append(replicas, b)
+		}
+	}
+	return [][]host.Host{master, mirror, replicas}, failed
+}
+
+// cluster gathers what every node's steps share: addresses, passwords,
+// the CA and the package source.
+func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory, stderr io.Writer) (*steps.Cluster, error) {
+	addrs, err := resolveNodes(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	counterd, err := inv.Secret("redis_counterd_password")
+	if err != nil {
+		return nil, err
+	}
+	replication, err := inv.Secret("redis_replication_password")
+	if err != nil {
+		return nil, err
+	}
+	ca, err := o.loadCA(inv, stderr)
+	if err != nil {
+		return nil, err
+	}
+	debs, err := o.debs.source()
+	if err != nil {
+		return nil, err
+	}
+	return &steps.Cluster{
+		Inv: inv, Addrs: addrs, CA: ca,
+		CounterdPassword: string(counterd), ReplicationPassword: string(replication),
+		Packages: debs, Now: o.now,
+	}, nil
+}
+
+// loadCA loads the cluster CA from pki_dir, creating it on a first run;
+// a dry run never writes it and works with a throwaway one instead.
+func (o *provisionOptions) loadCA(inv *inventory.Inventory, stderr io.Writer) (*pki.CA, error) {
+	dir := inv.PKIDir
+	if o.dryRun {
+		if _, err := os.Stat(filepath.Join(dir, pki.CertFile)); errors.Is(err, os.ErrNotExist) {
+			tmp, err := os.MkdirTemp("", "ctr-dry-ca-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(tmp)
+			fmt.Fprintf(stderr, "dry run: no cluster CA in %s yet; a real run creates it\n", dir)
+			dir = tmp
+		}
+	}
+	ca, created, err := pki.LoadOrCreateCA(dir, inv.Cluster, o.now())
+	if err != nil {
+		return nil, fmt.Errorf("cluster CA: %w", err)
+	}
+	if created && !o.dryRun {
+		fmt.Fprintf(stderr, "created the cluster CA in %s (keep %s secret and backed up)\n", dir, pki.KeyFile)
+	}
+	return ca, nil
+}
+
+// resolveNodes gives every node an IP address: the firewall and Redis's
+// bind need addresses, and the inventory may name hosts.
+func resolveNodes(ctx context.Context, inv *inventory.Inventory) (map[string]netip.Addr, error) {
+	out := map[string]netip.Addr{}
+	for _, n := range inv.Nodes {
+		if a, err := netip.ParseAddr(n.Address); err == nil {
+			out[n.Name] = a.Unmap()
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		as, err := net.DefaultResolver.LookupNetIP(rctx, "ip", n.Address)
+		cancel()
+		if err != nil || len(as) == 0 {
+			return nil, fmt.Errorf("node %s: resolve %s: %w", n.Name, n.Address, err)
+		}
+		out[n.Name] = as[0].Unmap()
+	}
+	return out, nil
+}

@@ -1,0 +1,148 @@
+package ctl
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"counter/daemon/buildinfo"
+	"counter/provisioning/debpkg"
+	"counter/provisioning/steps"
+)
+
+// debOptions say where the counter .deb for a node comes from.
+type debOptions struct {
+	dir        string // prebuilt counter_<version>_<arch>.deb files
+	sourceDir  string // the counter module, to build from
+	cacheDir   string
+	maintainer string
+}
+
+func (o *debOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.dir, "deb-dir", "", "`directory` with prebuilt counter_<version>_<arch>.deb packages")
+	f.StringVar(&o.sourceDir, "source", "", "counter source `directory` to build the .deb from (default: the module around the working directory)")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "where built binaries and packages are kept (default: the user cache directory)")
+	f.StringVar(&o.maintainer, "maintainer", "counter operators <root@localhost>", "Maintainer of the built .deb, \"Name <address>\"")
+}
+
+// debSource hands out one .deb per architecture, built or read once per run.
+type debSource struct {
+	opts    debOptions
+	version string
+	mu      sync.Mutex
+	byArch  map[string]*debResult
+}
+
+type debResult struct {
+	once sync.Once
+	deb  steps.Deb
+	err  error
+}
+
+func (o debOptions) source() (*debSource, error) {
+	if o.dir == "" && o.sourceDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		o.sourceDir = findModule(wd)
+	}
+	if o.cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("cache directory: %w (use --cache-dir)", err)
+		}
+		o.cacheDir = filepath.Join(base, "counterctl")
+	}
+	return &debSource{opts: o, version: buildinfo.String(), byArch: map[string]*debResult{}}, nil
+}
+
+// findModule returns the nearest directory at or above dir whose go.mod
+// declares module counter, or "".
+func findModule(dir string) string {
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			first, _, _ := strings.Cut(string(b), "\n")
+			if strings.TrimSpace(first) == "module counter" {
+				return dir
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// Package returns the .deb for arch, building it on first use.
+func (s *debSource) Package(ctx context.Context, arch string) (steps.Deb, error) {
+	s.mu.Lock()
+	r, ok := s.byArch[arch]
+	if !ok {
+		r = &debResult{}
+		s.byArch[arch] = r
+	}
+	s.mu.Unlock()
+	r.once.Do(func() {
+		if s.opts.dir != "" {
+			r.deb, r.err = s.prebuilt(arch)
+		} else {
+			r.deb, r.err = s.build(ctx, arch)
+		}
+	})
+	return r.deb, r.err
+}
+
+func (s *debSource) prebuilt(arch string) (steps.Deb, error) {
+	matches, err := filepath.Glob(filepath.Join(s.opts.dir, debpkg.Name+"_*_"+arch+".deb"))
+	if err != nil {
+		return steps.Deb{}, err
+	}
+	if len(matches) != 1 {
+		return steps.Deb{}, fmt.Errorf("want exactly one %s_*_%s.deb in %s, found %d", debpkg.Name, arch, s.opts.dir, len(matches))
+	}
+	data, err := os.ReadFile(matches[0])
+	if err != nil {
+		return steps.Deb{}, err
+	}
+	name := filepath.Base(matches[0])
+	version := strings.TrimSuffix(strings.TrimPrefix(name, debpkg.Name+"_"), "_"+arch+".deb")
+	return steps.Deb{Version: version, Arch: arch, FileName: name, Data: data}, nil
+}
+
+func (s *debSource) build(ctx context.Context, arch string) (steps.Deb, error) {
+	if s.opts.sourceDir == "" {
+		return steps.Deb{}, fmt.Errorf("no counter source here to build the %s package from: run from the source tree, or pass --source or --deb-dir", arch)
+	}
+	t, err := debpkg.ParseArch(arch)
+	if err != nil {
+		return steps.Deb{}, err
+	}
+	bins, err := debpkg.Compiler{ModuleDir: s.opts.sourceDir, CacheDir: filepath.Join(s.opts.cacheDir, "bin")}.Build(ctx, s.version, t)
+	if err != nil {
+		return steps.Deb{}, err
+	}
+	debDir := filepath.Join(s.opts.cacheDir, "deb")
+	if err := os.MkdirAll(debDir, 0o755); err != nil {
+		return steps.Deb{}, err
+	}
+	pkg, path, err := debpkg.BuildFile(debpkg.Spec{
+		Version: s.version, Arch: t.DebArch, Maintainer: s.opts.maintainer,
+		CounterdBinary: bins.Counterd, CounterctlBinary: bins.Counterctl,
+	}, debDir)
+	if err != nil {
+		return steps.Deb{}, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return steps.Deb{}, err
+	}
+	return steps.Deb{Version: pkg.Version, Arch: pkg.Arch, FileName: pkg.FileName, Data: data}, nil
+}

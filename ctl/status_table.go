@@ -1,0 +1,68 @@
+package ctl
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+)
+
+// writeStatus prints the status table; a role Redis holds other than the
+// inventory's is marked with "!", a node that did not answer gets its
+// reason on a line below the table.
+func writeStatus(w io.Writer, ss []nodeStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tROLE\tREDIS\tSSH\tLINK\tLAG\tVALUE\tCOUNTERD\tREADY")
+	for _, s := range ss {
+		ssh := "ok"
+		if !s.Reachable {
+			ssh = "FAILED"
+		}
+		redis := dash(s.RedisRole)
+		if want := map[string]string{"master": "master", "mirror": "replica", "replica": "replica"}[s.Role]; s.RedisRole != "" && s.RedisRole != want {
+			redis += "!"
+		}
+		ready := "-"
+		if s.Reachable {
+			ready = "no"
+			if s.Ready {
+				ready = "yes"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			s.Node, s.Role, redis, ssh, dash(s.Link), lag(s), dash(s.Value), dash(s.Counterd), ready)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range ss {
+		switch {
+		case s.Error != "":
+			fmt.Fprintf(w, "%s: %s\n", s.Node, s.Error)
+		case s.Reachable && !s.Ready:
+			fmt.Fprintf(w, "%s: not ready: %s\n", s.Node, dash(s.ReadyText))
+		}
+	}
+	return nil
+}
+
+func lag(s nodeStatus) string {
+	if s.LagBytes == nil && s.LagSeconds == nil {
+		return "-"
+	}
+	b, sec := "?", "?"
+	if s.LagBytes != nil {
+		b = strconv.FormatInt(*s.LagBytes, 10) + " B"
+	}
+	if s.LagSeconds != nil {
+		sec = strconv.FormatInt(*s.LagSeconds, 10) + " s"
+	}
+	return b + " / " + sec
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

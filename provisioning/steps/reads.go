@@ -1,0 +1,39 @@
+package steps
+
+import (
+	"counter/provisioning/firewall"
+	"counter/provisioning/raid"
+	"counter/provisioning/redisconf"
+	"counter/provisioning/sshd"
+)
+
+// Reads lists what the steps read on a node, for NewBatched to fetch in
+// one round trip. A read missing here only costs time, never correctness.
+func Reads() [][]string {
+	rp := redisconf.DebianPaths()
+	files := []string{
+		rp.TLSCertFile, rp.TLSKeyFile, rp.TLSCAFile, redisconf.ConfigPath,
+		CounterdClientCert, CounterdClientKey, CounterdTLSDir + "/ca.crt", CounterdPassword, CounterdConfig,
+		firewall.LivePath, firewall.ConfPath,
+		sshd.DropInPath,
+		"/etc/systemd/system/" + raid.ServiceUnitName,
+	}
+	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir}
+	reads := [][]string{
+		{"cat", "/etc/os-release"},
+		packagesArgv(BasePackages),
+		{"dpkg", "--print-architecture"},
+		versionArgv("counter"),
+		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(raid.TimerUnitName),
+		firewall.StatusArgv(),
+		sshd.EffectiveArgv(),
+		RedisCLIArgv("info", "replication"),
+	}
+	for _, f := range files {
+		reads = append(reads, readArgv(f), statArgv(f))
+	}
+	for _, d := range dirs {
+		reads = append(reads, statArgv(d))
+	}
+	return reads
+}
