@@ -1,4 +1,3 @@
-// Package daemon is counterd: the counter page and API served from Redis.
 package daemon
 
 import (

@@ -1,0 +1,26 @@
+// Package daemon is counterd: the counter page and API served from Redis.
+//
+// Reads come from the local Redis node (--redis), held in memory by
+// counter/daemon/store; writes (register, sessions, increments) go to the
+// master (--master). Routes are listed in routes.go:
+//
+//	GET  /          the page, pre-rendered per value (page.go): same bytes for all
+//	GET  /getvalue  the value, digits and a newline
+//	GET  /events    Server-Sent Events: the value on connect and on every change
+//	POST /register  login, password -> 201 (+ session cookie in cookie mode)
+//	POST /          login, password -> 200 (+ session cookie), 303 for plain forms
+//	POST /inc       +1 once per 24 h -> 200 value | 401 | 429 Retry-After | 503
+//	POST /logout
+//	GET  /healthz /readyz /metrics
+//
+// Errors become HTTP statuses in one place, statusOf in errors.go. The page's
+// script and style are inline and allowed by their sha256 in the CSP, so
+// page.js and page.css must be served byte for byte as embedded.
+//
+// Event streams (events.go, stream.go): HTTP/1.1 connections are hijacked
+// and written by one broadcaster, so an open page costs a socket and a parked
+// reader goroutine, not a handler; HTTP/2 streams run a handler each.
+//
+// Run parses flags, $COUNTERD_* and the --config YAML file (config.go); Start
+// runs the whole daemon on any address, which tests use with 127.0.0.1:0.
+package daemon
