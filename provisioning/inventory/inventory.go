@@ -45,6 +45,7 @@ type Inventory struct {
 	Secrets       map[string]SecretRef
 	PKIDir        string
 	RAID          RAIDPolicy
+	Health        Health // thresholds of `counterctl health`
 	Nodes         []Node // in file order; see Ordered for provisioning order
 
 	lookupEnv func(string) (string, bool)

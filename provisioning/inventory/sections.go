@@ -26,7 +26,7 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	if root == nil {
 		return nil, d.err()
 	}
-	top, ok := d.mapping(root, "", "cluster", "dns", "ssh", "admin_networks", "secrets", "pki_dir", "raid", "nodes")
+	top, ok := d.mapping(root, "", "cluster", "dns", "ssh", "admin_networks", "secrets", "pki_dir", "raid", "health", "nodes")
 	if !ok {
 		return nil, d.err()
 	}
@@ -56,6 +56,10 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	if v := top.get("raid"); v != nil {
 		s, _ := d.oneOf(v, "raid", "raid policy", string(RAIDRequired), string(RAIDOptional), string(RAIDNone))
 		inv.RAID = RAIDPolicy(s)
+	}
+	inv.Health = DefaultHealth()
+	if v := top.get("health"); v != nil {
+		inv.Health = d.health(v)
 	}
 	if v := d.require(top, "nodes"); v != nil {
 		inv.Nodes = d.nodes(v, inv.SSH)
