@@ -26,8 +26,8 @@ const (
 	// TLS clients without one from the cluster CA.
 	CounterdClientCert = CounterdTLSDir + "/redis-client.crt"
 	CounterdClientKey  = CounterdTLSDir + "/redis-client.key"
-	counterdUnit     = "counterd.service"
-	counterdUser     = "counterd"
+	counterdUnit       = "counterd.service"
+	counterdUser       = "counterd"
 	// CounterdListen is where counterd serves HTTP: port 80, which the
 	// firewall opens (the unit grants CAP_NET_BIND_SERVICE).
 	CounterdListen = ":80"
