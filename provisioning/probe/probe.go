@@ -31,15 +31,18 @@ type Dialer interface {
 // Options say where things are on a node. Zero fields take the layout
 // `counterctl provision` installs (see Defaults).
 type Options struct {
-	HTTPPort      int    // counterd's port on the node address
-	RedisSocket   string // Redis's unix socket, reached as root
-	RedisUser     string // an ACL user allowed INFO
-	RedisPassword []byte // its password, sent on stdin, never in argv
-	MemInfo       string
-	DiskPaths     []string // free space is reported for each
-	CertPaths     []string // PEM certificates whose expiry matters
-	RAIDState     string   // the RAID check's JSON report
-	Package       string   // Debian package whose version is reported
+	HTTPPort    int    // counterd's port on the node address
+	RedisSocket string // Redis's unix socket, reached as root
+	RedisUser   string // an ACL user allowed INFO
+	// RedisPasswordFile holds that user's password on the node; it is read
+	// as root and handed to redis-cli on stdin, never in an argv, so the
+	// checker needs no copy of the cluster's secrets.
+	RedisPasswordFile string
+	MemInfo           string
+	DiskPaths         []string // free space is reported for each
+	CertPaths         []string // PEM certificates whose expiry matters
+	RAIDState         string   // the RAID check's JSON report
+	Package           string   // Debian package whose version is reported
 }
 
 // Defaults are the paths and names of a provisioned node.
@@ -49,8 +52,10 @@ func Defaults() Options {
 		HTTPPort:    80,
 		RedisSocket: p.UnixSocket,
 		RedisUser:   "counterd",
-		MemInfo:     "/proc/meminfo",
-		DiskPaths:   []string{"/", p.Dir},
+		// Where provision puts counterd's password (steps.CounterdPassword).
+		RedisPasswordFile: "/etc/counterd/redis.pass",
+		MemInfo:           "/proc/meminfo",
+		DiskPaths:         []string{"/", p.Dir},
 		// Redis's own certificate, and the one counterd presents to Redis:
 		// either expiring stops reads or replication.
 		CertPaths: []string{p.TLSCertFile, "/etc/counterd/tls/redis-client.crt"},
@@ -69,6 +74,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RedisUser == "" {
 		o.RedisUser = d.RedisUser
+	}
+	if o.RedisPasswordFile == "" {
+		o.RedisPasswordFile = d.RedisPasswordFile
 	}
 	if o.MemInfo == "" {
 		o.MemInfo = d.MemInfo

@@ -33,8 +33,17 @@ type RedisInfo struct {
 // redis runs INFO over the node's unix socket as root. The password goes on
 // stdin (--askpass), so it never appears in a process list.
 func (p *Prober) redis(ctx context.Context, cl *sshx.Client) Fact[RedisInfo] {
+	pw, ok, err := cl.ReadFile(ctx, p.opts.RedisPasswordFile)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s: missing", p.opts.RedisPasswordFile)
+	}
+	if err != nil {
+		return Fact[RedisInfo]{Err: fmt.Errorf("redis password: %w", err)}
+	}
+	if !bytes.HasSuffix(pw, []byte("\n")) {
+		pw = append(pw, '\n')
+	}
 	argv := []string{"redis-cli", "-s", p.opts.RedisSocket, "--user", p.opts.RedisUser, "--askpass", "INFO"}
-	pw := append(append([]byte(nil), p.opts.RedisPassword...), '\n')
 	out, err := cl.Run(ctx, argv, sshx.RunOptions{Stdin: bytes.NewReader(pw)})
 	if err != nil {
 		return Fact[RedisInfo]{Err: fmt.Errorf("redis INFO: %w", err)}

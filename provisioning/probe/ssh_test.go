@@ -120,6 +120,8 @@ func TestProbeOverSSH(t *testing.T) {
 	fakeCounterd(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 42, true)
 	fakeCounterd(t, net.JoinHostPort("127.0.0.2", strconv.Itoa(port)), 41, false)
 
+	pwPath := filepath.Join(dir, "redis.pass")
+	mustWrite(t, pwPath, testPassword+"\n")
 	meminfo := filepath.Join(dir, "meminfo")
 	mustWrite(t, meminfo, "MemTotal:        2017264 kB\nMemFree:          112233 kB\n")
 	now := time.Now()
@@ -147,7 +149,7 @@ func TestProbeOverSSH(t *testing.T) {
 	pool := NewPool(inv, PoolOptions{ConnectTimeout: 5 * time.Second})
 	t.Cleanup(func() { pool.Close() })
 	p := New(pool, Options{
-		HTTPPort: port, RedisSocket: sock, RedisPassword: []byte(testPassword),
+		HTTPPort: port, RedisSocket: sock, RedisPasswordFile: pwPath,
 		MemInfo: meminfo, DiskPaths: []string{"/", dir}, CertPaths: []string{certPath, filepath.Join(dir, "absent.crt")},
 		RAIDState: raidPath, Package: "ctr-no-such-package",
 	}, time.Now)
@@ -191,7 +193,9 @@ func TestProbeOverSSH(t *testing.T) {
 	}
 
 	t.Run("wrong redis password", func(t *testing.T) {
-		bad := New(pool, Options{HTTPPort: port, RedisSocket: sock, RedisPassword: []byte("wrong")}, time.Now)
+		wrong := filepath.Join(dir, "wrong.pass")
+		mustWrite(t, wrong, "wrong\n")
+		bad := New(pool, Options{HTTPPort: port, RedisSocket: sock, RedisPasswordFile: wrong}, time.Now)
 		r := bad.redis(ctx, mustClient(t, pool, inv.Nodes[0]))
 		if r.Err == nil || !strings.Contains(r.Err.Error(), "WRONGPASS") {
 			t.Errorf("redis with a wrong password: %v; want the WRONGPASS reason", r.Err)
