@@ -21,12 +21,19 @@ type Hub struct {
 	mu       sync.Mutex
 	latest   int64
 	hasValue bool
-	conns    map[net.Conn]int64         // hijacked streams and the value each was sent last
+	stale    bool                       // the value is older than --max-staleness
+	conns    map[net.Conn]streamState   // hijacked streams and what each was told last
 	subs     map[chan struct{}]struct{} // streaming handlers, woken on change
 	closed   bool
 	done     chan struct{}
 	kick     chan struct{} // wakes the broadcaster
 	start    sync.Once
+}
+
+// streamState is what a client was last told.
+type streamState struct {
+	value int64
+	stale bool
 }
 
 // Timings of the event streams.
@@ -41,7 +48,7 @@ var errHubClosed = errors.New("shutting down")
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{conns: map[net.Conn]int64{}, subs: map[chan struct{}]struct{}{},
+	return &Hub{conns: map[net.Conn]streamState{}, subs: map[chan struct{}]struct{}{},
 		done: make(chan struct{}), kick: make(chan struct{}, 1)}
 }
 
@@ -60,6 +67,41 @@ func (h *Hub) Publish(v int64) {
 	case h.kick <- struct{}{}:
 	default:
 	}
+}
+
+// SetStale records whether the held value is older than --max-staleness and,
+// on a change, tells every stream (event "stale", data 1 or 0).
+func (h *Hub) SetStale(stale bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stale == stale {
+		return
+	}
+	h.stale = stale
+	for ch := range h.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// state returns what streams should have been told.
+func (h *Hub) state(fallback int64) streamState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stateLocked(fallback)
+}
+
+func (h *Hub) stateLocked(fallback int64) streamState {
+	if h.hasValue {
+		fallback = h.latest
+	}
+	return streamState{value: fallback, stale: h.stale}
 }
 
 // Latest returns the last published value, if any.
@@ -101,15 +143,12 @@ func (h *Hub) attach(c net.Conn, head []byte, fallback int64) error {
 	if h.closed {
 		return errHubClosed
 	}
-	v := fallback
-	if h.hasValue {
-		v = h.latest
-	}
+	st := h.stateLocked(fallback)
 	_ = c.SetWriteDeadline(time.Now().Add(eventWriteWithin))
-	if _, err := c.Write(appendEvent(head, v)); err != nil {
+	if _, err := c.Write(appendChange(head, streamState{value: st.value + 1}, st)); err != nil {
 		return err
 	}
-	h.conns[c] = v
+	h.conns[c] = st
 	go h.watch(c)
 	return nil
 }
@@ -144,38 +183,72 @@ func appendEvent(b []byte, v int64) []byte {
 	return append(b, "\n\n"...)
 }
 
+// appendChange appends the events that bring a client from old to cur.
+func appendChange(b []byte, old, cur streamState) []byte {
+	if old.stale != cur.stale {
+		if cur.stale {
+			b = append(b, "event: stale\ndata: 1\n\n"...)
+		} else {
+			b = append(b, "event: stale\ndata: 0\n\n"...)
+		}
+	}
+	if old.value != cur.value {
+		b = appendEvent(b, cur.value)
+	}
+	return b
+}
+
 // broadcaster writes each new value, and heartbeats, to the hijacked streams.
 func (h *Hub) broadcaster() {
 	heartbeat := time.NewTicker(heartbeatEvery)
 	defer heartbeat.Stop()
-	var conns []net.Conn
+	// Clients told different things so far get different messages: grouped by
+	// whether their value (bit 0) and their staleness (bit 1) are behind.
+	var groups [4][]net.Conn
 	for {
-		var msg []byte
+		beat := false
 		select {
 		case <-h.done:
 			return
 		case <-heartbeat.C:
-			msg = []byte(":\n\n")
+			beat = true
 		case <-h.kick:
 		}
+		for i := range groups {
+			groups[i] = groups[i][:0]
+		}
 		h.mu.Lock()
-		conns = conns[:0]
-		if msg == nil {
-			v := h.latest
-			msg = appendEvent(nil, v)
-			for c, last := range h.conns {
-				if last != v { // a stream that just attached may have it already
-					h.conns[c] = v
-					conns = append(conns, c)
-				}
+		cur := h.stateLocked(0)
+		for c, was := range h.conns {
+			k := 0
+			if was.value != cur.value {
+				k |= 1
 			}
-		} else {
-			for c := range h.conns {
-				conns = append(conns, c)
+			if was.stale != cur.stale {
+				k |= 2
+			}
+			if k != 0 || beat {
+				groups[k] = append(groups[k], c)
+				h.conns[c] = cur
 			}
 		}
 		h.mu.Unlock()
-		h.drop(writeAll(conns, msg))
+		var failed []net.Conn
+		for k, conns := range groups {
+			if len(conns) == 0 {
+				continue
+			}
+			msg := []byte(":\n\n") // a heartbeat, for clients already up to date
+			if k != 0 {
+				was := streamState{value: cur.value, stale: cur.stale != (k&2 != 0)}
+				if k&1 != 0 {
+					was.value++ // any other value: the new one is sent
+				}
+				msg = appendChange(nil, was, cur)
+			}
+			failed = append(failed, writeAll(conns, msg)...)
+		}
+		h.drop(failed)
 	}
 }
 

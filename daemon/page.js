@@ -15,5 +15,6 @@ if(r.ok){if(a==='/register')m.textContent='Welcome, you are registered.';if(a===
 else if(r.status===429&&inc)m.textContent='You already pressed it: once every 24 hours. Try again in '+wait(+r.headers.get('Retry-After'))+'.';
 else{m.textContent=t||'Error '+r.status;if(r.status===401&&!per)d.cookie='counter_login=; Max-Age=0; Path=/'}
 state()})}).catch(function(){pending=false;paint();m.textContent='Network error, please try again.'})});
-if(window.EventSource)new EventSource('/events').onmessage=function(e){shown=+e.data;if(st)st.hidden=true;paint()};
+if(window.EventSource){var es=new EventSource('/events');es.onmessage=function(e){shown=+e.data;paint()};
+es.addEventListener('stale',function(e){st.hidden=e.data!=='1'})}
 state()})();

@@ -68,7 +68,7 @@ func TestPageStaleness(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			body := string(p.html(5, now.Add(-tt.age), now).body)
-			if got := strings.Contains(body, "may be old"); got != tt.wantStale {
+			if got := strings.Contains(body, `<p id="stale">This value may be old`); got != tt.wantStale {
 				t.Errorf("age %v: page says old = %v, want %v", tt.age, got, tt.wantStale)
 			}
 		})

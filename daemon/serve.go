@@ -109,6 +109,7 @@ func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 		servers = append(servers, rs)
 		go func() { errc <- rs.Serve(d.redirectLn) }()
 	}
+	go s.watchFreshness(ctx)
 	d.log.Info("serving", "url", d.URL())
 
 	var err error

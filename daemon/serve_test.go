@@ -38,15 +38,20 @@ func startDaemon(t *testing.T, f *fixture, cfg Config, short ...timeouts) (base 
 	return "http://" + d.Addr().String(), cancel
 }
 
-// readEvent returns the next data: line of an event stream.
+// readEvent returns the data of the next value event (unnamed) of an event stream.
 func readEvent(t *testing.T, r *bufio.Reader) string {
 	t.Helper()
+	named := false
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			t.Fatalf("read event stream: %v", err)
 		}
-		if v, ok := strings.CutPrefix(line, "data: "); ok {
+		if strings.HasPrefix(line, "event: ") {
+			named = true
+		} else if line == "\n" {
+			named = false
+		} else if v, ok := strings.CutPrefix(line, "data: "); ok && !named {
 			return strings.TrimSpace(v)
 		}
 	}
@@ -141,5 +146,66 @@ func TestEventsOutliveServerTimeouts(t *testing.T) {
 				t.Fatalf("event after the server timeouts = %q, want 7", got)
 			}
 		})
+	}
+}
+
+// readStale returns the data of the next "stale" event.
+func readStale(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	named := false
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read event stream: %v", err)
+		}
+		switch {
+		case line == "event: stale\n":
+			named = true
+		case named && strings.HasPrefix(line, "data: "):
+			return strings.TrimSpace(strings.TrimPrefix(line, "data: "))
+		case line == "\n":
+			named = false
+		}
+	}
+}
+
+// setConfirmed makes the fake store's value confirmed age ago.
+func (f *fixture) setConfirmed(age time.Duration) {
+	f.store.mu.Lock()
+	f.store.confirmed = f.clock.now().Add(-age)
+	f.store.mu.Unlock()
+}
+
+func TestEventsTellOpenPagesWhenTheValueIsOld(t *testing.T) {
+	f := newFixture(t, nil)
+	base, _ := startDaemon(t, f, f.srv.cfg)
+	resp, err := http.Get(base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	readEvent(t, r)
+
+	f.setConfirmed(3 * time.Second) // more than --max-staleness 2s
+	if got := readStale(t, r); got != "1" {
+		t.Fatalf("stale event = %q, want 1", got)
+	}
+	f.setConfirmed(0)
+	if got := readStale(t, r); got != "0" {
+		t.Fatalf("stale event after recovery = %q, want 0", got)
+	}
+	// A page opened while the value is old learns it at once.
+	f.setConfirmed(time.Minute)
+	if got := readStale(t, r); got != "1" {
+		t.Fatalf("stale event = %q, want 1", got)
+	}
+	late, err := http.Get(base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Body.Close()
+	if got := readStale(t, bufio.NewReader(late.Body)); got != "1" {
+		t.Fatalf("stale event on a new stream = %q, want 1", got)
 	}
 }

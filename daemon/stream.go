@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"net/http"
 	"time"
 )
@@ -72,11 +73,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	last, ok := s.hub.Latest()
-	if !ok {
-		last, _ = s.store.Value()
-	}
-	if !send(appendEvent([]byte("retry: 2000\n"), last)) {
+	fallback, _ := s.store.Value()
+	last := s.hub.state(fallback)
+	if !send(appendChange([]byte("retry: 2000\n"), streamState{value: last.value + 1}, last)) {
 		return
 	}
 	heartbeat := time.NewTicker(heartbeatEvery)
@@ -92,12 +91,29 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-wake:
-			if v, _ := s.hub.Latest(); v != last {
-				last = v
-				if !send(appendEvent(nil, v)) {
+			if cur := s.hub.state(last.value); cur != last {
+				msg := appendChange(nil, last, cur)
+				last = cur
+				if !send(msg) {
 					return
 				}
 			}
+		}
+	}
+}
+
+// watchFreshness tells open pages when the value grows older than --max-staleness
+// and when it is fresh again, checking as often as the store polls.
+func (s *Server) watchFreshness(ctx context.Context) {
+	t := time.NewTicker(pollInterval(s.cfg.MaxStaleness))
+	defer t.Stop()
+	for {
+		_, confirmed := s.store.Value()
+		s.hub.SetStale(s.now().Sub(confirmed) > s.cfg.MaxStaleness)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -113,6 +113,11 @@ func TestTLSWithRedirectListener(t *testing.T) {
 	if got := readEvent(t, events); got != "77" {
 		t.Fatalf("event over HTTP/2 = %q, want 77", got)
 	}
+	f.setConfirmed(time.Minute)
+	if got := readStale(t, events); got != "1" {
+		t.Fatalf("stale event over HTTP/2 = %q, want 1", got)
+	}
+	f.setConfirmed(0)
 
 	plain := &http.Client{Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
