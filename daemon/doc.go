@@ -6,7 +6,8 @@
 //
 //	GET  /          the page, pre-rendered per value (page.go): same bytes for all
 //	GET  /getvalue  the value, digits and a newline
-//	GET  /events    Server-Sent Events: the value on connect and on every change
+//	GET  /events    Server-Sent Events: the value on connect and on every change,
+//	                event "stale" (1/0) when it passes --max-staleness and back
 //	POST /register  login, password -> 201 (+ session cookie in cookie mode)
 //	POST /          login, password -> 200 (+ session cookie), 303 for plain forms
 //	POST /inc       +1 once per 24 h -> 200 value | 401 | 429 Retry-After | 503
