@@ -62,10 +62,13 @@ func (c Config) TLS() bool { return c.TLSCert != "" }
 var (
 	errHelp    = errors.New("help requested")
 	errVersion = errors.New("version requested")
+	errChecked = errors.New("configuration checked")
 )
 
 // cliOnly reports flags that only make sense on the command line.
-func cliOnly(flagName string) bool { return flagName == "config" || flagName == "version" }
+func cliOnly(flagName string) bool {
+	return flagName == "config" || flagName == "version" || flagName == "check-config"
+}
 
 // envName is the environment variable that sets flag name.
 func envName(flagName string) string {
@@ -78,9 +81,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs := flag.NewFlagSet("counterd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var configPath, passwordFile string
-	var version bool
+	var version, check bool
 	fs.StringVar(&configPath, "config", "", "YAML `file` with any of these flags as keys (e.g. /etc/counterd/counterd.yaml)")
 	fs.BoolVar(&version, "version", false, "print the version and exit")
+	fs.BoolVar(&check, "check-config", false, "check the configuration (flags, environment, file, password file) and exit")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`address` to serve HTTP (HTTPS with --tls-cert) on")
 	fs.StringVar(&cfg.Redis, "redis", cfg.Redis, "`URL` of the local Redis node, read for the value and sessions")
 	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
@@ -157,7 +161,13 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	} else {
 		cfg.RedisPassword = getenv("COUNTERD_REDIS_PASSWORD")
 	}
-	return cfg, cfg.validate()
+	if err := cfg.validate(); err != nil {
+		return cfg, err
+	}
+	if check {
+		return cfg, errChecked
+	}
+	return cfg, nil
 }
 
 func (c Config) validate() error {

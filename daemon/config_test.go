@@ -156,3 +156,32 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		t.Errorf("--version = %q, %v", out.String(), err)
 	}
 }
+
+func TestCheckConfig(t *testing.T) {
+	good := writeFile(t, "good.yaml", "listen: 127.0.0.1:9001\n")
+	bad := writeFile(t, "bad.yaml", "listen: 127.0.0.1:9001\nmax-stalenes: 2s\n")
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		wantOut string
+	}{
+		{name: "good", args: []string{"--check-config", "--config", good}, wantOut: "configuration ok"},
+		{name: "bad", args: []string{"--check-config", "--config", bad}, wantErr: bad + `:2: unknown key "max-stalenes"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			err := Run(t.Context(), tt.args, envOf(nil), &out, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Run(%q) = %v, want %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(out.String(), tt.wantOut) {
+				t.Fatalf("Run(%q) = %v, output %q, want %q", tt.args, err, out.String(), tt.wantOut)
+			}
+		})
+	}
+}

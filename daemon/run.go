@@ -25,6 +25,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case errors.Is(err, errVersion):
 		fmt.Fprintln(stdout, "counterd", buildinfo.String())
 		return nil
+	case errors.Is(err, errChecked):
+		fmt.Fprintln(stdout, "counterd: configuration ok")
+		return nil
 	case err != nil:
 		return err
 	}
