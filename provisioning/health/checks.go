@@ -1,0 +1,289 @@
+package health
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"counter/provisioning/inventory"
+	"counter/provisioning/probe"
+	"counter/provisioning/raid"
+)
+
+// subject is what the checks of one node look at.
+type subject struct {
+	node   inventory.Node
+	facts  *probe.Facts
+	master *probe.Facts // the inventory master's facts, for offsets; nil if not probed
+	limits inventory.Health
+	raid   inventory.RAIDPolicy
+	now    time.Time
+}
+
+// grade runs the node-local checks (all but value, which needs polling).
+func grade(s subject) []Result {
+	f := s.facts
+	out := []Result{s.ssh(), s.readyz(), s.redisRole(), s.replication(),
+		{Check: CheckSentinel, State: Skipped, Message: "not configured: the project runs no Redis Sentinel yet"},
+		s.memory(), s.disk(), s.certs(), s.clock(), s.raidState(),
+		{Check: CheckDNS, State: Skipped, Message: "not implemented: the project does not publish DNS records yet"},
+	}
+	for i := range out {
+		out[i].Node = f.Node.Name
+	}
+	return out
+}
+
+// unknown is the result of a check whose facts could not be had; when SSH
+// was the reason, it points at the ssh check instead of repeating it.
+func unknown(check string, err error) Result {
+	r := Result{Check: check, State: Unknown, Message: err.Error()}
+	if errors.Is(err, probe.ErrNoSSH) {
+		r.BlockedBy = CheckSSH
+	}
+	return r
+}
+
+func (s subject) ssh() Result {
+	if err := s.facts.SSH.Err; err != nil {
+		return Result{Check: CheckSSH, State: Critical, Message: "unreachable: " + err.Error()}
+	}
+	return Result{Check: CheckSSH, State: OK, Message: fmt.Sprintf("connected in %s", round(s.facts.SSH.V))}
+}
+
+func (s subject) readyz() Result {
+	r := s.facts.Ready
+	switch {
+	case r.Err != nil:
+		return Result{Check: CheckReadyz, State: Critical, Message: "no answer: " + r.Err.Error()}
+	case r.V.Code != 200:
+		return Result{Check: CheckReadyz, State: Critical, Message: fmt.Sprintf("%d %s", r.V.Code, r.V.Body)}
+	}
+	return Result{Check: CheckReadyz, State: OK, Message: "200 " + r.V.Body}
+}
+
+func (s subject) redisRole() Result {
+	r := s.facts.Redis
+	if r.Err != nil {
+		return unknown(CheckRedisRole, r.Err)
+	}
+	n := s.facts.Node
+	want := "slave"
+	if n.Role == inventory.RoleMaster {
+		want = "master"
+	}
+	switch {
+	case r.V.Role != want:
+		return Result{Check: CheckRedisRole, State: Critical,
+			Message: fmt.Sprintf("Redis is %s, the inventory says %s", redisRole(r.V.Role), n.Role)}
+	case want == "slave" && r.V.MasterHost != s.masterAddr():
+		return Result{Check: CheckRedisRole, State: Critical,
+			Message: fmt.Sprintf("follows %s, the inventory's master is %s", r.V.MasterHost, s.masterAddr())}
+	}
+	return Result{Check: CheckRedisRole, State: OK, Message: redisRole(r.V.Role) + ", as the inventory says"}
+}
+
+func (s subject) masterAddr() string {
+	if s.master == nil {
+		return ""
+	}
+	return s.master.Node.Address
+}
+
+func redisRole(r string) string {
+	if r == "slave" {
+		return "replica"
+	}
+	return r
+}
+
+func (s subject) replication() Result {
+	r := s.facts.Redis
+	if r.Err != nil {
+		res := unknown(CheckReplication, r.Err)
+		if res.BlockedBy == "" {
+			res.BlockedBy = CheckRedisRole
+		}
+		return res
+	}
+	if r.V.Role == "master" {
+		return Result{Check: CheckReplication, State: OK, Message: fmt.Sprintf("master with %d replicas connected", r.V.ConnectedReplicas)}
+	}
+	lim := s.limits.ReplicationLag
+	since := time.Duration(r.V.SinceMaster) * time.Second
+	if !r.V.LinkUp {
+		if r.V.SinceMaster < 0 {
+			return Result{Check: CheckReplication, State: Critical, Message: "link down, never connected to the master"}
+		}
+		// A link that just dropped may come back by itself: at least WARNING,
+		// CRITICAL once it has been down as long as the lag may be.
+		return Result{Check: CheckReplication, State: Warning.Worse(above(since, lim)),
+			Message: fmt.Sprintf("link down for %s (critical at %s)", since, lim.Critical)}
+	}
+	st := above(since, lim)
+	msg := fmt.Sprintf("link up, last heard from the master %s ago", since)
+	if m := s.master; m != nil && m.Redis.Err == nil && m.Redis.V.Role == "master" {
+		behind := max(m.Redis.V.Offset-r.V.Offset, 0)
+		st = st.Worse(above(behind, s.limits.ReplicationLagBytes))
+		msg += fmt.Sprintf(", %s behind", bytesText(uint64(behind)))
+	} else {
+		msg += ", bytes behind unknown (no master offset)"
+	}
+	return Result{Check: CheckReplication, State: st, Message: msg}
+}
+
+// above grades v where higher is worse.
+func above[T int64 | time.Duration](v T, l inventory.Limits[T]) State {
+	switch {
+	case v >= l.Critical:
+		return Critical
+	case v >= l.Warning:
+		return Warning
+	}
+	return OK
+}
+
+// below grades v where lower is worse.
+func below(v int64, l inventory.Limits[int64]) State {
+	switch {
+	case v <= l.Critical:
+		return Critical
+	case v <= l.Warning:
+		return Warning
+	}
+	return OK
+}
+
+func (s subject) memory() Result {
+	f := s.facts
+	if f.Redis.Err != nil {
+		res := unknown(CheckMemory, f.Redis.Err)
+		if res.BlockedBy == "" {
+			res.BlockedBy = CheckRedisRole
+		}
+		return res
+	}
+	if f.Memory.Err != nil {
+		return unknown(CheckMemory, f.Memory.Err)
+	}
+	if f.Memory.V == 0 {
+		return Result{Check: CheckMemory, State: Unknown, Message: "MemTotal is 0"}
+	}
+	pct := int64(f.Redis.V.UsedMemory * 100 / f.Memory.V)
+	st := above(pct, s.limits.MemoryPercent)
+	return Result{Check: CheckMemory, State: st, Message: fmt.Sprintf("Redis uses %s of %s RAM (%d%%, warning at %d%%)",
+		bytesText(f.Redis.V.UsedMemory), bytesText(f.Memory.V), pct, s.limits.MemoryPercent.Warning)}
+}
+
+func (s subject) disk() Result {
+	d := s.facts.Disks
+	if d.Err != nil {
+		return unknown(CheckDisk, d.Err)
+	}
+	st := OK
+	var parts []string
+	for _, disk := range d.V {
+		if disk.Size == 0 {
+			st = st.Worse(Unknown)
+			parts = append(parts, disk.Path+" reports size 0")
+			continue
+		}
+		pct := int64(disk.Avail * 100 / disk.Size)
+		st = st.Worse(below(pct, s.limits.DiskFreePercent))
+		parts = append(parts, fmt.Sprintf("%s %d%% free (%s)", disk.Path, pct, bytesText(disk.Avail)))
+	}
+	return Result{Check: CheckDisk, State: st, Message: strings.Join(parts, ", ")}
+}
+
+func (s subject) certs() Result {
+	c := s.facts.Certs
+	if errors.Is(c.Err, probe.ErrNoSSH) {
+		return unknown(CheckTLSCert, c.Err)
+	}
+	st := OK
+	var parts []string
+	for _, cert := range c.V {
+		days := int64(cert.NotAfter.Sub(s.now) / (24 * time.Hour))
+		if !s.now.Before(cert.NotAfter) {
+			st = st.Worse(Critical)
+			parts = append(parts, fmt.Sprintf("%s expired %s", cert.Path, cert.NotAfter.UTC().Format(time.DateOnly)))
+			continue
+		}
+		st = st.Worse(below(days, s.limits.CertDays))
+		parts = append(parts, fmt.Sprintf("%s %d days left", cert.Path, days))
+	}
+	if c.Err != nil {
+		st = st.Worse(Unknown)
+		parts = append(parts, c.Err.Error())
+	}
+	msg := strings.Join(parts, ", ")
+	if st == Warning || st == Critical {
+		msg += " (counterctl provision renews certificates within 30 days of expiry)"
+	}
+	return Result{Check: CheckTLSCert, State: st, Message: msg}
+}
+
+func (s subject) clock() Result {
+	c := s.facts.Clock
+	if c.Err != nil {
+		return unknown(CheckClock, c.Err)
+	}
+	// The node read its clock somewhere within the round trip: only what
+	// exceeds half of it is certainly offset.
+	sure := max(c.V.Offset.Abs()-c.V.RTT/2, 0)
+	return Result{Check: CheckClock, State: above(sure, s.limits.ClockOffset),
+		Message: fmt.Sprintf("offset %+.3fs (±%.3fs)", c.V.Offset.Seconds(), (c.V.RTT / 2).Seconds())}
+}
+
+func (s subject) raidState() Result {
+	if s.raid == inventory.RAIDNone {
+		return Result{Check: CheckRAID, State: Skipped, Message: "not checked: the inventory says raid: none"}
+	}
+	r := s.facts.RAID
+	if r.Err != nil {
+		return unknown(CheckRAID, r.Err)
+	}
+	if r.V.Missing {
+		return Result{Check: CheckRAID, State: Unknown, Message: fmt.Sprintf("no state file %s: has %s run? (systemctl status %s)",
+			raid.DefaultStatePath, raid.TimerUnitName, raid.TimerUnitName)}
+	}
+	rep := r.V.Report
+	// The node wrote checked_at by its own clock; compare on that clock.
+	nodeNow := s.now
+	if s.facts.Clock.Err == nil {
+		nodeNow = nodeNow.Add(s.facts.Clock.V.Offset)
+	}
+	if age := nodeNow.Sub(rep.CheckedAt); age > s.limits.RAIDStateMaxAge {
+		return Result{Check: CheckRAID, State: Unknown, Message: fmt.Sprintf("state file is %s old, more than %s: is %s running?",
+			round(age), s.limits.RAIDStateMaxAge, raid.TimerUnitName)}
+	}
+	st := State(rep.Severity)
+	if rep.Severity < raid.OK || rep.Severity > raid.Unknown {
+		st = Unknown
+	}
+	return Result{Check: CheckRAID, State: st, Message: rep.Summary}
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+func bytesText(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,151 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"counter/provisioning/inventory"
+	"counter/provisioning/probe"
+)
+
+// Prober gathers facts about nodes; *probe.Prober is one.
+type Prober interface {
+	Probe(ctx context.Context, n inventory.Node) *probe.Facts
+	Value(ctx context.Context, n inventory.Node) probe.Fact[int64]
+	Page(ctx context.Context, n inventory.Node) probe.Fact[int64]
+}
+
+var _ Prober = (*probe.Prober)(nil)
+
+// Options tune one run.
+type Options struct {
+	Nodes    []inventory.Node // to report on; empty means all
+	Parallel int              // nodes probed at once; default 8
+	// WarnOnly names checks whose failures count as WARNING at most, for
+	// what an admin knows and accepts (e.g. raid on lab machines).
+	WarnOnly  []string
+	Now       func() time.Time
+	PollEvery time.Duration // between re-reads of a node's value; default 200ms
+}
+
+// Run checks the cluster and returns the graded report. It returns when
+// every node is graded or ctx ends; facts missing then grade UNKNOWN.
+func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) *Report {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 8
+	}
+	if opts.PollEvery <= 0 {
+		opts.PollEvery = 200 * time.Millisecond
+	}
+	start := opts.Now()
+	nodes := opts.Nodes
+	if len(nodes) == 0 {
+		nodes = inv.Ordered()
+	}
+	master := inv.Master()
+	// The master's value first: every node must show at least this much
+	// within the staleness bound, whatever presses happen meanwhile.
+	ref := p.Value(ctx, master)
+	// Real time, not opts.Now: this deadline paces real re-reads.
+	deadline := time.Now().Add(inv.Health.ValueStaleness)
+
+	// The master is always probed: replicas are graded against its offset.
+	probed := nodes
+	if !slices.ContainsFunc(nodes, func(n inventory.Node) bool { return n.Name == master.Name }) {
+		probed = append([]inventory.Node{master}, nodes...)
+	}
+	facts := make([]*probe.Facts, len(probed))
+	sem := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
+	for i, n := range probed {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+			}
+			facts[i] = p.Probe(ctx, n)
+		})
+	}
+	wg.Wait()
+	var mf *probe.Facts
+	for _, f := range facts {
+		if f.Node.Name == master.Name {
+			mf = f
+		}
+	}
+
+	results := make([][]Result, len(nodes))
+	for i, n := range nodes {
+		f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
+		results[i] = grade(subject{node: n, facts: f, master: mf, limits: inv.Health, raid: inv.RAID, now: opts.Now()})
+	}
+	for i, n := range nodes {
+		wg.Go(func() {
+			f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
+			v := agree(ctx, p, n, master.Name, f, ref, deadline, inv.Health.ValueStaleness, opts.PollEvery)
+			v.Node = n.Name
+			// value goes after readyz, as in CheckNames.
+			results[i] = slices.Insert(results[i], 2, v)
+		})
+	}
+	wg.Wait()
+
+	r := &Report{Cluster: inv.Cluster, Master: master.Name, CheckedAt: start.UTC()}
+	for _, rs := range results {
+		r.Results = append(r.Results, rs...)
+	}
+	capWarnOnly(r.Results, opts.WarnOnly)
+	r.summarise(facts, nodes)
+	r.DurationSeconds = opts.Now().Sub(start).Seconds()
+	return r
+}
+
+// agree checks that the node's /getvalue and page show at least the
+// master's value ref, re-reading them until deadline if they trail.
+func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f *probe.Facts, ref probe.Fact[int64],
+	deadline time.Time, bound, every time.Duration) Result {
+	if ref.Err != nil {
+		if n.Role == inventory.RoleMaster {
+			return Result{Check: CheckValue, State: Critical, Message: "/getvalue: " + ref.Err.Error()}
+		}
+		return Result{Check: CheckValue, State: Unknown, BlockedBy: masterName + "/" + CheckValue,
+			Message: "no reference: the master's /getvalue: " + ref.Err.Error()}
+	}
+	value, page := f.Value, f.Page
+	for {
+		switch {
+		case value.Err != nil:
+			return Result{Check: CheckValue, State: Critical, Message: "/getvalue: " + value.Err.Error()}
+		case page.Err != nil:
+			return Result{Check: CheckValue, State: Critical, Message: page.Err.Error()}
+		case value.V >= ref.V && page.V >= ref.V:
+			return Result{Check: CheckValue, State: OK,
+				Message: fmt.Sprintf("/getvalue %d, page %d, master had %d", value.V, page.V, ref.V)}
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 || ctx.Err() != nil {
+			return Result{Check: CheckValue, State: Critical, Message: fmt.Sprintf(
+				"/getvalue %d, page %d: behind the master's %d for more than %s",
+				value.V, page.V, ref.V, bound)}
+		}
+		t := time.NewTimer(min(every, wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		if value.V < ref.V {
+			value = p.Value(ctx, n)
+		}
+		if page.V < ref.V {
+			page = p.Page(ctx, n)
+		}
+	}
+}
