@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,14 +65,14 @@ func Build(s Spec, w io.Writer) (Package, error) {
 	if s.MTime.IsZero() {
 		mtime = time.Unix(DefaultEpoch, 0).UTC()
 	}
-	// The hash covers what a node runs; the changelog only restates the
-	// version, so it is added after.
-	version := upstream + "+sha256." + contentHash(append(payload, ctrl...))
-	changelog, err := changelogFile(version, s.Maintainer, mtime)
+	// The hash covers what a node runs. Documentation is added after: the
+	// changelog restates the version, and neither changes behaviour.
+	version := upstream + "+sha256." + contentHash(slices.Concat(payload, ctrl))
+	docs, err := docFiles(s, version, mtime)
 	if err != nil {
 		return Package{}, err
 	}
-	payload = append(payload, changelog)
+	payload = append(payload, docs...)
 
 	stage, err := os.MkdirTemp("", "counter-deb-")
 	if err != nil {
@@ -131,24 +133,35 @@ func payloadFiles(s Spec) ([]stagedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read counterctl: %w", err)
 	}
-	files := []stagedFile{
+	return []stagedFile{
 		{"/usr/bin/counterd", counterd, 0o755},
 		{"/usr/bin/counterctl", counterctl, 0o755},
 		{"/lib/systemd/system/counterd.service", []byte(daemon.UnitFile), 0o644},
 		{"/lib/systemd/system/" + raid.ServiceUnitName, []byte(raid.ServiceUnit), 0o644},
 		{"/lib/systemd/system/" + raid.TimerUnitName, []byte(raid.TimerUnit), 0o644},
-		{"/usr/share/doc/" + Name + "/copyright", []byte(copyrightFile(s.Maintainer)), 0o644},
-	}
-	if o := lintianOverrides(s); o != "" {
-		files = append(files, stagedFile{"/usr/share/lintian/overrides/" + Name, []byte(o), 0o644})
-	}
-	return files, nil
+	}, nil
 }
 
-// lintianOverrides explains static binaries to lintian. Go links PIE
-// without a C toolchain only on some architectures (see Compiler.Build);
-// elsewhere a cgo-free Go program is static by design, which lintian
-// accepts only from packages whose source build-depends on golang-go.
+// docFiles are the package's documentation and lintian overrides.
+func docFiles(s Spec, version string, mtime time.Time) ([]stagedFile, error) {
+	changelog, err := changelogFile(version, s.Maintainer, mtime)
+	if err != nil {
+		return nil, err
+	}
+	docs := []stagedFile{
+		{"/usr/share/doc/" + Name + "/copyright", []byte(copyrightFile(s.Maintainer, mtime.Year())), 0o644},
+		changelog,
+	}
+	if o := lintianOverrides(s); o != "" {
+		docs = append(docs, stagedFile{"/usr/share/lintian/overrides/" + Name, []byte(o), 0o644})
+	}
+	return docs, nil
+}
+
+// lintianOverrides explains Go's linking to lintian, which excuses it only
+// in packages whose source build-depends on golang-go. A cgo-free program
+// is static, or, where Go links PIE itself (see Compiler.Build), a PIE that
+// needs no shared library.
 func lintianOverrides(s Spec) string {
 	t, err := ParseArch(s.Arch)
 	if err != nil {
@@ -159,11 +172,15 @@ func lintianOverrides(s Spec) string {
 		{s.CounterdBinary, "usr/bin/counterd"},
 		{s.CounterctlBinary, "usr/bin/counterctl"},
 	} {
-		if static, err := checkELF(bin.path, t); err == nil && static {
-			if b.Len() == 0 {
-				b.WriteString("# Go programs without cgo are statically linked by design.\n")
-			}
-			fmt.Fprintf(&b, "%s: statically-linked-binary [%s]\n", Name, bin.dest)
+		link, err := checkELF(bin.path, t)
+		if err != nil {
+			continue
+		}
+		switch link {
+		case linkStatic:
+			fmt.Fprintf(&b, "# Go without cgo links statically by design.\n%s: statically-linked-binary [%s]\n", Name, bin.dest)
+		case linkPIE:
+			fmt.Fprintf(&b, "# A Go PIE without cgo needs no libc; it is a program, not a library.\n%s: shared-library-lacks-prerequisites [%s]\n", Name, bin.dest)
 		}
 	}
 	return b.String()
@@ -182,7 +199,7 @@ func scriptFiles() ([]stagedFile, error) {
 }
 
 // copyrightFile is a machine-readable debian/copyright.
-func copyrightFile(maintainer string) string {
+func copyrightFile(maintainer string, year int) string {
 	return `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: counter
 Upstream-Contact: ` + maintainer + `
@@ -191,7 +208,7 @@ Comment: counterd and counterctl are static Go programs. They contain the Go
  is in its source.
 
 Files: *
-Copyright: the counter authors
+Copyright: ` + strconv.Itoa(year) + ` The counter authors
 License: proprietary
  All rights reserved. Not for redistribution outside the operator of
  this deployment.

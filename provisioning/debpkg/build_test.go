@@ -236,9 +236,11 @@ func TestPackage(t *testing.T) {
 		if p2.Version == pkg.Version || p2.SHA256 == pkg.SHA256 {
 			t.Errorf("changed counterctl kept version %s / checksum %s", p2.Version, p2.SHA256)
 		}
-		// Metadata that nodes do not run leaves the version alone.
+		// Metadata and docs that nodes do not run leave the version alone.
 		s = spec
 		s.Description = "another synopsis"
+		s.Maintainer = "Other Operators <other@counter.test>"
+		s.MTime = time.Date(2027, time.March, 1, 0, 0, 0, 0, time.UTC)
 		p3, err := Build(s, &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)

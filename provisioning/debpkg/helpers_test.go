@@ -32,7 +32,7 @@ func mustMatchGolden(tb testing.TB, name, got string) {
 // warnings and infos are logged so a reader sees what lintian thinks.
 func mustLintClean(tb testing.TB, deb string) {
 	tb.Helper()
-	cmd := exec.Command("lintian", "--display-info", "--no-tag-display-limit", "--fail-on", "error", deb)
+	cmd := exec.Command("lintian", "--display-info", "--tag-display-limit", "0", "--fail-on", "error", deb)
 	out, err := cmd.CombinedOutput()
 	var errs []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -78,16 +78,24 @@ func (s Spec) check() error {
 	return nil
 }
 
+// linkage is how a Go program is linked, as far as lintian cares.
+type linkage int
+
+const (
+	linkStatic  linkage = iota // ET_EXEC, no interpreter: lintian's statically-linked-binary
+	linkPIE                    // ET_DYN without DT_NEEDED: lintian calls it a shared library without libc
+	linkDynamic                // links C libraries (cgo); nothing to explain
+)
+
 // checkELF refuses a binary built for another machine: dpkg would install
-// it and systemd would fail with "Exec format error" on the node. It also
-// reports whether the binary is a static, non-PIE executable.
-func checkELF(path string, t Target) (static bool, err error) {
+// it and systemd would fail with "Exec format error" on the node.
+func checkELF(path string, t Target) (linkage, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		if _, statErr := os.Stat(path); statErr != nil {
-			return false, fmt.Errorf("binary: %w", statErr)
+			return 0, fmt.Errorf("binary: %w", statErr)
 		}
-		return false, fmt.Errorf("binary %s: not an ELF program: %w", path, err)
+		return 0, fmt.Errorf("binary %s: not an ELF program: %w", path, err)
 	}
 	defer f.Close()
 	want := map[string]elf.Machine{
@@ -95,16 +103,13 @@ func checkELF(path string, t Target) (static bool, err error) {
 		"i386": elf.EM_386, "ppc64el": elf.EM_PPC64, "s390x": elf.EM_S390,
 	}[t.DebArch]
 	if f.Machine != want {
-		return false, fmt.Errorf("binary %s: built for %s, want %s (%s)", path, f.Machine, want, t.DebArch)
+		return 0, fmt.Errorf("binary %s: built for %s, want %s (%s)", path, f.Machine, want, t.DebArch)
 	}
-	return f.Type == elf.ET_EXEC && f.Progs != nil && !hasInterp(f), nil
-}
-
-func hasInterp(f *elf.File) bool {
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return true
-		}
+	if libs, err := f.ImportedLibraries(); err == nil && len(libs) > 0 {
+		return linkDynamic, nil
 	}
-	return false
+	if f.Type == elf.ET_DYN {
+		return linkPIE, nil
+	}
+	return linkStatic, nil
 }
