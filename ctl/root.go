@@ -56,6 +56,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newLabCmd())
 	root.AddCommand(newNodeCmd())
+	root.AddCommand(newHealthCmd())
 	root.AddCommand(newProvisionCmd())
 	root.AddCommand(newStatusCmd())
 	return root

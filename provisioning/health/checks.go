@@ -246,7 +246,7 @@ func (s subject) raidState() Result {
 	}
 	if r.V.Missing {
 		return Result{Check: CheckRAID, State: Unknown, Message: fmt.Sprintf("no state file %s: has %s run? (systemctl status %s)",
-			raid.DefaultStatePath, raid.TimerUnitName, raid.TimerUnitName)}
+			r.V.Path, raid.TimerUnitName, raid.TimerUnitName)}
 	}
 	rep := r.V.Report
 	// The node wrote checked_at by its own clock; compare on that clock.

@@ -69,11 +69,11 @@ func TestRunGolden(t *testing.T) {
 		}},
 		{name: "raid-stale-and-missing", want: Unknown, change: func(_ *inventory.Inventory, f map[string]*probe.Facts, _ map[string][]int64) {
 			f["na"].RAID.V.Report.CheckedAt = testNow.Add(-2 * time.Hour)
-			f["sa"].RAID.V = probe.RAIDState{Missing: true}
+			f["sa"].RAID.V = probe.RAIDState{Path: raid.DefaultStatePath, Missing: true}
 		}},
 		{name: "raid-none", want: OK, change: func(inv *inventory.Inventory, f map[string]*probe.Facts, _ map[string][]int64) {
 			inv.RAID = inventory.RAIDNone
-			f["sa"].RAID.V = probe.RAIDState{Missing: true}
+			f["sa"].RAID.V = probe.RAIDState{Path: raid.DefaultStatePath, Missing: true}
 		}},
 		{name: "resources", want: Critical, change: func(_ *inventory.Inventory, f map[string]*probe.Facts, _ map[string][]int64) {
 			f["master"].Redis.V.UsedMemory = 1200 << 20 // of 2 GiB: 58%

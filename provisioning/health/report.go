@@ -64,6 +64,9 @@ func (r *Report) summarise(facts []*probe.Facts, nodes []inventory.Node) {
 		}
 	}
 	lag := "max lag unknown"
+	if !slices.ContainsFunc(nodes, func(n inventory.Node) bool { return n.Role != inventory.RoleMaster }) {
+		lag = "no replicas"
+	}
 	if r.MaxLagSeconds != nil {
 		lag = fmt.Sprintf("max lag %ds", *r.MaxLagSeconds)
 	}

@@ -147,6 +147,7 @@ func parseCert(b []byte) (Cert, error) {
 
 // RAIDState is the RAID check's last report on the node.
 type RAIDState struct {
+	Path    string       // the state file
 	Report  *raid.Report // nil when Missing
 	Missing bool         // no state file: the timer never ran
 }
@@ -157,7 +158,7 @@ func (p *Prober) raid(ctx context.Context, cl *sshx.Client) Fact[RAIDState] {
 		return Fact[RAIDState]{Err: err}
 	}
 	if !ok {
-		return Fact[RAIDState]{V: RAIDState{Missing: true}}
+		return Fact[RAIDState]{V: RAIDState{Path: p.opts.RAIDState, Missing: true}}
 	}
 	var r raid.Report
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -166,7 +167,7 @@ func (p *Prober) raid(ctx context.Context, cl *sshx.Client) Fact[RAIDState] {
 	if r.CheckedAt.IsZero() {
 		return Fact[RAIDState]{Err: fmt.Errorf("%s: no checked_at", p.opts.RAIDState)}
 	}
-	return Fact[RAIDState]{V: RAIDState{Report: &r}}
+	return Fact[RAIDState]{V: RAIDState{Path: p.opts.RAIDState, Report: &r}}
 }
 
 func (p *Prober) version(ctx context.Context, cl *sshx.Client) Fact[string] {

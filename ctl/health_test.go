@@ -1,0 +1,248 @@
+package ctl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/skeema/knownhosts"
+
+	"counter/provisioning/health"
+	"counter/provisioning/pki"
+	"counter/provisioning/probe"
+	"counter/provisioning/raid"
+	"counter/provisioning/sshx/sshxtest"
+)
+
+// healthNode is one single-node cluster on this machine: a real SSH server
+// (commands run with sh -c here), a real redis-server on a unix socket with
+// the counterd ACL user, a counterd stand-in on HTTP, and node files
+// (meminfo, certificate, RAID state) in a temporary directory.
+type healthNode struct {
+	dir, inventory string
+	where          probe.Options
+	httpPort       int
+	ready          atomic.Bool
+}
+
+func newHealthNode(t *testing.T) *healthNode {
+	t.Helper()
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("SKIPPED: redis-server not installed (apt install redis-server; CI has it)")
+	}
+	h := &healthNode{dir: t.TempDir()}
+	h.ready.Store(true)
+	key, pub := sshxtest.WriteKey(t, h.dir, "")
+	srv := sshxtest.NewServer(t, pub)
+	known := filepath.Join(h.dir, "known_hosts")
+	writeNodeFile(t, known, knownhosts.Line([]string{srv.Addr}, srv.HostKeys[0].PublicKey())+"\n")
+
+	// Unix socket paths are limited to 107 bytes; t.TempDir can be longer.
+	sockDir, err := os.MkdirTemp("", "ctr-health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sock := filepath.Join(sockDir, "redis.sock")
+	const password = "health-test-password-0123456789"
+	writeNodeFile(t, filepath.Join(sockDir, "redis.conf"), fmt.Sprintf("port 0\nunixsocket %s\nunixsocketperm 700\n"+
+		"dir %s\nsave \"\"\nuser default reset\nuser counterd reset on >%s ~counter:* +info +ping\n", sock, sockDir, password))
+	cmd := exec.Command(redisBin, filepath.Join(sockDir, "redis.conf"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pollUntil(t, 10*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.httpPort = ln.Addr().(*net.TCPAddr).Port
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !h.ready.Load() {
+			http.Error(w, "value is 12s old, more than --max-staleness 2s", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /getvalue", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, 7) })
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `<div id="counter">7</div>`) })
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+
+	ca, _, err := pki.LoadOrCreateCA(filepath.Join(h.dir, "pki"), "counter", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _, err := ca.Issue("redis master", []string{"127.0.0.1"}, 90*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeNodeFile(t, filepath.Join(h.dir, "redis.crt"), string(cert))
+	writeNodeFile(t, filepath.Join(h.dir, "redis.pass"), password+"\n")
+	writeNodeFile(t, filepath.Join(h.dir, "meminfo"), "MemTotal:        8052736 kB\n")
+	h.where = probe.Options{
+		RedisSocket: sock, RedisPasswordFile: filepath.Join(h.dir, "redis.pass"),
+		MemInfo: filepath.Join(h.dir, "meminfo"), DiskPaths: []string{"/", h.dir},
+		CertPaths: []string{filepath.Join(h.dir, "redis.crt")}, RAIDState: filepath.Join(h.dir, "raid.json"),
+	}
+	h.setRAID(t, "md-healthy", time.Now())
+
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	h.inventory = filepath.Join(h.dir, "inventory.yaml")
+	writeNodeFile(t, h.inventory, fmt.Sprintf(`cluster: counter
+dns: {zone: counter.test., server: 127.0.0.1:53, tsig: {name: k., algorithm: hmac-sha256, secret_file: tsig.key}}
+ssh: {user: root, port: %s, key_file: %s, known_hosts: %s}
+admin_networks: [127.0.0.0/8]
+secrets:
+  redis_counterd_password: {file: redis.pass}
+  redis_replication_password: {file: repl.pass}
+raid: optional
+nodes:
+  - {name: master, address: 127.0.0.1, continent: eu, role: master}
+`, port, key, known))
+	return h
+}
+
+// setRAID installs one of the raid package's recorded reports as the
+// node's state file, as if counter-raid-check.timer had written it at.
+func (h *healthNode) setRAID(t *testing.T, fixture string, at time.Time) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "provisioning", "raid", "testdata", "check", fixture+".golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r raid.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.CheckedAt = at
+	if b, err = json.Marshal(r); err != nil {
+		t.Fatal(err)
+	}
+	writeNodeFile(t, h.where.RAIDState, string(b))
+}
+
+func (h *healthNode) run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	root := NewRootCmd(&stdout, &stderr)
+	// The same command tree, with the health command reading this node's layout.
+	for _, c := range root.Commands() {
+		if c.Name() == "health" {
+			root.RemoveCommand(c)
+		}
+	}
+	root.AddCommand(newHealthCmdAt(h.where))
+	root.SetArgs(append([]string{"health", "-i", h.inventory, "--http-port", strconv.Itoa(h.httpPort)}, args...))
+	err := root.ExecuteContext(t.Context())
+	code := 0
+	if ee, ok := err.(*ExitError); ok {
+		code = ee.Code
+		if ee.Err != nil {
+			stderr.WriteString(ee.Err.Error())
+		}
+	} else if err != nil {
+		t.Fatalf("health: %v", err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+// TestHealthOverSSH proves the command end to end over SSH and HTTP:
+// exit codes, the summary line, the failing check named with its node.
+func TestHealthOverSSH(t *testing.T) {
+	h := newHealthNode(t)
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T)
+		args     []string
+		wantCode int
+		wantOut  []string
+	}{
+		{name: "all ok", wantCode: 0, wantOut: []string{"COUNTER OK - 1/1 nodes ready, master=master"}},
+		{name: "counterd not ready", setup: func(*testing.T) { h.ready.Store(false) }, wantCode: 2,
+			wantOut: []string{"COUNTER CRITICAL - 0/1 nodes ready", "CRITICAL master: counterd /readyz: 503 value is 12s old"}},
+		{name: "degraded array", setup: func(t *testing.T) { h.setRAID(t, "md-degraded", time.Now()) }, wantCode: 2,
+			wantOut: []string{"CRITICAL master: raid: md0 (raid10) degraded [4/3]; md0 failed disks: sde"}},
+		{name: "degraded array, raid warn-only", setup: func(t *testing.T) { h.setRAID(t, "md-degraded", time.Now()) },
+			args: []string{"--warn-only", "raid"}, wantCode: 1,
+			wantOut: []string{"COUNTER WARNING", "(CRITICAL, capped by --warn-only)"}},
+		{name: "stale state file", setup: func(t *testing.T) { h.setRAID(t, "md-healthy", time.Now().Add(-time.Hour)) }, wantCode: 3,
+			wantOut: []string{"UNKNOWN master: raid: state file is 1h0m0s old"}},
+		{name: "no state file", setup: func(t *testing.T) { os.Remove(h.where.RAIDState) }, wantCode: 3,
+			wantOut: []string{"has counter-raid-check.timer run?"}},
+		{name: "bad flag is UNKNOWN", args: []string{"--warn-only", "raids"}, wantCode: 3},
+		{name: "unknown node is UNKNOWN", args: []string{"--node", "mars"}, wantCode: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.ready.Store(true)
+			h.setRAID(t, "md-healthy", time.Now())
+			if tt.setup != nil {
+				tt.setup(t)
+			}
+			code, out, errOut := h.run(t, tt.args...)
+			t.Logf("exit %d\n%s%s", code, out, errOut)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+
+	t.Run("json", func(t *testing.T) {
+		h.setRAID(t, "md-healthy", time.Now())
+		code, out, errOut := h.run(t, "--output", "json")
+		var rep health.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("--output json: %v\n%s\n%s", err, out, errOut)
+		}
+		states := map[string]health.State{}
+		for _, r := range rep.Results {
+			states[r.Check] = r.State
+		}
+		want := map[string]health.State{"ssh": health.OK, "readyz": health.OK, "value": health.OK, "redis-role": health.OK,
+			"memory": health.OK, "disk": health.OK, "tls-cert": health.OK, "clock": health.OK, "raid": health.OK,
+			"sentinel": health.Skipped, "dns": health.Skipped}
+		for c, st := range want {
+			if states[c] != st {
+				t.Errorf("check %s = %s, want %s (exit %d)\n%s", c, states[c], st, code, out)
+			}
+		}
+	})
+}
+
+func writeNodeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pollUntil(t *testing.T, within time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", within)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+}
