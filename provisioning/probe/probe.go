@@ -31,7 +31,9 @@ type Dialer interface {
 // Options say where things are on a node. Zero fields take the layout
 // `counterctl provision` installs (see Defaults).
 type Options struct {
-	HTTPPort    int    // counterd's port on the node address
+	HTTPPort int // counterd's port on the node address
+	// HTTPTimeout bounds each request, so a silent node costs this, not the run's budget.
+	HTTPTimeout time.Duration
 	RedisSocket string // Redis's unix socket, reached as root
 	RedisUser   string // an ACL user allowed INFO
 	// RedisPasswordFile holds that user's password on the node; it is read
@@ -50,6 +52,7 @@ func Defaults() Options {
 	p := redisconf.DebianPaths()
 	return Options{
 		HTTPPort:    80,
+		HTTPTimeout: 10 * time.Second,
 		RedisSocket: p.UnixSocket,
 		RedisUser:   "counterd",
 		// Where provision puts counterd's password (steps.CounterdPassword).
@@ -68,6 +71,9 @@ func (o Options) withDefaults() Options {
 	d := Defaults()
 	if o.HTTPPort == 0 {
 		o.HTTPPort = d.HTTPPort
+	}
+	if o.HTTPTimeout == 0 {
+		o.HTTPTimeout = d.HTTPTimeout
 	}
 	if o.RedisSocket == "" {
 		o.RedisSocket = d.RedisSocket
@@ -135,10 +141,12 @@ func New(d Dialer, opts Options, now func() time.Time) *Prober {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil // the nodes themselves, never a proxy's view of them
 	t.DisableKeepAlives = true
+	opts = opts.withDefaults()
 	return &Prober{ssh: d, http: &http.Client{
 		Transport:     t,
+		Timeout:       opts.HTTPTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, opts: opts.withDefaults(), now: now}
+	}, opts: opts, now: now}
 }
 
 // Probe gathers every fact about n, in parallel, until ctx ends; facts still
