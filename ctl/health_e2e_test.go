@@ -1,0 +1,180 @@
+package ctl_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"counter/provisioning/inventory"
+	"counter/provisioning/probe"
+	"counter/provisioning/raid"
+	"counter/provisioning/sshx"
+)
+
+// TestHealthOnLab is the proof on a provisioned lab: all OK exits
+// 0; counterd stopped on a replica exits 2 naming it; a partitioned replica
+// exits 1 or 2 naming it; a recorded degraded array fed to a node's state
+// file exits 2 naming it. It brings up its own lab, provisions it and takes
+// it down again, also on failure: several minutes, root, and the machine's
+// only lab, so it runs only when asked with COUNTER_HEALTH_E2E=1.
+func TestHealthOnLab(t *testing.T) {
+	if os.Getenv("COUNTER_HEALTH_E2E") != "1" {
+		t.Skip("SKIPPED HEALTH LAB E2E: set COUNTER_HEALTH_E2E=1 to run it (root; lab up + provision take minutes)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED HEALTH LAB E2E: needs root (the lab's namespaces and containers)")
+	}
+	for _, tool := range []string{"debootstrap", "systemd-nspawn", "nft", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("SKIPPED HEALTH LAB E2E: %s is missing", tool)
+		}
+	}
+	if _, err := os.Stat("/run/netns/ctr-wan"); err == nil {
+		t.Skip("SKIPPED HEALTH LAB E2E: another lab is running on this machine (netns ctr-wan)")
+	}
+	bin := filepath.Join(t.TempDir(), "counterctl")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	if out, err := exec.Command(goBin, "build", "-o", bin, "counter/cmd/counterctl").CombinedOutput(); err != nil {
+		t.Fatalf("build counterctl: %v\n%s", err, out)
+	}
+	state := t.TempDir()
+	cli := func(timeout time.Duration, args ...string) (int, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var out bytes.Buffer
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		var xe *exec.ExitError
+		switch {
+		case errors.As(err, &xe):
+			return xe.ExitCode(), out.String()
+		case err != nil:
+			t.Fatalf("counterctl %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return 0, out.String()
+	}
+	lab := func(timeout time.Duration, args ...string) string {
+		t.Helper()
+		code, out := cli(timeout, append([]string{"lab", "--state-dir", state}, args...)...)
+		if code != 0 {
+			t.Fatalf("counterctl lab %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+		return out
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(state, "lab.json")); err == nil {
+			if code, out := cli(2*time.Minute, "lab", "--state-dir", state, "down"); code != 0 {
+				t.Errorf("cleanup: lab down: exit %d\n%s", code, out)
+			}
+		}
+	})
+	lab(10*time.Minute, "up")
+	invPath := filepath.Join(state, "inventory.yaml")
+	if code, out := cli(10*time.Minute, "provision", "-i", invPath); code != 0 {
+		t.Fatalf("provision: exit %d\n%s", code, out)
+	}
+	health := func(args ...string) (int, string) {
+		t.Helper()
+		start := time.Now()
+		code, out := cli(time.Minute, append([]string{"health", "-i", invPath}, args...)...)
+		t.Logf("health %s: exit %d in %s\n%s", strings.Join(args, " "), code, time.Since(start).Round(10*time.Millisecond), out)
+		return code, out
+	}
+	// After a disturbance is undone, the cluster settles within a minute.
+	settle := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); ; {
+			code, out := health()
+			if code == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s the cluster is not OK within a minute: exit %d\n%s", what, code, out)
+			}
+			time.Sleep(2 * time.Second) // polling with a deadline
+		}
+	}
+
+	settle("provision")
+	if _, out := health("--output", "json"); !json.Valid([]byte(out)) {
+		t.Errorf("--output json is not JSON:\n%s", out)
+	}
+
+	t.Run("counterd stopped on a replica", func(t *testing.T) {
+		lab(time.Minute, "ssh", "na", "--", "systemctl", "stop", "counterd")
+		code, out := health()
+		if code != 2 || !strings.Contains(out, "CRITICAL na: counterd /readyz") {
+			t.Errorf("exit %d, want 2 with a line naming na's /readyz:\n%s", code, out)
+		}
+		lab(time.Minute, "ssh", "na", "--", "systemctl", "start", "counterd")
+		settle("counterd restart")
+	})
+
+	t.Run("partitioned replica", func(t *testing.T) {
+		lab(time.Minute, "partition", "asia")
+		code, out := health()
+		if (code != 1 && code != 2) || !strings.Contains(out, " asia: ") {
+			t.Errorf("exit %d, want 1 or 2 with lines naming asia:\n%s", code, out)
+		}
+		lab(time.Minute, "heal", "asia")
+		settle("heal")
+	})
+
+	t.Run("degraded array from a recorded report", func(t *testing.T) {
+		inv, err := inventory.Load(invPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := inv.Node("sa")
+		pool := probe.NewPool(inv, probe.PoolOptions{ConnectTimeout: 20 * time.Second})
+		defer pool.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cl, err := pool.Client(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Keep the timer from replacing the fixture while health reads it.
+		if _, err := cl.Run(ctx, []string{"systemctl", "stop", raid.TimerUnitName}, sshx.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join("..", "provisioning", "raid", "testdata", "check", "md-degraded.golden.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r raid.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		r.CheckedAt = time.Now()
+		b, _ = json.Marshal(r)
+		if err := cl.WriteFile(ctx, raid.DefaultStatePath, b, 0o644, "root", "root"); err != nil {
+			t.Fatal(err)
+		}
+		code, out := health()
+		if code != 2 || !strings.Contains(out, "CRITICAL sa: raid: md0 (raid10) degraded") {
+			t.Errorf("exit %d, want 2 naming sa's degraded md0:\n%s", code, out)
+		}
+		// The node's own check rewrites the real state.
+		for _, argv := range [][]string{{"systemctl", "start", raid.ServiceUnitName}, {"systemctl", "start", raid.TimerUnitName}} {
+			if _, err := cl.Run(ctx, argv, sshx.RunOptions{}); err != nil {
+				t.Fatal(fmt.Errorf("restore: %w", err))
+			}
+		}
+		settle("the RAID check's own run")
+	})
+}
