@@ -68,9 +68,10 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
+				facts[i] = p.Probe(ctx, n)
 			case <-ctx.Done():
+				facts[i] = unprobed(n, fmt.Errorf("not checked: %w", context.Cause(ctx)))
 			}
-			facts[i] = p.Probe(ctx, n)
 		})
 	}
 	wg.Wait()
@@ -148,4 +149,12 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 			page = p.Page(ctx, n)
 		}
 	}
+}
+
+// unprobed is a node whose turn never came before the run's time was up.
+func unprobed(n inventory.Node, err error) *probe.Facts {
+	f := &probe.Facts{Node: n}
+	f.SSH.Err, f.Clock.Err, f.Redis.Err, f.Memory.Err, f.Disks.Err = err, err, err, err, err
+	f.Certs.Err, f.RAID.Err, f.Version.Err, f.Ready.Err, f.Value.Err, f.Page.Err = err, err, err, err, err, err
+	return f
 }
