@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,6 +20,9 @@ type subject struct {
 	limits inventory.Health
 	raid   inventory.RAIDPolicy
 	now    time.Time
+	// late: the run's own deadline passed, so a deadline error says
+	// nothing about the node.
+	late bool
 }
 
 // grade runs the node-local checks (all but value, which needs polling).
@@ -45,9 +49,18 @@ func unknown(check string, err error) Result {
 	return r
 }
 
+// failed is CRITICAL, unless the run's own deadline passed and err is that
+// deadline: then it says nothing about the node and is UNKNOWN.
+func failed(late bool, check, what string, err error) Result {
+	if late && errors.Is(err, context.DeadlineExceeded) {
+		return Result{Check: check, State: Unknown, Message: "not answered before the run's --timeout: " + err.Error()}
+	}
+	return Result{Check: check, State: Critical, Message: what + err.Error()}
+}
+
 func (s subject) ssh() Result {
 	if err := s.facts.SSH.Err; err != nil {
-		return Result{Check: CheckSSH, State: Critical, Message: "unreachable: " + err.Error()}
+		return failed(s.late, CheckSSH, "unreachable: ", err)
 	}
 	return Result{Check: CheckSSH, State: OK, Message: fmt.Sprintf("connected in %s", round(s.facts.SSH.V))}
 }
@@ -56,7 +69,7 @@ func (s subject) readyz() Result {
 	r := s.facts.Ready
 	switch {
 	case r.Err != nil:
-		return Result{Check: CheckReadyz, State: Critical, Message: "no answer: " + r.Err.Error()}
+		return failed(s.late, CheckReadyz, "no answer: ", r.Err)
 	case r.V.Code != 200:
 		return Result{Check: CheckReadyz, State: Critical, Message: fmt.Sprintf("%d %s", r.V.Code, r.V.Body)}
 	}

@@ -85,7 +85,7 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 	results := make([][]Result, len(nodes))
 	for i, n := range nodes {
 		f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
-		results[i] = grade(subject{node: n, facts: f, master: mf, limits: inv.Health, raid: inv.RAID, now: opts.Now()})
+		results[i] = grade(subject{node: n, facts: f, master: mf, limits: inv.Health, raid: inv.RAID, now: opts.Now(), late: ctx.Err() != nil})
 	}
 	for i, n := range nodes {
 		wg.Go(func() {
@@ -114,7 +114,7 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 	deadline time.Time, bound, every time.Duration) Result {
 	if ref.Err != nil {
 		if n.Role == inventory.RoleMaster {
-			return Result{Check: CheckValue, State: Critical, Message: "/getvalue: " + ref.Err.Error()}
+			return failed(ctx.Err() != nil, CheckValue, "/getvalue: ", ref.Err)
 		}
 		return Result{Check: CheckValue, State: Unknown, BlockedBy: masterName + "/" + CheckValue,
 			Message: "no reference: the master's /getvalue: " + ref.Err.Error()}
@@ -123,9 +123,9 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 	for {
 		switch {
 		case value.Err != nil:
-			return Result{Check: CheckValue, State: Critical, Message: "/getvalue: " + value.Err.Error()}
+			return failed(ctx.Err() != nil, CheckValue, "/getvalue: ", value.Err)
 		case page.Err != nil:
-			return Result{Check: CheckValue, State: Critical, Message: page.Err.Error()}
+			return failed(ctx.Err() != nil, CheckValue, "", page.Err)
 		case value.V >= ref.V && page.V >= ref.V:
 			return Result{Check: CheckValue, State: OK,
 				Message: fmt.Sprintf("/getvalue %d, page %d, master had %d", value.V, page.V, ref.V)}
