@@ -128,6 +128,13 @@ func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration) error {
 	if err := rep.WriteSummary(w); err != nil {
 		return err
 	}
+	for i, h := range rep.Hosts {
+		if h.Took == 0 { // phase.Runner leaves it unset
+			for _, s := range h.Steps {
+				rep.Hosts[i].Took += s.Took
+			}
+		}
+	}
 	failed := 0
 	for _, h := range rep.Hosts {
 		if h.Err != nil {
@@ -163,13 +170,13 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 	var failed []phase.HostReport
 	reads := steps.Reads()
 	for _, n := range nodes {
-		h, err := conn.Host(ctx, n)
+		c, err := conn.Client(ctx, n)
 		if err != nil {
 			failed = append(failed, phase.HostReport{Host: n.Name,
 				Err: &phase.StepError{Host: n.Name, Step: "connect", Err: err, Rerun: o.rerun(n.Name)}})
 			continue
 		}
-		b := steps.NewBatched(h, reads)
+		b := steps.NewBatched(host.NewRemote(n.Name, c), reads, streamWriter{c})
 		switch n.Role {
 		case inventory.RoleMaster:
 			master = append(master, b)

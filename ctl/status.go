@@ -140,7 +140,7 @@ var (
 func queryStatus(ctx context.Context, h host.Host, s *nodeStatus) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	b := steps.NewBatched(h, [][]string{infoArgv, valueArgv, versionArgv, readyArgv})
+	b := steps.NewBatched(h, [][]string{infoArgv, valueArgv, versionArgv, readyArgv}, nil)
 	if out, err := b.Query(ctx, infoArgv...); err == nil {
 		info := steps.ParseInfo(out)
 		switch info["role"] {

@@ -74,6 +74,13 @@ func (s Counterd) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 		}
 		restartFor = append(restartFor, c)
 	}
+	if !h.DryRun() && phase.Collect(restartFor...).Status == phase.Changed {
+		// As the service's user, so unreadable files show up here and not
+		// as a restart loop.
+		if _, err := h.Query(ctx, "runuser", "-u", counterdUser, "--", "counterd", "--check-config", "--config", CounterdConfig); err != nil {
+			return phase.Result{}, fmt.Errorf("counterd refuses %s, not restarting it: %w", CounterdConfig, err)
+		}
+	}
 	run, err := ensureRunning(ctx, h, counterdUnit, restartFor...)
 	if err != nil {
 		return phase.Result{}, err
@@ -99,6 +106,9 @@ func (c *Cluster) CounterdYAML(n inventory.Node) []byte {
 	fmt.Fprintf(&b, "master: %q\n", master)
 	fmt.Fprintf(&b, "redis-password-file: %s\n", CounterdPassword)
 	fmt.Fprintf(&b, "redis-ca-file: %s\n", CounterdTLSDir+"/ca.crt")
+	// Redis refuses TLS clients without a certificate from the cluster CA.
+	fmt.Fprintf(&b, "redis-cert-file: %s\n", CounterdClientCert)
+	fmt.Fprintf(&b, "redis-key-file: %s\n", CounterdClientKey)
 	return b.Bytes()
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,7 +151,7 @@ func (h *fakeHost) query(argv []string) ([]byte, error) {
 			return nil, exitErr(h.name, argv, 1)
 		}
 		return []byte(`{"nftables": []}`), nil
-	case slices.Equal(argv, sshd.ValidateArgv()):
+	case slices.Equal(argv, sshd.ValidateArgv()), argv[0] == "runuser":
 		return nil, nil
 	case slices.Equal(argv, sshd.EffectiveArgv()):
 		var b strings.Builder
@@ -336,4 +337,16 @@ func resolveForTest(inv *inventory.Inventory) (map[string]netip.Addr, error) {
 		out[n.Name] = a
 	}
 	return out, nil
+}
+
+// fakeWriter writes files of a fakeHost as counterctl's one-command writer does.
+type fakeWriter struct{ h *fakeHost }
+
+func (w fakeWriter) WriteFile(_ context.Context, path string, data []byte, mode fs.FileMode, owner, group string) error {
+	st := w.h.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.queries++
+	st.files[path] = fakeFile{content: data, mode: fmt.Sprintf("%o:%s:%s", mode.Perm(), owner, group)}
+	return nil
 }
