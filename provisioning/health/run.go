@@ -49,11 +49,20 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 		nodes = inv.Ordered()
 	}
 	master := inv.Master()
-	// The master's value first: every node must show at least this much
-	// within the staleness bound, whatever presses happen meanwhile.
-	ref := p.Value(ctx, master)
-	// Real time, not opts.Now: this deadline paces real re-reads.
-	deadline := time.Now().Add(inv.Health.ValueStaleness)
+	// The master's value is the reference: every node must show at least
+	// this much within the staleness bound after it was read, whatever
+	// presses happen meanwhile. It is read alongside the probes (not
+	// before, which would put a slow master's time in front of everyone's);
+	// a node's value read before it is simply re-read.
+	var ref probe.Fact[int64]
+	var deadline time.Time
+	refDone := make(chan struct{})
+	go func() {
+		defer close(refDone)
+		ref = p.Value(ctx, master)
+		// Real time, not opts.Now: this deadline paces real re-reads.
+		deadline = time.Now().Add(inv.Health.ValueStaleness)
+	}()
 
 	// The master is always probed: replicas are graded against its offset.
 	probed := nodes
@@ -70,7 +79,7 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 				defer func() { <-sem }()
 				facts[i] = p.Probe(ctx, n)
 			case <-ctx.Done():
-				facts[i] = unprobed(n, fmt.Errorf("not checked: %w", context.Cause(ctx)))
+				facts[i] = unprobed(n, context.Cause(ctx))
 			}
 		})
 	}
@@ -87,6 +96,7 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 		f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
 		results[i] = grade(subject{node: n, facts: f, master: mf, limits: inv.Health, raid: inv.RAID, now: opts.Now(), late: ctx.Err() != nil})
 	}
+	<-refDone
 	for i, n := range nodes {
 		wg.Go(func() {
 			f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
@@ -154,7 +164,9 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 // unprobed is a node whose turn never came before the run's time was up.
 func unprobed(n inventory.Node, err error) *probe.Facts {
 	f := &probe.Facts{Node: n}
-	f.SSH.Err, f.Clock.Err, f.Redis.Err, f.Memory.Err, f.Disks.Err = err, err, err, err, err
-	f.Certs.Err, f.RAID.Err, f.Version.Err, f.Ready.Err, f.Value.Err, f.Page.Err = err, err, err, err, err, err
+	f.SSH.Err, f.Ready.Err, f.Value.Err, f.Page.Err = err, err, err, err
+	noSSH := probe.ErrNoSSH
+	f.Clock.Err, f.Redis.Err, f.Memory.Err, f.Disks.Err = noSSH, noSSH, noSSH, noSSH
+	f.Certs.Err, f.RAID.Err, f.Version.Err = noSSH, noSSH, noSSH
 	return f
 }
