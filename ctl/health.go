@@ -100,11 +100,14 @@ func (o *healthOptions) run(ctx context.Context, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	// A replica costs two handshakes (the master's, then its own through
-	// it); a third of the budget each leaves time for the checks.
+	// it); a third of the budget each leaves time for the checks. A silent
+	// node then fails on its own timeouts, CRITICAL, rather than on the
+	// run's, which would only say UNKNOWN.
 	pool := probe.NewPool(inv, probe.PoolOptions{AgentSocket: o.getenv("SSH_AUTH_SOCK"), ConnectTimeout: o.timeout / 3})
 	defer pool.Close()
 	where := o.probe
 	where.HTTPPort = o.httpPort
+	where.HTTPTimeout = min(probe.Defaults().HTTPTimeout, o.timeout/3)
 	rep := health.Run(ctx, probe.New(pool, where, time.Now), inv, health.Options{
 		Nodes: nodes, Parallel: o.parallel, WarnOnly: o.warnOnly,
 	})
