@@ -2,8 +2,10 @@ package ctl
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,28 +13,30 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/skeema/knownhosts"
 
+	"counter/daemon"
 	"counter/provisioning/health"
 	"counter/provisioning/pki"
 	"counter/provisioning/probe"
 	"counter/provisioning/raid"
+	"counter/provisioning/redisconf"
 	"counter/provisioning/sshx/sshxtest"
 )
 
 // healthNode is one single-node cluster on this machine: a real SSH server
-// (commands run with sh -c here), a real redis-server on a unix socket with
-// the counterd ACL user, a counterd stand-in on HTTP, and node files
+// (commands run with sh -c here), a real redis-server with the counterd ACL
+// user of a provisioned node, a real counterd on it, and node files
 // (meminfo, certificate, RAID state) in a temporary directory.
 type healthNode struct {
 	dir, inventory string
 	where          probe.Options
 	httpPort       int
-	ready          atomic.Bool
+	counterd       daemon.Config
+	stopCounterd   func()
 }
 
 func newHealthNode(t *testing.T) *healthNode {
@@ -42,7 +46,6 @@ func newHealthNode(t *testing.T) *healthNode {
 		t.Skip("SKIPPED: redis-server not installed (apt install redis-server; CI has it)")
 	}
 	h := &healthNode{dir: t.TempDir()}
-	h.ready.Store(true)
 	key, pub := sshxtest.WriteKey(t, h.dir, "")
 	srv := sshxtest.NewServer(t, pub)
 	known := filepath.Join(h.dir, "known_hosts")
@@ -56,8 +59,10 @@ func newHealthNode(t *testing.T) *healthNode {
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "redis.sock")
 	const password = "health-test-password-0123456789"
-	writeNodeFile(t, filepath.Join(sockDir, "redis.conf"), fmt.Sprintf("port 0\nunixsocket %s\nunixsocketperm 700\n"+
-		"dir %s\nsave \"\"\nuser default reset\nuser counterd reset on >%s ~counter:* +info +ping\n", sock, sockDir, password))
+	redisPort := freePort(t)
+	writeNodeFile(t, filepath.Join(sockDir, "redis.conf"), fmt.Sprintf("bind 127.0.0.1\nport %d\nunixsocket %s\nunixsocketperm 700\n"+
+		"dir %s\nsave \"\"\nuser default reset\nuser counterd reset on >%s ~counter:* &counter:* -@all +%s\n",
+		redisPort, sock, sockDir, password, strings.Join(redisconf.CounterdCommands(), " +")))
 	cmd := exec.Command(redisBin, filepath.Join(sockDir, "redis.conf"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -65,24 +70,13 @@ func newHealthNode(t *testing.T) *healthNode {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	pollUntil(t, 10*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.httpPort = ln.Addr().(*net.TCPAddr).Port
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !h.ready.Load() {
-			http.Error(w, "value is 12s old, more than --max-staleness 2s", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /getvalue", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, 7) })
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `<div id="counter">7</div>`) })
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
+	h.httpPort = freePort(t)
+	h.counterd = daemon.DefaultConfig()
+	h.counterd.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(h.httpPort))
+	h.counterd.Redis = fmt.Sprintf("redis://counterd@127.0.0.1:%d/0", redisPort)
+	h.counterd.RedisPassword = password
+	h.startCounterd(t)
+	t.Cleanup(func() { h.stopCounterd() })
 
 	ca, _, err := pki.LoadOrCreateCA(filepath.Join(h.dir, "pki"), "counter", time.Now())
 	if err != nil {
@@ -116,6 +110,36 @@ nodes:
   - {name: master, address: 127.0.0.1, continent: eu, role: master}
 `, port, key, known))
 	return h
+}
+
+// startCounterd runs counterd in-process on h.httpPort until stopCounterd.
+func (h *healthNode) startCounterd(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	run, err := daemon.Start(ctx, h.counterd, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatalf("start counterd: %v", err)
+	}
+	h.stopCounterd = func() { cancel(); run.Wait() }
+	pollUntil(t, 10*time.Second, func() bool {
+		resp, err := http.Get("http://" + h.counterd.Listen + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // setRAID installs one of the raid package's recorded reports as the
@@ -174,8 +198,12 @@ func TestHealthOverSSH(t *testing.T) {
 		wantOut  []string
 	}{
 		{name: "all ok", wantCode: 0, wantOut: []string{"COUNTER OK - 1/1 nodes ready, master=master"}},
-		{name: "counterd not ready", setup: func(*testing.T) { h.ready.Store(false) }, wantCode: 2,
-			wantOut: []string{"COUNTER CRITICAL - 0/1 nodes ready", "CRITICAL master: counterd /readyz: 503 value is 12s old"}},
+		{name: "counterd stopped", setup: func(t *testing.T) {
+			h.stopCounterd()
+			t.Cleanup(func() { h.startCounterd(t) })
+		}, wantCode: 2,
+			wantOut: []string{"COUNTER CRITICAL - 0/1 nodes ready", "CRITICAL master: counterd /readyz: no answer: ",
+				"connection refused", "CRITICAL master: value: /getvalue: "}},
 		{name: "degraded array", setup: func(t *testing.T) { h.setRAID(t, "md-degraded", time.Now()) }, wantCode: 2,
 			wantOut: []string{"CRITICAL master: raid: md0 (raid10) degraded [4/3]; md0 failed disks: sde"}},
 		{name: "degraded array, raid warn-only", setup: func(t *testing.T) { h.setRAID(t, "md-degraded", time.Now()) },
@@ -190,7 +218,6 @@ func TestHealthOverSSH(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.ready.Store(true)
 			h.setRAID(t, "md-healthy", time.Now())
 			if tt.setup != nil {
 				tt.setup(t)
