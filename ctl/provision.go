@@ -98,7 +98,12 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 		}
 		return h, fresh, nil
 	}
+	// The package builds while the nodes connect; most nodes share this arch.
+	go cluster.Packages.Package(ctx, localDebArch())
+	fmt.Fprintf(stdout, "connecting to %d nodes\n", len(nodes))
+	t0 := o.now()
 	waves, unreachable := o.connect(ctx, conn, inv, nodes)
+	fmt.Fprintf(stdout, "connected to %d of %d in %s\n", len(nodes)-len(unreachable), len(nodes), o.now().Sub(t0).Round(100*time.Millisecond))
 	r := &phase.Runner{
 		Steps:    steps.All(cluster),
 		Parallel: o.parallel,
@@ -129,11 +134,12 @@ func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration) error {
 		return err
 	}
 	for i, h := range rep.Hosts {
-		if h.Took == 0 { // phase.Runner leaves it unset
-			for _, s := range h.Steps {
-				rep.Hosts[i].Took += s.Took
-			}
+		var sum time.Duration
+		for _, s := range h.Steps {
+			sum += s.Took
 		}
+		// phase.Runner sets Took in a defer after its result is copied.
+		rep.Hosts[i].Took = max(h.Took, sum)
 	}
 	failed := 0
 	for _, h := range rep.Hosts {

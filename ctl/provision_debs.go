@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -145,4 +146,17 @@ func (s *debSource) build(ctx context.Context, arch string) (steps.Deb, error) {
 		return steps.Deb{}, err
 	}
 	return steps.Deb{Version: pkg.Version, Arch: pkg.Arch, FileName: pkg.FileName, Data: data}, nil
+}
+
+// localDebArch is this machine's architecture in Debian's words.
+func localDebArch() string {
+	switch runtime.GOARCH {
+	case "arm":
+		return "armhf"
+	case "386":
+		return "i386"
+	case "ppc64le":
+		return "ppc64el"
+	}
+	return runtime.GOARCH
 }

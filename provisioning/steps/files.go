@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"counter/provisioning/host"
@@ -50,7 +51,7 @@ func ensureDir(ctx context.Context, h host.Host, dir string, mode fs.FileMode, o
 		return nil, fmt.Errorf("stat %s: %w", dir, err)
 	}
 	have := strings.TrimSpace(string(out))
-	if have == want {
+	if sameDirMode(have, want) {
 		return nil, nil
 	}
 	what := fmt.Sprintf("create %s (%s)", dir, want)
@@ -91,4 +92,18 @@ func ensureRunning(ctx context.Context, h host.Host, unit string, changes ...*ho
 	}
 	c, err := h.RestartIfChanged(ctx, unit, changes...)
 	return append(out, c), err
+}
+
+// sameDirMode compares stat's mode:owner:group of a directory with want,
+// ignoring the setgid bit new directories inherit under /etc/redis
+// (Debian's is 2770), which install -d neither sets nor clears.
+func sameDirMode(have, want string) bool {
+	hm, hrest, ok1 := strings.Cut(have, ":")
+	wm, wrest, ok2 := strings.Cut(want, ":")
+	if !ok1 || !ok2 || hrest != wrest {
+		return false
+	}
+	h, err1 := strconv.ParseUint(hm, 8, 32)
+	w, err2 := strconv.ParseUint(wm, 8, 32)
+	return err1 == nil && err2 == nil && h&^0o2000 == w
 }
