@@ -120,6 +120,14 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 // writeOutcome ends a run: the changes of a dry run, the summary table, and
 // an error that makes the exit status non-zero if a node failed.
 func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration) error {
+	for i, h := range rep.Hosts {
+		var sum time.Duration
+		for _, s := range h.Steps {
+			sum += s.Took
+		}
+		// phase.Runner sets Took in a defer after its result is copied.
+		rep.Hosts[i].Took = max(h.Took, sum)
+	}
 	if rep.DryRun {
 		fmt.Fprintln(w, "\nWould change:")
 		if !rep.Changed() {
@@ -133,25 +141,24 @@ func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration) error {
 	if err := rep.WriteSummary(w); err != nil {
 		return err
 	}
-	for i, h := range rep.Hosts {
-		var sum time.Duration
-		for _, s := range h.Steps {
-			sum += s.Took
-		}
-		// phase.Runner sets Took in a defer after its result is copied.
-		rep.Hosts[i].Took = max(h.Took, sum)
-	}
 	failed := 0
 	for _, h := range rep.Hosts {
 		if h.Err != nil {
 			failed++
 		}
 	}
-	fmt.Fprintf(w, "%d nodes in %s\n", len(rep.Hosts), took.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "%s in %s\n", plural(len(rep.Hosts), "node"), took.Round(100*time.Millisecond))
 	if failed > 0 {
-		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d nodes failed (see FAILED above)", failed, len(rep.Hosts))}
+		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %s failed (see FAILED above)", failed, plural(len(rep.Hosts), "node"))}
 	}
 	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func (o *provisionOptions) rerun(node string) string {
@@ -179,7 +186,8 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 		c, err := conn.Client(ctx, n)
 		if err != nil {
 			failed = append(failed, phase.HostReport{Host: n.Name,
-				Err: &phase.StepError{Host: n.Name, Step: "connect", Err: err, Rerun: o.rerun(n.Name)}})
+				Steps: []phase.StepReport{{Title: "connect", Status: phase.Failed, Err: err}},
+				Err:   &phase.StepError{Host: n.Name, Step: "connect", Err: err, Rerun: o.rerun(n.Name)}})
 			continue
 		}
 		b := steps.NewBatched(host.NewRemote(n.Name, c), reads, streamWriter{c})

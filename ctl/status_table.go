@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -38,7 +39,7 @@ func writeStatus(w io.Writer, ss []nodeStatus) error {
 	for _, s := range ss {
 		switch {
 		case s.Error != "":
-			fmt.Fprintf(w, "%s: %s\n", s.Node, s.Error)
+			fmt.Fprintf(w, "%s: %s\n", s.Node, strings.TrimPrefix(s.Error, s.Node+": "))
 		case s.Reachable && !s.Ready:
 			fmt.Fprintf(w, "%s: not ready: %s\n", s.Node, dash(s.ReadyText))
 		}
