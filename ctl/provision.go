@@ -102,7 +102,12 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	go cluster.Packages.Package(ctx, localDebArch())
 	fmt.Fprintf(stdout, "connecting to %d nodes\n", len(nodes))
 	t0 := o.now()
-	waves, unreachable := o.connect(ctx, conn, inv, nodes)
+	waves, unreachable, own := o.connect(ctx, conn, inv, nodes, stderr)
+	defer func() {
+		for _, c := range own {
+			c.Close()
+		}
+	}()
 	fmt.Fprintf(stdout, "connected to %d of %d in %s\n", len(nodes)-len(unreachable), len(nodes), o.now().Sub(t0).Round(100*time.Millisecond))
 	r := &phase.Runner{
 		Steps:    steps.All(cluster),
@@ -178,12 +183,15 @@ func (o *provisionOptions) connectOptions(stderr io.Writer) host.ConnectOptions 
 // connect opens the nodes' SSH connections (the master's first: replicas
 // go through it) and sorts them into the runner's waves. A node that cannot
 // be reached is reported failed at "connect" without stopping the others.
-func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, inv *inventory.Inventory, nodes []inventory.Node) ([][]host.Host, []phase.HostReport) {
+// The caller closes the returned clients before conn.
+func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, inv *inventory.Inventory, nodes []inventory.Node, stderr io.Writer) ([][]host.Host, []phase.HostReport, []*sshx.Client) {
 	var master, mirror, replicas []host.Host
 	var failed []phase.HostReport
+	var own []*sshx.Client
 	reads := steps.Reads()
-	for _, n := range nodes {
-		c, err := conn.Client(ctx, n)
+	clients, errs := dialNodes(ctx, conn, inv, nodes, o.connectOptions(stderr), o.parallel)
+	for i, n := range nodes {
+		c, err := clients[i], errs[i]
 		if err != nil {
 			failed = append(failed, phase.HostReport{Host: n.Name,
 				Steps: []phase.StepReport{{Title: "connect", Status: phase.Failed, Err: err}},
@@ -198,9 +206,10 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 			mirror = append(mirror, b)
 		default:
 			replicas = append(replicas, b)
+			own = append(own, c)
 		}
 	}
-	return [][]host.Host{master, mirror, replicas}, failed
+	return [][]host.Host{master, mirror, replicas}, failed, own
 }
 
 // cluster gathers what every node's steps share: addresses, passwords,

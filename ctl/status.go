@@ -89,14 +89,21 @@ func (o *statusOptions) run(ctx context.Context, stdout, stderr io.Writer) error
 	nodes := inv.Ordered()
 	out := make([]nodeStatus, len(nodes))
 	hosts := make([]host.Host, len(nodes))
+	clients, errs := dialNodes(ctx, conn, inv, nodes, po.connectOptions(stderr), o.parallel)
+	defer func() {
+		for i, n := range nodes {
+			if clients[i] != nil && n.Role == inventory.RoleReplica {
+				clients[i].Close()
+			}
+		}
+	}()
 	for i, n := range nodes {
 		out[i] = nodeStatus{Node: n.Name, Address: n.Address, Role: string(n.Role)}
-		h, err := conn.Host(ctx, n)
-		if err != nil {
-			out[i].Error = err.Error()
+		if errs[i] != nil {
+			out[i].Error = errs[i].Error()
 			continue
 		}
-		hosts[i] = h
+		hosts[i] = host.NewRemote(n.Name, clients[i])
 		out[i].Reachable = true
 	}
 	sem := make(chan struct{}, max(o.parallel, 1))
