@@ -204,3 +204,20 @@ func lockFile(path, what string) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// BuildAll builds (or reuses) the base image and every layer, and returns their
+// directories by name ("base", "knot"): `counterctl lab image`, so tests and CI
+// that boot containers from the image find it on a fresh machine.
+func (im *Images) BuildAll(ctx context.Context) (map[string]string, error) {
+	base, err := im.Base(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dirs := map[string]string{"base": base}
+	for name := range layerPackages {
+		if dirs[name], err = im.Layer(ctx, base, name); err != nil {
+			return nil, err
+		}
+	}
+	return dirs, nil
+}
