@@ -29,7 +29,7 @@ func newLabExecCmd(o *labOptions) *cobra.Command {
 		Long: `Runs CMD inside the network namespace of CLIENT (client-eu ... client-oceania),
 to measure the cluster from that continent; any lab member's name works too.
 Put -- before the command so its flags are not read as counterctl's.`,
-		Args:  cobra.MinimumNArgs(2),
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needRoot(); err != nil {
 				return err
