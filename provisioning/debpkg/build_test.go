@@ -115,7 +115,7 @@ func TestPackage(t *testing.T) {
 			t.Errorf("version %q, want 0.1.0+sha256.<12 hex>", pkg.Version)
 		}
 		desc := mustRun(t, "dpkg-deb", "--field", path, "Description")
-		if !strings.Contains(desc, "/etc/counterd/counterd.yaml") || !strings.Contains(desc, "not conffiles") {
+		if !strings.Contains(desc, "/etc/counterd (counterd.yaml") || !strings.Contains(desc, "not a conffile") {
 			t.Errorf("description does not tell admins where the config comes from:\n%s", desc)
 		}
 		info := mustRun(t, "dpkg-deb", "--info", path)

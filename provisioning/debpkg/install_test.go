@@ -148,8 +148,9 @@ func TestInstallUpgradeRemovePurge(t *testing.T) {
 	}
 
 	// What provisioning and the timer write, which remove keeps.
-	n.mustRun("mkdir", "-p", "/etc/counterd")
-	n.mustRun("touch", "/etc/counterd/counterd.yaml", "/etc/default/counterd", "/var/lib/counter/raid.json")
+	n.mustRun("mkdir", "-p", "/etc/counterd/tls")
+	n.mustRun("touch", "/etc/counterd/counterd.yaml", "/etc/counterd/redis.pass", "/etc/counterd/tls/redis-client.key",
+		"/etc/default/counterd", "/var/lib/counter/raid.json")
 	n.mustRun("dpkg", "--remove", "counter")
 	if got := status(); !strings.HasPrefix(got, p2.Version+" rc") {
 		t.Errorf("after remove: dpkg-query says %q, want config-files state", got)

@@ -53,9 +53,10 @@ replica, writes go to the master.
 counterctl provisions and checks the nodes; on a node its RAID check
 runs from counter-raid-check.timer.
 
-/etc/counterd/counterd.yaml and /etc/default/counterd are written by
-counterctl provision, not shipped here: they are not conffiles, so
-upgrades never prompt about them. Purging the package removes them.`
+/etc/counterd (counterd.yaml, the Redis password and TLS client key)
+is written by counterctl provision. It is not a conffile, so upgrades
+never prompt about it; purging the package removes it and
+/etc/default/counterd.`
 
 // check rejects a Spec that would make a broken or misleading package.
 func (s Spec) check() error {
