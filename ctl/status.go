@@ -3,6 +3,7 @@ package ctl
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -164,7 +165,8 @@ func queryStatus(ctx context.Context, h host.Host, s *nodeStatus) {
 		}
 	}
 	if out, err := b.Query(ctx, valueArgv...); err == nil {
-		s.Value = strings.TrimSpace(string(out))
+		// No key yet is what counterd shows as 0.
+		s.Value = cmp.Or(strings.TrimSpace(string(out)), "0")
 	}
 	if out, err := b.Query(ctx, versionArgv...); err == nil {
 		s.Counterd = strings.TrimPrefix(strings.TrimSpace(string(out)), "counterd ")
