@@ -43,17 +43,26 @@ type stagedFile struct {
 // Build writes the package described by s to w. The same Spec (and the
 // same binary contents) always gives the same bytes.
 func Build(s Spec, w io.Writer) (Package, error) {
-	if err := s.check(); err != nil {
+	t, err := s.check()
+	if err != nil {
 		return Package{}, fmt.Errorf("package spec: %w", err)
 	}
 	upstream, err := UpstreamVersion(s.Version)
 	if err != nil {
 		return Package{}, fmt.Errorf("package spec: %w", err)
 	}
-	payload, err := payloadFiles(s)
-	if err != nil {
-		return Package{}, err
+	var progs []program
+	for _, b := range []struct{ path, dest string }{
+		{s.CounterdBinary, "/usr/bin/counterd"},
+		{s.CounterctlBinary, "/usr/bin/counterctl"},
+	} {
+		p, err := readProgram(b.path, b.dest, t)
+		if err != nil {
+			return Package{}, fmt.Errorf("package spec: %w", err)
+		}
+		progs = append(progs, p)
 	}
+	payload := payloadFiles(progs)
 	ctrl, err := scriptFiles()
 	if err != nil {
 		return Package{}, err
@@ -65,7 +74,7 @@ func Build(s Spec, w io.Writer) (Package, error) {
 	// The hash covers what a node runs. Documentation is added after: the
 	// changelog restates the version, and neither changes behaviour.
 	version := upstream + "+sha256." + contentHash(slices.Concat(payload, ctrl))
-	docs, err := docFiles(s, version, mtime)
+	docs, err := docFiles(s, progs, version, mtime)
 	if err != nil {
 		return Package{}, err
 	}
@@ -119,24 +128,17 @@ func BuildFile(s Spec, dir string) (Package, string, error) {
 	return p, path, nil
 }
 
-// payloadFiles reads everything the package installs, so the bytes hashed
-// are the bytes packed even if a binary is rebuilt meanwhile.
-func payloadFiles(s Spec) ([]stagedFile, error) {
-	counterd, err := os.ReadFile(s.CounterdBinary)
-	if err != nil {
-		return nil, fmt.Errorf("read counterd: %w", err)
+// payloadFiles is everything the package installs.
+func payloadFiles(progs []program) []stagedFile {
+	var out []stagedFile
+	for _, p := range progs {
+		out = append(out, stagedFile{p.dest, p.data, 0o755})
 	}
-	counterctl, err := os.ReadFile(s.CounterctlBinary)
-	if err != nil {
-		return nil, fmt.Errorf("read counterctl: %w", err)
-	}
-	return []stagedFile{
-		{"/usr/bin/counterd", counterd, 0o755},
-		{"/usr/bin/counterctl", counterctl, 0o755},
-		{"/lib/systemd/system/counterd.service", []byte(daemon.UnitFile), 0o644},
-		{"/lib/systemd/system/" + raid.ServiceUnitName, []byte(raid.ServiceUnit), 0o644},
-		{"/lib/systemd/system/" + raid.TimerUnitName, []byte(raid.TimerUnit), 0o644},
-	}, nil
+	return append(out,
+		stagedFile{"/lib/systemd/system/counterd.service", []byte(daemon.UnitFile), 0o644},
+		stagedFile{"/lib/systemd/system/" + raid.ServiceUnitName, []byte(raid.ServiceUnit), 0o644},
+		stagedFile{"/lib/systemd/system/" + raid.TimerUnitName, []byte(raid.TimerUnit), 0o644},
+	)
 }
 
 func scriptFiles() ([]stagedFile, error) {

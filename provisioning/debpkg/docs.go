@@ -10,7 +10,7 @@ import (
 )
 
 // docFiles are the package's documentation and lintian overrides.
-func docFiles(s Spec, version string, mtime time.Time) ([]stagedFile, error) {
+func docFiles(s Spec, progs []program, version string, mtime time.Time) ([]stagedFile, error) {
 	changelog, err := changelogFile(version, s.Maintainer, mtime)
 	if err != nil {
 		return nil, err
@@ -19,7 +19,7 @@ func docFiles(s Spec, version string, mtime time.Time) ([]stagedFile, error) {
 		{"/usr/share/doc/" + Name + "/copyright", []byte(copyrightFile(s.Maintainer, mtime.Year())), 0o644},
 		changelog,
 	}
-	if o := lintianOverrides(s); o != "" {
+	if o := lintianOverrides(progs); o != "" {
 		docs = append(docs, stagedFile{"/usr/share/lintian/overrides/" + Name, []byte(o), 0o644})
 	}
 	return docs, nil
@@ -65,25 +65,15 @@ func changelogFile(version, maintainer string, mtime time.Time) (stagedFile, err
 // in packages whose source build-depends on golang-go. A cgo-free program
 // is static, or, where Go links PIE itself (see Compiler.Build), a PIE that
 // needs no shared library.
-func lintianOverrides(s Spec) string {
-	t, err := ParseArch(s.Arch)
-	if err != nil {
-		return ""
-	}
+func lintianOverrides(progs []program) string {
 	var b strings.Builder
-	for _, bin := range []struct{ path, dest string }{
-		{s.CounterdBinary, "usr/bin/counterd"},
-		{s.CounterctlBinary, "usr/bin/counterctl"},
-	} {
-		link, err := checkELF(bin.path, t)
-		if err != nil {
-			continue
-		}
-		switch link {
+	for _, p := range progs {
+		dest := strings.TrimPrefix(p.dest, "/")
+		switch p.link {
 		case linkStatic:
-			fmt.Fprintf(&b, "# Go without cgo links statically by design.\n%s: statically-linked-binary [%s]\n", Name, bin.dest)
+			fmt.Fprintf(&b, "# Go without cgo links statically by design.\n%s: statically-linked-binary [%s]\n", Name, dest)
 		case linkPIE:
-			fmt.Fprintf(&b, "# A Go PIE without cgo needs no libc; it is a program, not a library.\n%s: shared-library-lacks-prerequisites [%s]\n", Name, bin.dest)
+			fmt.Fprintf(&b, "# A Go PIE without cgo needs no libc; it is a program, not a library.\n%s: shared-library-lacks-prerequisites [%s]\n", Name, dest)
 		}
 	}
 	return b.String()

@@ -7,6 +7,7 @@
 package debpkg
 
 import (
+	"bytes"
 	"debug/elf"
 	"fmt"
 	"net/mail"
@@ -58,25 +59,42 @@ is written by counterctl provision. It is not a conffile, so upgrades
 never prompt about it; purging the package removes it and
 /etc/default/counterd.`
 
-// check rejects a Spec that would make a broken or misleading package.
-func (s Spec) check() error {
+// check rejects a Spec that would make a broken or misleading package and
+// returns its Target.
+func (s Spec) check() (Target, error) {
 	t, err := ParseArch(s.Arch)
 	if err != nil {
-		return err
+		return Target{}, err
 	}
 	if t.DebArch != s.Arch {
-		return fmt.Errorf("arch %q: want the Debian name %q", s.Arch, t.DebArch)
+		return Target{}, fmt.Errorf("arch %q: want the Debian name %q", s.Arch, t.DebArch)
 	}
 	addr, err := mail.ParseAddress(s.Maintainer)
 	if err != nil || addr.Name == "" {
-		return fmt.Errorf("maintainer %q: want \"Full Name <address>\"", s.Maintainer)
+		return Target{}, fmt.Errorf("maintainer %q: want \"Full Name <address>\"", s.Maintainer)
 	}
-	for _, b := range []string{s.CounterdBinary, s.CounterctlBinary} {
-		if _, err := checkELF(b, t); err != nil {
-			return err
-		}
+	return t, nil
+}
+
+// program is one binary the package ships, read once: the bytes checked
+// and hashed are the bytes packed, even if the file is rebuilt meanwhile.
+type program struct {
+	dest string // path in the package
+	data []byte
+	link linkage
+}
+
+// readProgram reads the binary at path and checks it is a program for t.
+func readProgram(path, dest string, t Target) (program, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return program{}, fmt.Errorf("binary: %w", err)
 	}
-	return nil
+	link, err := checkELF(data, t)
+	if err != nil {
+		return program{}, fmt.Errorf("binary %s: %w", path, err)
+	}
+	return program{dest: dest, data: data, link: link}, nil
 }
 
 // linkage is how a Go program is linked, as far as lintian cares.
@@ -90,21 +108,20 @@ const (
 
 // checkELF refuses a binary built for another machine: dpkg would install
 // it and systemd would fail with "Exec format error" on the node.
-func checkELF(path string, t Target) (linkage, error) {
-	f, err := elf.Open(path)
+func checkELF(data []byte, t Target) (linkage, error) {
+	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
-		if _, statErr := os.Stat(path); statErr != nil {
-			return 0, fmt.Errorf("binary: %w", statErr)
-		}
-		return 0, fmt.Errorf("binary %s: not an ELF program: %w", path, err)
+		return 0, fmt.Errorf("not an ELF program: %w", err)
 	}
-	defer f.Close()
 	want := map[string]elf.Machine{
 		"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "armhf": elf.EM_ARM,
 		"i386": elf.EM_386, "ppc64el": elf.EM_PPC64, "s390x": elf.EM_S390,
 	}[t.DebArch]
 	if f.Machine != want {
-		return 0, fmt.Errorf("binary %s: built for %s, want %s (%s)", path, f.Machine, want, t.DebArch)
+		return 0, fmt.Errorf("built for %s, want %s (%s)", f.Machine, want, t.DebArch)
+	}
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		return 0, fmt.Errorf("ELF type %s, want an executable", f.Type)
 	}
 	if libs, err := f.ImportedLibraries(); err == nil && len(libs) > 0 {
 		return linkDynamic, nil
