@@ -260,20 +260,28 @@ func describeFile(f host.File, old []byte, exists bool, have string) *host.Chang
 	if f.Secret {
 		c.What += " (secret: content not shown)"
 	} else if !same {
-		from := f.Path
 		if !exists {
-			from = "/dev/null"
+			old = nil
 		}
-		d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: difflib.SplitLines(string(old)), B: difflib.SplitLines(string(f.Content)),
-			FromFile: from, ToFile: f.Path, Context: 3,
-		})
-		if err != nil {
-			d = fmt.Sprintf("(no diff: %v)", err)
-		}
-		c.Diff = d
+		c.Diff = unifiedDiff(f.Path, old, f.Content)
 	}
 	return c
+}
+
+// unifiedDiff is the diff from old (nil: no file) to new, as host.Remote shows it.
+func unifiedDiff(path string, old, new []byte) string {
+	from := path
+	if old == nil {
+		from = "/dev/null"
+	}
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(string(old)), B: difflib.SplitLines(string(new)),
+		FromFile: from, ToFile: path, Context: 3,
+	})
+	if err != nil {
+		return fmt.Sprintf("(no diff: %v)", err)
+	}
+	return d
 }
 
 // packagesArgv lists the install state of names, as host.Remote asks it.

@@ -1,9 +1,11 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"counter/provisioning/host"
@@ -60,10 +62,18 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	// masterauth is in it: the content stays out of diffs and logs.
+	old, _, err := readFile(ctx, h, redisconf.ConfigPath)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	// masterauth is in it: the content stays out of logs, and the diff
+	// shows every line but that one's value.
 	cc, err := h.EnsureFile(ctx, host.File{Path: redisconf.ConfigPath, Content: conf, Mode: 0o640, Group: "redis", Secret: true})
 	if err != nil {
 		return phase.Result{}, err
+	}
+	if cc != nil && !bytes.Equal(old, conf) {
+		cc.Diff = unifiedDiff(redisconf.ConfigPath, redactAuth(old), redactAuth(conf))
 	}
 	changes := append([]*host.Change{dir}, certs...)
 	changes = append(changes, ca, cc)
@@ -127,4 +137,16 @@ func (c *Cluster) ensureCert(ctx context.Context, h host.Host, name string, sans
 		cc = &host.Change{What: cc.What + " (certificate: " + why + ")"}
 	}
 	return []*host.Change{kc, cc}, nil
+}
+
+// redactAuth hides the values of masterauth lines (the replication
+// password in clear); the ACL lines hold only hashes.
+func redactAuth(conf []byte) []byte {
+	lines := strings.SplitAfter(string(conf), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "masterauth ") {
+			lines[i] = "masterauth (secret, not shown)\n"
+		}
+	}
+	return []byte(strings.Join(lines, ""))
 }

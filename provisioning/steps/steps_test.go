@@ -261,21 +261,28 @@ func TestFailureNamesStep(t *testing.T) {
 	}
 }
 
-func TestSameDirMode(t *testing.T) {
-	tests := []struct {
-		name, have, want string
-		same             bool
-	}{
-		{"equal", "750:root:redis", "750:root:redis", true},
-		{"inherited setgid", "2750:root:redis", "750:root:redis", true},
-		{"other mode", "755:root:redis", "750:root:redis", false},
-		{"other group", "750:root:root", "750:root:redis", false},
-		{"setuid is not ignored", "4750:root:redis", "750:root:redis", false},
-		{"missing", "", "750:root:redis", false},
+// TestDryRunRedactsReplicationPassword rotates the replication password: the
+// dry run shows redis.conf's diff, but never the password in clear.
+func TestDryRunRedactsReplicationPassword(t *testing.T) {
+	hosts := newHosts()
+	c := newCluster(t, hosts)
+	if rep := provision(c, hosts, false); rep.Err() != nil {
+		t.Fatal(rep.Err())
 	}
-	for _, tt := range tests {
-		if got := sameDirMode(tt.have, tt.want); got != tt.same {
-			t.Errorf("%s: sameDirMode(%q, %q) = %v, want %v", tt.name, tt.have, tt.want, got, tt.same)
+	c.ReplicationPassword = "rotated-replication-password-42"
+	var b strings.Builder
+	if err := provision(c, hosts, true).WriteChanges(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"master: redis: update /etc/redis/redis.conf", "+user replication reset on #"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{c.ReplicationPassword, "replication-password-0123456789"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("dry run shows the password %q:\n%s", secret, out)
 		}
 	}
 }
