@@ -27,6 +27,7 @@ type provisionOptions struct {
 	inventory string
 	limit     []string
 	dryRun    bool
+	diff      bool
 	parallel  int
 	acceptNew bool
 	debs      debOptions
@@ -63,6 +64,7 @@ default: the module around the working directory) with the local Go.`,
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory `file` (see inventory.example.yaml)")
 	f.StringSliceVar(&o.limit, "limit", nil, "provision only these `nodes` (comma-separated names)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "connect, compare and show what would change; change nothing")
+	f.BoolVar(&o.diff, "diff", false, "after a run, list what changed with file diffs (a dry run always does)")
 	f.IntVar(&o.parallel, "parallel", 5, "how many replicas to provision at once")
 	f.BoolVar(&o.acceptNew, "accept-new-host-keys", false, "record host keys of nodes missing from known_hosts (a changed key is always refused)")
 	o.debs.flags(cmd)
@@ -119,12 +121,12 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	}
 	rep := r.Run(ctx, waves...)
 	rep.Hosts = append(rep.Hosts, unreachable...)
-	return writeOutcome(stdout, rep, o.now().Sub(start))
+	return writeOutcome(stdout, rep, o.now().Sub(start), o.diff)
 }
 
 // writeOutcome ends a run: the changes of a dry run, the summary table, and
 // an error that makes the exit status non-zero if a node failed.
-func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration) error {
+func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration, diff bool) error {
 	for i, h := range rep.Hosts {
 		var sum time.Duration
 		for _, s := range h.Steps {
@@ -133,8 +135,8 @@ func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration) error {
 		// phase.Runner sets Took in a defer after its result is copied.
 		rep.Hosts[i].Took = max(h.Took, sum)
 	}
-	if rep.DryRun {
-		fmt.Fprintln(w, "\nWould change:")
+	if rep.DryRun || diff {
+		fmt.Fprintln(w, map[bool]string{true: "\nWould change:", false: "\nChanged:"}[rep.DryRun])
 		if !rep.Changed() {
 			fmt.Fprintln(w, "  nothing")
 		}

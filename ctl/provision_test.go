@@ -45,15 +45,19 @@ func TestWriteOutcome(t *testing.T) {
 	tests := []struct {
 		name     string
 		rep      phase.Report
+		diff     bool
 		wantCode int
 	}{
 		{"all ok", phase.Report{Hosts: []phase.HostReport{
 			{Host: "master", Steps: []phase.StepReport{ok("redis", time.Second), ok("sshd", 300*time.Millisecond)}},
 			{Host: "na", Steps: []phase.StepReport{ok("redis", 2*time.Second), ok("sshd", 300*time.Millisecond)}},
-		}}, 0},
+		}}, false, 0},
+		{"changes with --diff", phase.Report{Hosts: []phase.HostReport{
+			{Host: "na", Steps: []phase.StepReport{ok("redis", time.Second), changed}},
+		}}, true, 0},
 		{"dry run with a diff", phase.Report{DryRun: true, Hosts: []phase.HostReport{
 			{Host: "na", Steps: []phase.StepReport{ok("redis", time.Second), changed}},
-		}}, 0},
+		}}, false, 0},
 		{"one node failed", phase.Report{Hosts: []phase.HostReport{
 			{Host: "master", Steps: []phase.StepReport{ok("redis", time.Second), changed}},
 			{Host: "oceania", Err: stepErr, Steps: []phase.StepReport{ok("redis", time.Second),
@@ -61,12 +65,12 @@ func TestWriteOutcome(t *testing.T) {
 				{Title: "firewall", Status: phase.Skipped}}},
 			{Host: "sa", Steps: []phase.StepReport{{Title: "connect", Status: phase.Failed}}, Err: &phase.StepError{Host: "sa", Step: "connect", Err: errors.New("ssh 10.213.4.2:22: host key changed"),
 				Rerun: "counterctl provision -i lab.yaml --limit sa"}},
-		}}, 1},
+		}}, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := writeOutcome(&out, &tt.rep, 95*time.Second)
+			err := writeOutcome(&out, &tt.rep, 95*time.Second, tt.diff)
 			code := 0
 			var ee *ExitError
 			if errors.As(err, &ee) {
