@@ -52,7 +52,7 @@ func TestWriteOutcome(t *testing.T) {
 			{Host: "master", Steps: []phase.StepReport{ok("redis", time.Second), ok("sshd", 300*time.Millisecond)}},
 			{Host: "na", Steps: []phase.StepReport{ok("redis", 2*time.Second), ok("sshd", 300*time.Millisecond)}},
 		}}, false, 0},
-		{"changes with --diff", phase.Report{Hosts: []phase.HostReport{
+		{"real run with diff", phase.Report{Hosts: []phase.HostReport{
 			{Host: "na", Steps: []phase.StepReport{ok("redis", time.Second), changed}},
 		}}, true, 0},
 		{"dry run with a diff", phase.Report{DryRun: true, Hosts: []phase.HostReport{
