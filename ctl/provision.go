@@ -104,12 +104,8 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	go cluster.Packages.Package(ctx, localDebArch())
 	fmt.Fprintf(stdout, "connecting to %d nodes\n", len(nodes))
 	t0 := o.now()
-	waves, unreachable, own := o.connect(ctx, conn, inv, nodes, stderr)
-	defer func() {
-		for _, c := range own {
-			c.Close()
-		}
-	}()
+	waves, unreachable, release := o.connect(ctx, conn, inv, nodes, stderr)
+	defer release()
 	fmt.Fprintf(stdout, "connected to %d of %d in %s\n", len(nodes)-len(unreachable), len(nodes), o.now().Sub(t0).Round(100*time.Millisecond))
 	r := &phase.Runner{
 		Steps:    steps.All(cluster),
@@ -186,18 +182,36 @@ func (o *provisionOptions) connectOptions(stderr io.Writer) host.ConnectOptions 
 // go through it) and sorts them into the runner's waves. A node that cannot
 // be reached is reported failed at "connect" without stopping the others.
 // The caller closes the returned clients before conn.
-func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, inv *inventory.Inventory, nodes []inventory.Node, stderr io.Writer) ([][]host.Host, []phase.HostReport, []*sshx.Client) {
+// A real run also locks each node against a concurrent run (see runLock);
+// release undoes that and closes the replicas' connections.
+func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, inv *inventory.Inventory, nodes []inventory.Node, stderr io.Writer) (waves [][]host.Host, failed []phase.HostReport, release func()) {
 	var master, mirror, replicas []host.Host
-	var failed []phase.HostReport
-	var own []*sshx.Client
 	reads := steps.Reads()
 	clients, errs := dialNodes(ctx, conn, inv, nodes, o.connectOptions(stderr), o.parallel)
+	lockErrs := make([]error, len(nodes))
+	lock := newRunLock(o.now())
+	if !o.dryRun {
+		lockErrs = lock.acquire(ctx, clients)
+	}
+	release = func() {
+		if !o.dryRun {
+			lock.release(clients, lockErrs)
+		}
+		for i, n := range nodes {
+			if clients[i] != nil && n.Role == inventory.RoleReplica {
+				clients[i].Close()
+			}
+		}
+	}
 	for i, n := range nodes {
-		c, err := clients[i], errs[i]
+		c, err, step := clients[i], errs[i], "connect"
+		if err == nil && lockErrs[i] != nil {
+			err, step = lockErrs[i], "lock"
+		}
 		if err != nil {
 			failed = append(failed, phase.HostReport{Host: n.Name,
-				Steps: []phase.StepReport{{Title: "connect", Status: phase.Failed, Err: err}},
-				Err:   &phase.StepError{Host: n.Name, Step: "connect", Err: err, Rerun: o.rerun(n.Name)}})
+				Steps: []phase.StepReport{{Title: step, Status: phase.Failed, Err: err}},
+				Err:   &phase.StepError{Host: n.Name, Step: step, Err: err, Rerun: o.rerun(n.Name)}})
 			continue
 		}
 		b := steps.NewBatched(host.NewRemote(n.Name, c), reads, streamWriter{c})
@@ -208,10 +222,9 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 			mirror = append(mirror, b)
 		default:
 			replicas = append(replicas, b)
-			own = append(own, c)
 		}
 	}
-	return [][]host.Host{master, mirror, replicas}, failed, own
+	return [][]host.Host{master, mirror, replicas}, failed, release
 }
 
 // cluster gathers what every node's steps share: addresses, passwords,
