@@ -114,12 +114,6 @@ func (c *changes) seen(v int64) bool {
 	return false
 }
 
-func (c *changes) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.vals)
-}
-
 type counter struct {
 	mu sync.Mutex
 	n  int

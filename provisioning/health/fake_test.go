@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"net/url"
 	"sync"
 	"time"
 
@@ -81,4 +82,6 @@ func noSSH(f *probe.Facts, err error) {
 	f.RAID, f.Version = probe.Fact[probe.RAIDState]{Err: e}, probe.Fact[string]{Err: e}
 }
 
-var errRefused = errors.New(`Get "http://198.51.100.20:80/readyz": dial tcp 198.51.100.20:80: connect: connection refused`)
+// errRefused is what net/http returns for a node whose counterd does not listen.
+var errRefused = &url.Error{Op: "Get", URL: "http://198.51.100.20:80/readyz",
+	Err: errors.New("dial tcp 198.51.100.20:80: connect: connection refused")}
