@@ -221,4 +221,3 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 	}
 	return [][]host.Host{master, mirror, replicas}, failed, release
 }
-

@@ -90,7 +90,7 @@ func TestProvisionLab(t *testing.T) {
 
 	t.Run("dry run on bare nodes changes nothing", func(t *testing.T) { checkBareDryRun(t, e, inv) })
 
-	out, bare, err := e.provision(6*time.Minute)
+	out, bare, err := e.provision(6 * time.Minute)
 	t.Logf("provision from bare took %s:\n%s", bare.Round(100*time.Millisecond), out)
 	if err != nil {
 		t.Fatal(err)
