@@ -78,10 +78,12 @@ func TestProvisionLab(t *testing.T) {
 			}
 		}
 	})
+	start := time.Now()
 	out, err := e.lab(6*time.Minute, "up")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("lab up took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	e.inv = filepath.Join(e.stateDir, "inventory.yaml")
 	inv, err := inventory.Load(e.inv)
 	if err != nil {
