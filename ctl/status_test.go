@@ -3,7 +3,13 @@ package ctl
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"reflect"
 	"testing"
+	"time"
+
+	"counter/provisioning/inventory"
+	"counter/provisioning/probe"
 )
 
 func ptr(v int64) *int64 { return &v }
@@ -43,4 +49,40 @@ func TestStatusTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "status.json.golden", out.Bytes())
+}
+
+func TestFromFacts(t *testing.T) {
+	master := inventory.Node{Name: "master", Address: "10.213.1.2", Role: inventory.RoleMaster}
+	na := inventory.Node{Name: "na", Address: "10.213.3.2", Role: inventory.RoleReplica}
+	noSSH := errors.New("na: reach it through the master: i/o timeout")
+	tests := []struct {
+		name  string
+		facts probe.Facts
+		want  nodeStatus
+	}{
+		{"master", probe.Facts{Node: master,
+			Redis:   probe.Fact[probe.RedisInfo]{V: probe.RedisInfo{Role: "master", Offset: 900}},
+			Value:   probe.Fact[int64]{V: 42},
+			Version: probe.Fact[string]{V: "1.2.0"},
+			Ready:   probe.Fact[probe.HTTPAnswer]{V: probe.HTTPAnswer{Code: 200, Body: "ok"}}},
+			nodeStatus{Node: "master", Address: "10.213.1.2", Role: "master", Reachable: true, RedisRole: "master",
+				Value: "42", Counterd: "1.2.0", Ready: true, ReadyText: "200 ok", offset: 900}},
+		{"replica cut off", probe.Facts{Node: na,
+			Redis:   probe.Fact[probe.RedisInfo]{V: probe.RedisInfo{Role: "slave", SinceMaster: 37, Offset: 800}},
+			Value:   probe.Fact[int64]{V: 41},
+			Version: probe.Fact[string]{V: "1.2.0"},
+			Ready:   probe.Fact[probe.HTTPAnswer]{V: probe.HTTPAnswer{Code: 503, Body: "value is 37s old"}}},
+			nodeStatus{Node: "na", Address: "10.213.3.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "down",
+				LagSeconds: ptr(37), Value: "41", Counterd: "1.2.0", ReadyText: "503 value is 37s old", offset: 800}},
+		{"unreachable", probe.Facts{Node: na, SSH: probe.Fact[time.Duration]{Err: noSSH},
+			Redis: probe.Fact[probe.RedisInfo]{Err: probe.ErrNoSSH}, Version: probe.Fact[string]{Err: probe.ErrNoSSH},
+			Value: probe.Fact[int64]{Err: errors.New("connect: no route")}, Ready: probe.Fact[probe.HTTPAnswer]{Err: errors.New("connect: no route")}},
+			nodeStatus{Node: "na", Address: "10.213.3.2", Role: "replica", Error: noSSH.Error(), ReadyText: "connect: no route"}},
+	}
+	for _, tt := range tests {
+		got := fromFacts(&tt.facts)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: fromFacts =\n%+v\nwant\n%+v", tt.name, got, tt.want)
+		}
+	}
 }

@@ -27,7 +27,7 @@ func Reads() [][]string {
 		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(raid.TimerUnitName),
 		firewall.StatusArgv(),
 		sshd.EffectiveArgv(),
-		RedisCLIArgv("info", "replication"),
+		redisCLIArgv("info", "replication"),
 	}
 	for _, f := range files {
 		reads = append(reads, readArgv(f), statArgv(f))

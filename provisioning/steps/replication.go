@@ -26,13 +26,13 @@ sock=$2
 shift 2
 exec redis-cli --no-auth-warning -s "$sock" --user counterd "$@"`
 
-// RedisCLIArgv runs redis-cli with args against the node's Redis.
-func RedisCLIArgv(args ...string) []string {
+// redisCLIArgv runs redis-cli with args against the node's Redis.
+func redisCLIArgv(args ...string) []string {
 	return append([]string{"sh", "-c", redisCLIScript, "sh", CounterdPassword, redisconf.DebianPaths().UnixSocket}, args...)
 }
 
-// ParseInfo reads the key:value lines of Redis INFO output.
-func ParseInfo(b []byte) map[string]string {
+// parseInfo reads the key:value lines of Redis INFO output.
+func parseInfo(b []byte) map[string]string {
 	m := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -67,7 +67,7 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 		timeout = DefaultLinkTimeout
 	}
 	err = s.c.wait(ctx, timeout, func(ctx context.Context) (bool, string, error) {
-		argv := RedisCLIArgv("info", "replication")
+		argv := redisCLIArgv("info", "replication")
 		if f, ok := h.(interface{ Forget(...string) }); ok {
 			defer f.Forget(argv...) // the next poll must ask Redis again
 		}
@@ -75,7 +75,7 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 		if err != nil {
 			return false, "", err
 		}
-		info := ParseInfo(out)
+		info := parseInfo(out)
 		role := info["role"]
 		switch {
 		case role == "":
