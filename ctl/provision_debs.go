@@ -32,12 +32,13 @@ func (o *debOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.maintainer, "maintainer", "counter operators <root@localhost>", "Maintainer of the built .deb, \"Name <address>\"")
 }
 
-// debSource hands out one .deb per architecture, built or read once per run.
+// debSource hands out one .deb per architecture: read from --deb-dir, or
+// built from the source tree by debpkg.Source, once per run.
 type debSource struct {
-	opts    debOptions
-	version string
-	mu      sync.Mutex
-	byArch  map[string]*debResult
+	opts   debOptions
+	build  *debpkg.Source
+	mu     sync.Mutex
+	byArch map[string]*debResult
 }
 
 type debResult struct {
@@ -61,7 +62,11 @@ func (o debOptions) source() (*debSource, error) {
 		}
 		o.cacheDir = filepath.Join(base, "counterctl")
 	}
-	return &debSource{opts: o, version: buildinfo.String(), byArch: map[string]*debResult{}}, nil
+	return &debSource{opts: o, byArch: map[string]*debResult{}, build: &debpkg.Source{
+		Compiler:   debpkg.Compiler{ModuleDir: o.sourceDir, CacheDir: filepath.Join(o.cacheDir, "bin")},
+		Version:    buildinfo.String(),
+		Maintainer: o.maintainer,
+	}}, nil
 }
 
 // findModule returns the nearest directory at or above dir whose go.mod
@@ -82,8 +87,15 @@ func findModule(dir string) string {
 	}
 }
 
-// Package returns the .deb for arch, building it on first use.
+// Package returns the .deb for arch, reading or building it on first use.
 func (s *debSource) Package(ctx context.Context, arch string) (steps.Deb, error) {
+	if s.opts.dir == "" {
+		if s.opts.sourceDir == "" {
+			return steps.Deb{}, fmt.Errorf("no counter source here to build the %s package from: run from the source tree, or pass --source or --deb-dir", arch)
+		}
+		b, err := s.build.Package(ctx, arch)
+		return steps.Deb{Version: b.Version, Arch: b.Arch, FileName: b.FileName, Data: b.Data}, err
+	}
 	s.mu.Lock()
 	r, ok := s.byArch[arch]
 	if !ok {
@@ -91,13 +103,7 @@ func (s *debSource) Package(ctx context.Context, arch string) (steps.Deb, error)
 		s.byArch[arch] = r
 	}
 	s.mu.Unlock()
-	r.once.Do(func() {
-		if s.opts.dir != "" {
-			r.deb, r.err = s.prebuilt(arch)
-		} else {
-			r.deb, r.err = s.build(ctx, arch)
-		}
-	})
+	r.once.Do(func() { r.deb, r.err = s.prebuilt(arch) })
 	return r.deb, r.err
 }
 
@@ -116,36 +122,6 @@ func (s *debSource) prebuilt(arch string) (steps.Deb, error) {
 	name := filepath.Base(matches[0])
 	version := strings.TrimSuffix(strings.TrimPrefix(name, debpkg.Name+"_"), "_"+arch+".deb")
 	return steps.Deb{Version: version, Arch: arch, FileName: name, Data: data}, nil
-}
-
-func (s *debSource) build(ctx context.Context, arch string) (steps.Deb, error) {
-	if s.opts.sourceDir == "" {
-		return steps.Deb{}, fmt.Errorf("no counter source here to build the %s package from: run from the source tree, or pass --source or --deb-dir", arch)
-	}
-	t, err := debpkg.ParseArch(arch)
-	if err != nil {
-		return steps.Deb{}, err
-	}
-	bins, err := debpkg.Compiler{ModuleDir: s.opts.sourceDir, CacheDir: filepath.Join(s.opts.cacheDir, "bin")}.Build(ctx, s.version, t)
-	if err != nil {
-		return steps.Deb{}, err
-	}
-	debDir := filepath.Join(s.opts.cacheDir, "deb")
-	if err := os.MkdirAll(debDir, 0o755); err != nil {
-		return steps.Deb{}, err
-	}
-	pkg, path, err := debpkg.BuildFile(debpkg.Spec{
-		Version: s.version, Arch: t.DebArch, Maintainer: s.opts.maintainer,
-		CounterdBinary: bins.Counterd, CounterctlBinary: bins.Counterctl,
-	}, debDir)
-	if err != nil {
-		return steps.Deb{}, err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return steps.Deb{}, err
-	}
-	return steps.Deb{Version: pkg.Version, Arch: pkg.Arch, FileName: pkg.FileName, Data: data}, nil
 }
 
 // localDebArch is this machine's architecture in Debian's words.
