@@ -28,7 +28,7 @@ func (o *debOptions) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.dir, "deb-dir", "", "`directory` with prebuilt counter_<version>_<arch>.deb packages")
 	f.StringVar(&o.sourceDir, "source", "", "counter source `directory` to build the .deb from (default: the module around the working directory)")
-	f.StringVar(&o.cacheDir, "cache-dir", "", "where built binaries and packages are kept (default: the user cache directory)")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "where binaries built for the package are kept (default: the user cache directory)")
 	f.StringVar(&o.maintainer, "maintainer", "counter operators <root@localhost>", "Maintainer of the built .deb, \"Name <address>\"")
 }
 
