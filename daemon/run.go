@@ -10,7 +10,10 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"counter/daemon/buildinfo"
+	"counter/daemon/store"
 )
 
 // storeCloseWithin bounds how long shutdown waits for the Redis connections to close.
@@ -31,7 +34,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case err != nil:
 		return err
 	}
-	r, err := Start(ctx, cfg, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	// go-redis has one process-wide logger that prints every failed dial to
+	// stderr; the store logs each outage once, so send go-redis's to debug.
+	redis.SetLogger(store.RedisLogger{Logger: log})
+	r, err := Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
