@@ -11,6 +11,7 @@ import (
 
 	"counter/provisioning/firewall"
 	"counter/provisioning/host"
+	"counter/provisioning/raid"
 
 	"counter/provisioning/sshd"
 	"counter/provisioning/sshx"
@@ -208,6 +209,9 @@ func (h *fakeHost) Exec(_ context.Context, what string, argv ...string) (*host.C
 		st.units["counter-raid-check.timer"] = &[2]bool{true, true}
 	case len(argv) > 1 && argv[0] == "systemctl" && argv[1] == "enable":
 		unit()[0] = true
+	case len(argv) > 3 && argv[0] == "systemctl" && argv[1] == "start" && argv[3] == raid.ServiceUnitName:
+		// A oneshot: it runs, writes its report and is done.
+		st.files[raid.DefaultStatePath] = fakeFile{content: []byte(`{"severity":"OK"}`), mode: "644:root:root"}
 	case len(argv) > 1 && argv[0] == "systemctl" && argv[1] == "start":
 		unit()[1] = true
 	case len(argv) > 1 && argv[0] == "systemctl" && argv[1] == "disable":

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"counter/provisioning/host"
 	"counter/provisioning/phase"
@@ -58,5 +59,25 @@ func (s RAID) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	return phase.Collect(append([]*host.Change{dir, uc, reload}, run...)...), nil
+	// The timer's first run may be minutes away; `counterctl health` reads the
+	// report, so make one now when there is none or the policy just changed.
+	now, err := s.checkNow(ctx, h, uc != nil)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	return phase.Collect(append([]*host.Change{dir, uc, reload, now}, run...)...), nil
+}
+
+// checkNow runs the check once (a oneshot: start waits for it) unless its
+// report exists and the unit is unchanged.
+func (RAID) checkNow(ctx context.Context, h host.Host, unitChanged bool) (*host.Change, error) {
+	out, err := h.Query(ctx, statArgv(raid.DefaultStatePath)...)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", raid.DefaultStatePath, err)
+	}
+	if !unitChanged && strings.TrimSpace(string(out)) != "" {
+		return nil, nil
+	}
+	return h.Exec(ctx, "run the raid check once (write "+raid.DefaultStatePath+")",
+		"systemctl", "start", "--", raid.ServiceUnitName)
 }

@@ -35,5 +35,6 @@ func Reads() [][]string {
 	for _, d := range dirs {
 		reads = append(reads, statArgv(d))
 	}
+	reads = append(reads, statArgv(raid.DefaultStatePath))
 	return reads
 }
