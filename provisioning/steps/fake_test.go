@@ -12,7 +12,6 @@ import (
 	"counter/provisioning/firewall"
 	"counter/provisioning/host"
 	"counter/provisioning/raid"
-
 	"counter/provisioning/sshd"
 	"counter/provisioning/sshx"
 )
