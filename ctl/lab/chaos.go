@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
@@ -118,8 +119,24 @@ func (l *Lab) SSHCommand(ctx context.Context, name string, args []string) (*exec
 	if err != nil {
 		return nil, err
 	}
-	argv := []string{"-i", st.KeyFile(), "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + st.KnownHosts(),
-		"-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "root@" + m.Address.String()}
+	opts := []string{"-i", st.KeyFile(), "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + st.KnownHosts(),
+		"-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"}
+	argv := append([]string{}, opts...)
+	// As the design asks, replicas are reached through the master: once
+	// provisioned, their firewall takes SSH from the master (and mirror) only.
+	if m.Role == "replica" {
+		if master, ok := masterOf(st.Plan); ok {
+			// ssh expands %-tokens in ProxyCommand, then hands it to sh: double
+			// any % in our words and quote every one.
+			jump := []string{"ssh"}
+			for _, o := range opts {
+				jump = append(jump, strings.ReplaceAll(o, "%", "%%"))
+			}
+			jump = append(jump, "-W", "[%h]:%p", "root@"+master.Address.String())
+			argv = append(argv, "-o", "ProxyCommand="+shellescape.QuoteCommand(jump))
+		}
+	}
+	argv = append(argv, "root@"+m.Address.String())
 	if len(args) > 0 {
 		argv = append(argv, "--", shellescape.QuoteCommand(args))
 	}
@@ -144,4 +161,14 @@ func (l *Lab) ExecCommand(ctx context.Context, name string, argv []string) (*exe
 		return nil, fmt.Errorf("%s has no network namespace: %w", name, err)
 	}
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", m.Netns()}, argv...)...), nil
+}
+
+// masterOf is the lab node whose role is master.
+func masterOf(p *Plan) (Member, bool) {
+	for _, m := range p.OfKind(KindNode) {
+		if m.Role == "master" {
+			return m, true
+		}
+	}
+	return Member{}, false
 }
