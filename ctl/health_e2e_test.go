@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"counter/ctl/lab/labtest"
 	"counter/provisioning/inventory"
 	"counter/provisioning/probe"
 	"counter/provisioning/raid"
@@ -24,31 +24,10 @@ import (
 // 0; counterd stopped on a replica exits 2 naming it; a partitioned replica
 // exits 1 or 2 naming it; a recorded degraded array fed to a node's state
 // file exits 2 naming it. It brings up its own lab, provisions it and takes
-// it down again, also on failure: several minutes, root, and the machine's
-// only lab, so it runs only when asked with COUNTER_HEALTH_E2E=1.
+// it down again, also on failure (a few minutes; root).
 func TestHealthOnLab(t *testing.T) {
-	if os.Getenv("COUNTER_HEALTH_E2E") != "1" {
-		t.Skip("SKIPPED HEALTH LAB E2E: set COUNTER_HEALTH_E2E=1 to run it (root; lab up + provision take minutes)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED HEALTH LAB E2E: needs root (the lab's namespaces and containers)")
-	}
-	for _, tool := range []string{"debootstrap", "systemd-nspawn", "nft", "ip"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("SKIPPED HEALTH LAB E2E: %s is missing", tool)
-		}
-	}
-	if _, err := os.Stat("/run/netns/ctr-wan"); err == nil {
-		t.Skip("SKIPPED HEALTH LAB E2E: another lab is running on this machine (netns ctr-wan)")
-	}
-	bin := filepath.Join(t.TempDir(), "counterctl")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if out, err := exec.Command(goBin, "build", "-o", bin, "counter/cmd/counterctl").CombinedOutput(); err != nil {
-		t.Fatalf("build counterctl: %v\n%s", err, out)
-	}
+	labtest.Require(t, "HEALTH LAB E2E")
+	bin := labtest.BuildCounterctl(t)
 	state := t.TempDir()
 	cli := func(timeout time.Duration, args ...string) (int, string) {
 		t.Helper()

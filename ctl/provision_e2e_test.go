@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"counter/ctl/lab/labtest"
 	"counter/provisioning/debpkg"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
@@ -57,19 +58,9 @@ func (e *e2e) provision(timeout time.Duration, args ...string) (string, time.Dur
 // serving, replicating, firewalled cluster, and everything that must hold
 // afterwards.
 func TestProvisionLab(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED PROVISION E2E: needs root (it runs `counterctl lab up`); CI runs it as root")
-	}
-	for _, tool := range []string{"debootstrap", "systemd-nspawn", "nft", "ip", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("SKIPPED PROVISION E2E: %s is missing (apt-get install debootstrap systemd-container nftables iproute2 curl)", tool)
-		}
-	}
-	if _, err := os.Stat("/run/netns/ctr-wan"); err == nil {
-		t.Skip("SKIPPED PROVISION E2E: another lab is running on this machine (netns ctr-wan); `counterctl lab down` it first")
-	}
+	labtest.Require(t, "PROVISION E2E", "curl")
 	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
-	e.bin = buildCounterctl(t)
+	e.bin = labtest.BuildCounterctl(t)
 	buildDeb(t, e.debDir)
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
@@ -126,22 +117,6 @@ func TestProvisionLab(t *testing.T) {
 	t.Run("a changed host key is refused", func(t *testing.T) { checkHostKey(t, e, inv) })
 }
 
-func buildCounterctl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "counterctl")
-	if out, err := exec.Command(goBin(), "build", "-o", bin, "counter/cmd/counterctl").CombinedOutput(); err != nil {
-		t.Fatalf("build counterctl: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func goBin() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
-
 // buildDeb builds the counter package for this machine's architecture, as
 // an admin would before provisioning (the lab's nodes share it).
 func buildDeb(t *testing.T, dir string) {
@@ -156,8 +131,7 @@ func buildDeb(t *testing.T, dir string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	env := append(os.Environ(), "PATH="+filepath.Dir(goBin())+":"+os.Getenv("PATH"))
-	bins, err := debpkg.Compiler{ModuleDir: mod, CacheDir: t.TempDir(), Env: env}.Build(ctx, "e2e", tg)
+	bins, err := debpkg.Compiler{ModuleDir: mod, CacheDir: t.TempDir()}.Build(ctx, "e2e", tg)
 	if err != nil {
 		t.Fatal(err)
 	}

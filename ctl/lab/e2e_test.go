@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"counter/ctl/lab"
+	"counter/ctl/lab/labtest"
 	"counter/provisioning/inventory"
 )
 
@@ -57,27 +57,10 @@ func (c *labCLI) must(timeout time.Duration, args ...string) string {
 // the issue promises: booted systemd over verified SSH, TSIG-only DNS
 // updates, WAN RTTs, the chaos commands, and a clean `lab down`.
 func TestLabEndToEnd(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED LAB E2E: needs root (network namespaces, systemd-nspawn, nftables); CI runs it as root")
-	}
-	for _, tool := range []string{"debootstrap", "systemd-nspawn", "nft", "ip", "ssh", "ping"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("SKIPPED LAB E2E: %s is missing (apt-get install debootstrap systemd-container nftables iproute2 openssh-client iputils-ping)", tool)
-		}
-	}
-	if _, err := os.Stat("/run/netns/ctr-wan"); err == nil {
-		t.Skip("SKIPPED LAB E2E: another lab is running on this machine (netns ctr-wan); `counterctl lab down` it first")
-	}
+	labtest.Require(t, "LAB E2E", "ssh", "ping")
 	forwardWas, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
 
-	bin := filepath.Join(t.TempDir(), "counterctl")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	if out, err := exec.Command(goBin, "build", "-o", bin, "counter/cmd/counterctl").CombinedOutput(); err != nil {
-		t.Fatalf("build counterctl: %v\n%s", err, out)
-	}
+	bin := labtest.BuildCounterctl(t)
 	c := &labCLI{t: t, bin: bin, stateDir: t.TempDir()}
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(c.stateDir, "lab.json")); err == nil {
