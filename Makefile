@@ -42,8 +42,15 @@ fuzz:
 	  done; \
 	done
 
+# The system, on one machine: the lab's Debian nodes, provisioned from bare.
+LAB_STATE ?= /var/lib/counter-lab
 demo: build
-	$(BIN)/counterctl lab up
+	$(BIN)/counterctl lab up --state-dir $(LAB_STATE)
+	$(BIN)/counterctl provision -i $(LAB_STATE)/inventory.yaml
+	$(BIN)/counterctl status -i $(LAB_STATE)/inventory.yaml
+	@echo
+	@echo "The cluster is up. From a continent:  $(BIN)/counterctl lab exec client-oceania -- curl -s http://10.213.7.2/getvalue"
+	@echo "Health:  $(BIN)/counterctl health -i $(LAB_STATE)/inventory.yaml      Tear down:  $(BIN)/counterctl lab down"
 
 clean:
 	rm -rf $(BIN)
