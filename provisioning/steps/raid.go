@@ -27,6 +27,12 @@ func (s RAID) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
+	// node_exporter's textfile directory exists only with prometheus-node-exporter
+	// installed; the check writes its metrics there either way (exit 4 otherwise).
+	tdir, err := ensureDir(ctx, h, raid.DefaultTextfileDir, 0o755, "root", "root")
+	if err != nil {
+		return phase.Result{}, err
+	}
 	policy, err := raid.ParsePolicy(string(s.c.Inv.RAID))
 	if err != nil {
 		return phase.Result{}, fmt.Errorf("inventory raid: %w", err)
@@ -34,10 +40,10 @@ func (s RAID) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if policy == raid.PolicyNone {
 		enabled, active, err := unitState(ctx, h, raid.TimerUnitName)
 		if err != nil || (!enabled && !active) {
-			return phase.Collect(dir), err
+			return phase.Collect(dir, tdir), err
 		}
 		c, err := h.Exec(ctx, "disable "+raid.TimerUnitName+" (raid: none)", "systemctl", "disable", "--now", "--quiet", "--", raid.TimerUnitName)
-		return phase.Collect(dir, c), err
+		return phase.Collect(dir, tdir, c), err
 	}
 	unit, err := raid.ServiceUnitFor(policy)
 	if err != nil {
@@ -65,7 +71,7 @@ func (s RAID) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	return phase.Collect(append([]*host.Change{dir, uc, reload, now}, run...)...), nil
+	return phase.Collect(append([]*host.Change{dir, tdir, uc, reload, now}, run...)...), nil
 }
 
 // checkNow runs the check once (a oneshot: start waits for it) unless its

@@ -18,7 +18,7 @@ func Reads() [][]string {
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
 	}
-	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir}
+	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
 		packagesArgv(BasePackages),
