@@ -118,14 +118,6 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 // writeOutcome ends a run: the changes of a dry run, the summary table, and
 // an error that makes the exit status non-zero if a node failed.
 func writeOutcome(w io.Writer, rep *phase.Report, took time.Duration, diff bool) error {
-	for i, h := range rep.Hosts {
-		var sum time.Duration
-		for _, s := range h.Steps {
-			sum += s.Took
-		}
-		// phase.Runner sets Took in a defer after its result is copied.
-		rep.Hosts[i].Took = max(h.Took, sum)
-	}
 	if rep.DryRun || diff {
 		fmt.Fprintln(w, map[bool]string{true: "\nWould change:", false: "\nChanged:"}[rep.DryRun])
 		if !rep.Changed() {

@@ -49,18 +49,18 @@ func TestWriteOutcome(t *testing.T) {
 		wantCode int
 	}{
 		{"all ok", phase.Report{Hosts: []phase.HostReport{
-			{Host: "master", Steps: []phase.StepReport{ok("redis", time.Second), ok("sshd", 300*time.Millisecond)}},
-			{Host: "na", Steps: []phase.StepReport{ok("redis", 2*time.Second), ok("sshd", 300*time.Millisecond)}},
+			{Host: "master", Took: 1300 * time.Millisecond, Steps: []phase.StepReport{ok("redis", time.Second), ok("sshd", 300*time.Millisecond)}},
+			{Host: "na", Took: 2300 * time.Millisecond, Steps: []phase.StepReport{ok("redis", 2*time.Second), ok("sshd", 300*time.Millisecond)}},
 		}}, false, 0},
 		{"real run with diff", phase.Report{Hosts: []phase.HostReport{
-			{Host: "na", Steps: []phase.StepReport{ok("redis", time.Second), changed}},
+			{Host: "na", Took: 2200 * time.Millisecond, Steps: []phase.StepReport{ok("redis", time.Second), changed}},
 		}}, true, 0},
 		{"dry run with a diff", phase.Report{DryRun: true, Hosts: []phase.HostReport{
-			{Host: "na", Steps: []phase.StepReport{ok("redis", time.Second), changed}},
+			{Host: "na", Took: 2200 * time.Millisecond, Steps: []phase.StepReport{ok("redis", time.Second), changed}},
 		}}, false, 0},
 		{"one node failed", phase.Report{Hosts: []phase.HostReport{
-			{Host: "master", Steps: []phase.StepReport{ok("redis", time.Second), changed}},
-			{Host: "oceania", Err: stepErr, Steps: []phase.StepReport{ok("redis", time.Second),
+			{Host: "master", Took: 2200 * time.Millisecond, Steps: []phase.StepReport{ok("redis", time.Second), changed}},
+			{Host: "oceania", Took: 91 * time.Second, Err: stepErr, Steps: []phase.StepReport{ok("redis", time.Second),
 				{Title: "replication", Status: phase.Failed, Err: stepErr.Err, Took: 90 * time.Second},
 				{Title: "firewall", Status: phase.Skipped}}},
 			{Host: "sa", Steps: []phase.StepReport{{Title: "connect", Status: phase.Failed}}, Err: &phase.StepError{Host: "sa", Step: "connect", Err: errors.New("ssh 10.213.4.2:22: host key changed"),

@@ -62,9 +62,10 @@ func (r *Runner) Run(ctx context.Context, waves ...[]host.Host) *Report {
 	return rep
 }
 
-func (r *Runner) runHost(ctx context.Context, h host.Host) HostReport {
+func (r *Runner) runHost(ctx context.Context, h host.Host) (hr HostReport) {
 	start := r.Now()
-	hr := HostReport{Host: h.Name()}
+	hr = HostReport{Host: h.Name()}
+	// Named result: the deferred assignment must reach the caller's copy.
 	defer func() { hr.Took = r.Now().Sub(start) }()
 	log := r.Logger.With("host", h.Name())
 	target := h

@@ -287,3 +287,22 @@ func TestWriteSummary(t *testing.T) {
 		t.Errorf("WriteSummary =\n%s\nwant\n%s", buf.String(), want)
 	}
 }
+
+// A host's time is from its first step to its last, on the runner's clock.
+func TestHostTook(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { // each reading is a second after the last
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	}
+	j := &journal{}
+	r := &Runner{Now: clock, Steps: []Step{ensureFile("/etc/a"), ensureFile("/etc/b")}}
+	rep := r.Run(context.Background(), hosts(j, "master"))
+	// Readings: start, then two per step (before, after), then the end.
+	if got, want := rep.Hosts[0].Took, 5*time.Second; got != want {
+		t.Errorf("host Took = %s, want %s", got, want)
+	}
+}
