@@ -119,7 +119,6 @@ func (h *Remote) EnsureFile(ctx context.Context, f File) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	want := fmt.Sprintf("%o:%s:%s", f.Mode.Perm(), f.Owner, f.Group)
 	var have string
 	if exists {
 		out, err := h.Query(ctx, "stat", "-c", "%a:%U:%G", "--", f.Path)
@@ -128,9 +127,31 @@ func (h *Remote) EnsureFile(ctx context.Context, f File) (*Change, error) {
 		}
 		have = strings.TrimSpace(string(out))
 	}
+	c := DescribeFile(f, old, exists, have)
+	if c == nil {
+		return nil, nil
+	}
+	if h.dry {
+		return c, nil
+	}
+	if err := h.conn.WriteFile(ctx, f.Path, f.Content, f.Mode, f.Owner, f.Group); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ModeString is the file's mode and owner as `stat -c %a:%U:%G` prints them.
+func (f File) ModeString() string {
+	return fmt.Sprintf("%o:%s:%s", f.Mode.Perm(), f.Owner, f.Group)
+}
+
+// DescribeFile says what writing f over a file with content old (if it
+// exists) and mode-and-owner have (ModeString's form) changes; nil if nothing.
+func DescribeFile(f File, old []byte, exists bool, have string) *Change {
+	want := f.ModeString()
 	sameContent := exists && bytes.Equal(old, f.Content)
 	if sameContent && have == want {
-		return nil, nil
+		return nil
 	}
 	c := &Change{}
 	switch {
@@ -147,18 +168,13 @@ func (h *Remote) EnsureFile(ctx context.Context, f File) (*Change, error) {
 	if f.Secret {
 		c.What += " (secret: content not shown)"
 	} else if !sameContent {
-		c.Diff = unifiedDiff(f.Path, old, f.Content, exists)
+		c.Diff = UnifiedDiff(f.Path, old, f.Content, exists)
 	}
-	if h.dry {
-		return c, nil
-	}
-	if err := h.conn.WriteFile(ctx, f.Path, f.Content, f.Mode, f.Owner, f.Group); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c
 }
 
-func unifiedDiff(path string, old, new []byte, exists bool) string {
+// UnifiedDiff is the diff from old to new; from /dev/null when the file does not exist.
+func UnifiedDiff(path string, old, new []byte, exists bool) string {
 	from := path
 	if !exists {
 		from = "/dev/null"

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"counter/provisioning/host"
 	"counter/provisioning/sshx"
 )
@@ -218,7 +216,7 @@ func (b *Batched) EnsureFile(ctx context.Context, f host.File) (*host.Change, er
 	if content.code != 0 && content.code != 3 {
 		return nil, fmt.Errorf("read %s: exit status %d", f.Path, content.code)
 	}
-	c := describeFile(f, content.out, content.code == 0, strings.TrimSpace(string(stat.out)))
+	c := host.DescribeFile(f, content.out, content.code == 0, strings.TrimSpace(string(stat.out)))
 	if c == nil || b.DryRun() {
 		return c, nil
 	}
@@ -228,60 +226,9 @@ func (b *Batched) EnsureFile(ctx context.Context, f host.File) (*host.Change, er
 	// Only this file changed: the batch stays true once it says so.
 	b.st.mu.Lock()
 	b.st.answers[key(readArgv(f.Path))] = answer{out: f.Content}
-	b.st.answers[key(statArgv(f.Path))] = answer{out: []byte(modeString(f) + "\n")}
+	b.st.answers[key(statArgv(f.Path))] = answer{out: []byte(f.ModeString() + "\n")}
 	b.st.mu.Unlock()
 	return c, nil
-}
-
-func modeString(f host.File) string {
-	return fmt.Sprintf("%o:%s:%s", f.Mode.Perm(), f.Owner, f.Group)
-}
-
-// describeFile says what writing f changes, in host.Remote's words; nil
-// if nothing.
-func describeFile(f host.File, old []byte, exists bool, have string) *host.Change {
-	want := modeString(f)
-	same := exists && bytes.Equal(old, f.Content)
-	if same && have == want {
-		return nil
-	}
-	c := &host.Change{}
-	switch {
-	case !exists:
-		c.What = fmt.Sprintf("create %s (%s)", f.Path, want)
-	case same:
-		c.What = fmt.Sprintf("set %s to %s (was %s)", f.Path, want, have)
-	default:
-		c.What = "update " + f.Path
-		if have != want {
-			c.What += fmt.Sprintf(" and set it to %s (was %s)", want, have)
-		}
-	}
-	if f.Secret {
-		c.What += " (secret: content not shown)"
-	} else if !same {
-		if !exists {
-			old = nil
-		}
-		c.Diff = unifiedDiff(f.Path, old, f.Content)
-	}
-	return c
-}
-
-// unifiedDiff is the diff from old (nil: no file) to new, as host.Remote shows it.
-func unifiedDiff(path string, old, new []byte) string {
-	from := path
-	if old == nil {
-		from = "/dev/null"
-	}
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(old)), B: difflib.SplitLines(string(new)),
-		FromFile: from, ToFile: path, Context: 3,
-	})
-	if err != nil {
-		return fmt.Sprintf("(no diff: %v)", err)
-	}
-	return d
 }
 
 // packagesArgv lists the install state of names, as host.Remote asks it.

@@ -73,7 +73,7 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 		return phase.Result{}, err
 	}
 	if cc != nil && !bytes.Equal(old, conf) {
-		cc.Diff = unifiedDiff(redisconf.ConfigPath, redactAuth(old), redactAuth(conf))
+		cc.Diff = host.UnifiedDiff(redisconf.ConfigPath, redactAuth(old), redactAuth(conf), old != nil)
 	}
 	changes := append([]*host.Change{dir}, certs...)
 	changes = append(changes, ca, cc)
