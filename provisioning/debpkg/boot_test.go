@@ -167,27 +167,8 @@ func TestSystemdLifecycle(t *testing.T) {
 		t.Skip("SKIPPED in -short: boots a Debian container")
 	}
 	debs := t.TempDir()
-	bins := mustBinaries(t)
+	_, _, path1, path2 := buildUpgradePair(t, debs)
 	b := bootNode(t, debs)
-	spec := Spec{Version: "v0.1.0", Arch: "amd64", CounterdBinary: bins.Counterd,
-		CounterctlBinary: bins.Counterctl, Maintainer: testMaintainer}
-	_, path1, err := BuildFile(spec, debs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := filepath.Join(t.TempDir(), "counterd")
-	data, err := os.ReadFile(bins.Counterd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(changed, append(data, 0), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	spec.CounterdBinary = changed
-	_, path2, err := BuildFile(spec, debs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	deb1, deb2 := "/srv/debs/"+filepath.Base(path1), "/srv/debs/"+filepath.Base(path2)
 	const unit, timer = "counterd.service", "counter-raid-check.timer"
 

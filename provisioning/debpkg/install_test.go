@@ -77,26 +77,7 @@ func (n *node) exists(path string) bool {
 func TestInstallUpgradeRemovePurge(t *testing.T) {
 	debs := t.TempDir()
 	n := newNode(t, debs)
-	bins := mustBinaries(t)
-	spec := Spec{Version: "v0.1.0", Arch: "amd64", CounterdBinary: bins.Counterd,
-		CounterctlBinary: bins.Counterctl, Maintainer: testMaintainer}
-	p1, path1, err := BuildFile(spec, debs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	changed := filepath.Join(t.TempDir(), "counterd")
-	b, err := os.ReadFile(bins.Counterd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(changed, append(b, 0), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	spec.CounterdBinary = changed
-	p2, path2, err := BuildFile(spec, debs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p1, p2, path1, path2 := buildUpgradePair(t, debs)
 	deb1, deb2 := "/srv/debs/"+filepath.Base(path1), "/srv/debs/"+filepath.Base(path2)
 	status := func() string {
 		out, _ := n.run("dpkg-query", "-W", "-f=${Version} ${db:Status-Abbrev}", "counter")
@@ -178,4 +159,31 @@ func TestInstallUpgradeRemovePurge(t *testing.T) {
 	if _, err := n.run("getent", "passwd", "counterd"); err != nil {
 		t.Errorf("after purge: user counterd gone; Debian packages keep their users")
 	}
+}
+
+// buildUpgradePair builds into dir a package and its upgrade: the same
+// version with one byte more in counterd, so a different content hash.
+func buildUpgradePair(t *testing.T, dir string) (p1, p2 Package, path1, path2 string) {
+	t.Helper()
+	bins := mustBinaries(t)
+	spec := Spec{Version: "v0.1.0", Arch: "amd64", CounterdBinary: bins.Counterd,
+		CounterctlBinary: bins.Counterctl, Maintainer: testMaintainer}
+	p1, path1, err := BuildFile(spec, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := filepath.Join(t.TempDir(), "counterd")
+	data, err := os.ReadFile(bins.Counterd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(changed, append(data, 0), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec.CounterdBinary = changed
+	p2, path2, err = BuildFile(spec, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p1, p2, path1, path2
 }
