@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -83,6 +84,55 @@ func (f *fixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
 	}
 	w := httptest.NewRecorder()
 	f.srv.ServeHTTP(w, r)
+	return w
+}
+
+// doOver sends q to a listening counterd at base and records the answer as do does.
+func doOver(t *testing.T, base string, q req) *httptest.ResponseRecorder {
+	t.Helper()
+	body := q.body
+	if q.form != nil {
+		body = q.form.Encode()
+	}
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r, err := http.NewRequestWithContext(t.Context(), q.method, base+q.path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Host = "example.com" // as httptest.NewRequest, for the same-origin checks
+	if q.chunked {
+		r.ContentLength = -1
+	}
+	if q.method == http.MethodPost {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range q.header {
+		r.Header.Set(k, v)
+	}
+	if q.cookie != "" {
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: q.cookie})
+	}
+	if q.basic[0] != "" {
+		r.SetBasicAuth(q.basic[0], q.basic[1])
+	}
+	client := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", q.method, q.path, err)
+	}
+	defer resp.Body.Close()
+	w := httptest.NewRecorder()
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	if _, err := io.Copy(w.Body, resp.Body); err != nil {
+		t.Fatalf("%s %s: read body: %v", q.method, q.path, err)
+	}
 	return w
 }
 

@@ -14,6 +14,9 @@ import (
 // timeouts of the HTTP servers. /events lifts the read and write ones for its own stream.
 type timeouts struct{ readHeader, read, write, idle time.Duration }
 
+// maxHeaderBytes caps a request's header, as nginx's large_client_header_buffers does.
+const maxHeaderBytes = 8 << 10
+
 var defaultTimeouts = timeouts{readHeader: 5 * time.Second, read: 10 * time.Second,
 	write: 10 * time.Second, idle: 2 * time.Minute}
 
@@ -93,20 +96,21 @@ func (d *Daemon) Close() {
 // Serve serves s until ctx ends, then drains: stop accepting, end event streams,
 // let in-flight requests finish within --shutdown-timeout.
 func (d *Daemon) Serve(ctx context.Context, s *Server) error {
-	srv := d.httpServer(s)
-	servers := []*http.Server{srv}
+	var shutdowns []func(context.Context) error
 	errc := make(chan error, 2)
-	go func() {
-		if d.tls != nil {
-			srv.TLSConfig = d.tls
-			errc <- srv.ServeTLS(d.ln, "", "")
-			return
-		}
-		errc <- srv.Serve(d.ln)
-	}()
+	if d.tls != nil {
+		srv := d.httpServer(s)
+		srv.TLSConfig = d.tls
+		shutdowns = append(shutdowns, shutdownHTTP(srv))
+		go func() { errc <- srv.ServeTLS(d.ln, "", "") }()
+	} else {
+		fs := d.fastServer(s)
+		shutdowns = append(shutdowns, fs.ShutdownWithContext)
+		go func() { errc <- fs.Serve(d.ln) }()
+	}
 	if d.redirectLn != nil {
 		rs := d.httpServer(redirectHandler(s, d.ln.Addr()))
-		servers = append(servers, rs)
+		shutdowns = append(shutdowns, shutdownHTTP(rs))
 		go func() { errc <- rs.Serve(d.redirectLn) }()
 	}
 	go s.watchFreshness(ctx)
@@ -122,13 +126,23 @@ func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 	s.hub.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 	defer cancel()
-	for _, hs := range servers {
-		if serr := hs.Shutdown(sctx); serr != nil {
-			hs.Close()
+	for _, shutdown := range shutdowns {
+		if serr := shutdown(sctx); serr != nil {
 			err = errors.Join(err, fmt.Errorf("drain: %w", serr))
 		}
 	}
 	return err
+}
+
+// shutdownHTTP drains srv, and closes what is left when the drain times out.
+func shutdownHTTP(srv *http.Server) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			srv.Close()
+		}
+		return err
+	}
 }
 
 func (d *Daemon) httpServer(h http.Handler) *http.Server {
@@ -138,7 +152,7 @@ func (d *Daemon) httpServer(h http.Handler) *http.Server {
 		ReadTimeout:       d.timeouts.read,
 		WriteTimeout:      d.timeouts.write,
 		IdleTimeout:       d.timeouts.idle,
-		MaxHeaderBytes:    16 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
 }

@@ -18,17 +18,18 @@ type Deps struct {
 
 // Server is counterd's HTTP handler.
 type Server struct {
-	cfg     Config
-	store   Store
-	hub     *Hub
-	metrics *Metrics
-	log     *slog.Logger
-	now     func() time.Time
-	pages   *pages
-	byLogin *throttle // login attempts per login
-	byAddr  *throttle // login and registration attempts per client address
-	headers http.Header
-	handler http.Handler
+	cfg        Config
+	store      Store
+	hub        *Hub
+	metrics    *Metrics
+	log        *slog.Logger
+	now        func() time.Time
+	pages      *pages
+	byLogin    *throttle // login attempts per login
+	byAddr     *throttle // login and registration attempts per client address
+	headers    http.Header
+	streamHead []byte // of hijacked event streams
+	handler    http.Handler
 }
 
 // Limits of login attempts, in memory.
@@ -64,6 +65,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s.byLogin = newThrottle(attemptsPerLogin, attemptWindow, maxThrottledKeys, s.now)
 	s.byAddr = newThrottle(attemptsPerAddr, attemptWindow, maxThrottledKeys, s.now)
 	s.headers = securityHeaders(cfg.TLS())
+	s.streamHead = streamHead(s.headers)
 	s.metrics.watch(s.store, s.hub, s.now)
 	s.handler = s.routes()
 	return s

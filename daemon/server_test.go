@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -108,36 +109,47 @@ func TestRoutes(t *testing.T) {
 		{name: "readyz stale", setup: func(s *fakeStore) { s.confirmed = s.confirmed.Add(-3 * time.Second) },
 			req: req{method: "GET", path: "/readyz"}, wantCode: 503, wantBody: "more than --max-staleness 2s"},
 	}
+	// Every case runs on both HTTP stacks: net/http's handler (TLS, and the
+	// reference) and the fasthttp listener that serves plain HTTP over TCP.
+	stacks := map[string]func(*testing.T, *fixture, req) *httptest.ResponseRecorder{
+		"net-http": func(t *testing.T, f *fixture, q req) *httptest.ResponseRecorder { return f.do(t, q) },
+		"fasthttp": func(t *testing.T, f *fixture, q req) *httptest.ResponseRecorder {
+			base, _ := startDaemon(t, f, f.srv.cfg)
+			return doOver(t, base, q)
+		},
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(c *Config) {
-				if tt.mode != "" {
-					c.AuthMode = tt.mode
+		for stack, do := range stacks {
+			t.Run(tt.name+"/"+stack, func(t *testing.T) {
+				f := newFixture(t, func(c *Config) {
+					if tt.mode != "" {
+						c.AuthMode = tt.mode
+					}
+				})
+				if tt.setup != nil {
+					tt.setup(f.store)
+				}
+				w := do(t, f, tt.req)
+				if w.Code != tt.wantCode {
+					t.Fatalf("%s %s = %d %q, want %d", tt.req.method, tt.req.path, w.Code, w.Body.String(), tt.wantCode)
+				}
+				if !strings.Contains(w.Body.String(), tt.wantBody) {
+					t.Errorf("body = %q, want it to contain %q", w.Body.String(), tt.wantBody)
+				}
+				for k, v := range tt.wantHeader {
+					if got := w.Header().Get(k); got != v {
+						t.Errorf("header %s = %q, want %q", k, got, v)
+					}
+				}
+				for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"} {
+					if w.Header().Get(h) == "" {
+						t.Errorf("header %s missing", h)
+					}
+				}
+				if got := sessionSet(w); got != tt.wantCookie {
+					t.Errorf("session cookie set = %v, want %v (Set-Cookie %q)", got, tt.wantCookie, w.Header().Values("Set-Cookie"))
 				}
 			})
-			if tt.setup != nil {
-				tt.setup(f.store)
-			}
-			w := f.do(t, tt.req)
-			if w.Code != tt.wantCode {
-				t.Fatalf("%s %s = %d %q, want %d", tt.req.method, tt.req.path, w.Code, w.Body.String(), tt.wantCode)
-			}
-			if !strings.Contains(w.Body.String(), tt.wantBody) {
-				t.Errorf("body = %q, want it to contain %q", w.Body.String(), tt.wantBody)
-			}
-			for k, v := range tt.wantHeader {
-				if got := w.Header().Get(k); got != v {
-					t.Errorf("header %s = %q, want %q", k, got, v)
-				}
-			}
-			for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"} {
-				if w.Header().Get(h) == "" {
-					t.Errorf("header %s missing", h)
-				}
-			}
-			if got := sessionSet(w); got != tt.wantCookie {
-				t.Errorf("session cookie set = %v, want %v (Set-Cookie %q)", got, tt.wantCookie, w.Header().Values("Set-Cookie"))
-			}
-		})
+		}
 	}
 }

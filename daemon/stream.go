@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -23,29 +25,41 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.streamEvents(w, r)
 }
 
-// hijackEvents hands an HTTP/1.1 connection to the hub's broadcaster. The response
-// has no length and no chunking: the stream ends when either side closes.
+// hijackEvents hands an HTTP/1.1 connection to the hub's broadcaster.
 func (s *Server) hijackEvents(w http.ResponseWriter) bool {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
 	}
+	s.attachStream(conn)
+	return true
+}
+
+// attachStream answers an event stream request on a connection taken over from
+// the HTTP server (net/http's or fasthttp's) and hands it to the hub. The
+// response has no length and no chunking: the stream ends when either side closes.
+func (s *Server) attachStream(conn net.Conn) {
 	// Hijack's contract lets the server's request deadlines stay on the conn (Go
 	// 1.26 happens to clear the read one); a leftover one would drop the client
 	// when the parked reader times out. Writes set their own deadline.
 	_ = conn.SetReadDeadline(time.Time{})
+	v, _ := s.store.Value()
+	if err := s.hub.attach(conn, s.streamHead, v); err != nil {
+		conn.Close()
+	}
+}
+
+// streamHead is the response head of a hijacked event stream and its first line.
+// Its capacity is its length, so the appends of concurrent attaches each copy it.
+func streamHead(headers http.Header) []byte {
 	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n")
-	for k, vs := range s.headers {
+	for k, vs := range headers {
 		for _, v := range vs {
 			head = append(head, k+": "+v+"\r\n"...)
 		}
 	}
 	head = append(head, "\r\nretry: 2000\n"...)
-	v, _ := s.store.Value()
-	if err := s.hub.attach(conn, head, v); err != nil {
-		conn.Close()
-	}
-	return true
+	return slices.Clip(head)
 }
 
 // streamEvents serves a stream that cannot be hijacked (HTTP/2) from its own goroutine.

@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// The plain-HTTP listener is served by fasthttp. Reads outnumber writes by
+// orders of magnitude, and on one core net/http's own per-request cost held
+// GET / to 0.66× a static nginx (docs/bench.md); fasthttp reuses its request
+// and response objects and does 1.1× on the same placement. So the read routes
+// (GET and HEAD of /, /getvalue, /healthz) and the event stream's hand-over are
+// served here natively, and every other request goes through fasthttpadaptor
+// to the same net/http handler that TLS uses: one implementation of the forms,
+// sessions, errors and middleware, which TestRoutes runs over both stacks.
+// TLS stays on net/http for HTTP/2.
+
+// fastRoutes are the routes fasthttp serves without net/http.
+type fastRoutes struct {
+	s                        *Server
+	headers                  [][2][]byte // the security headers, ready to copy
+	fallback                 fasthttp.RequestHandler
+	page, value, health, evs *routeMetrics
+}
+
+func (s *Server) fastHandler() fasthttp.RequestHandler {
+	fr := &fastRoutes{s: s, fallback: fasthttpadaptor.NewFastHTTPHandler(s.handler),
+		page: s.metrics.forRoute("page"), value: s.metrics.forRoute("getvalue"),
+		health: s.metrics.forRoute("healthz"), evs: s.metrics.forRoute("events")}
+	for k, vs := range s.headers {
+		for _, v := range vs {
+			fr.headers = append(fr.headers, [2][]byte{[]byte(k), []byte(v)})
+		}
+	}
+	return fr.serve
+}
+
+func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		fr.fallback(ctx)
+		return
+	}
+	start := time.Now()
+	switch string(ctx.Path()) { // the compiler does not allocate for this conversion
+	case "/":
+		v, confirmed := fr.s.store.Value()
+		fr.write(ctx, htmlType[0], fr.s.pages.html(v, confirmed, fr.s.now()).body)
+		fr.page.observe(http.StatusOK, time.Since(start))
+	case "/getvalue":
+		v, _ := fr.s.store.Value()
+		fr.write(ctx, plainType[0], fr.s.pages.text(v).body)
+		fr.value.observe(http.StatusOK, time.Since(start))
+	case "/healthz":
+		fr.write(ctx, plainType[0], healthzBody)
+		fr.health.observe(http.StatusOK, time.Since(start))
+	case "/events":
+		// HEAD, and the refusal past maxEventStreams, are net/http's to answer.
+		if !ctx.IsGet() || fr.s.hub.Clients() >= maxEventStreams {
+			fr.fallback(ctx)
+			return
+		}
+		ctx.HijackSetNoResponse(true)
+		ctx.Hijack(func(c net.Conn) {
+			// The raw connection, not fasthttp's wrapper: the wrapper keeps the
+			// request's read buffer alive for as long as the stream lasts. An
+			// event stream client sends nothing after its request.
+			if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
+				c = u.UnsafeConn()
+			}
+			fr.s.attachStream(c)
+		})
+		fr.evs.observe(http.StatusOK, time.Since(start))
+	default:
+		fr.fallback(ctx)
+	}
+}
+
+// write answers 200 with a body that is never modified (pre-rendered), so it is not copied.
+func (fr *fastRoutes) write(ctx *fasthttp.RequestCtx, contentType string, body []byte) {
+	h := &ctx.Response.Header
+	for _, kv := range fr.headers {
+		h.SetCanonical(kv[0], kv[1])
+	}
+	h.SetContentType(contentType)
+	h.SetCanonical(cacheControl, noCacheValue)
+	ctx.Response.SetBodyRaw(body)
+}
+
+var (
+	healthzBody  = []byte("ok\n")
+	cacheControl = []byte("Cache-Control")
+	noCacheValue = []byte(noCache[0])
+)
+
+// fastError answers requests fasthttp refuses before any handler runs: a body
+// over maxBody, a header over maxHeaderBytes, a read timeout, a malformed request.
+func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
+	code, msg := http.StatusBadRequest, "malformed request"
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		code, msg = http.StatusRequestEntityTooLarge, "request body too large"
+	case errors.As(err, &small):
+		code, msg = http.StatusRequestHeaderFieldsTooLarge, "request header too large"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		code, msg = http.StatusRequestTimeout, "request timeout"
+	}
+	for k, vs := range s.headers {
+		for _, v := range vs {
+			ctx.Response.Header.Set(k, v)
+		}
+	}
+	ctx.Response.Header.SetContentType(plainType[0])
+	ctx.SetStatusCode(code)
+	ctx.SetBodyString(msg + "\n")
+}
+
+// fastServer is the fasthttp server of the plain-HTTP listener, with the same
+// limits as the net/http one.
+func (d *Daemon) fastServer(s *Server) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                      s.fastHandler(),
+		ErrorHandler:                 s.fastError,
+		Logger:                       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		ReadTimeout:                  d.timeouts.read, // from the first byte of a request to its end
+		WriteTimeout:                 d.timeouts.write,
+		IdleTimeout:                  d.timeouts.idle,
+		ReadBufferSize:               maxHeaderBytes, // also the largest request header
+		MaxRequestBodySize:           maxBody,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		KeepHijackedConns:            true, // event streams belong to the hub, which closes them
+		SecureErrorLogMessage:        true, // never log request contents
+		DisablePreParseMultipartForm: true,
+	}
+}
