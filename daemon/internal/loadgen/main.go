@@ -1,8 +1,10 @@
 // Command loadgen drives counterd for `make bench`: increments from many
-// distinct logged-in users, and many concurrent /events clients.
+// distinct logged-in users, and many concurrent /events clients, against
+// counterd and against the least server that fans a value out (floor.go).
 //
 //	go run ./daemon/internal/loadgen inc    -url http://127.0.0.1:8080 -redis redis://127.0.0.1:6391/0 -users 10000
 //	go run ./daemon/internal/loadgen events -url http://127.0.0.1:8080 -redis redis://127.0.0.1:6391/0 -clients 10000 -pid PID
+//	go run ./daemon/internal/loadgen floor  -listen 127.0.0.1:8099 -redis redis://127.0.0.1:6391/0   # the /events peer
 //
 // Users are registered straight in Redis through the store with cheap hash
 // parameters: registering 10,000 users through argon2id at production cost
@@ -32,7 +34,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: loadgen inc|events [flags]")
+		return errors.New("usage: loadgen inc|events|floor [flags]")
 	}
 	fs := flag.NewFlagSet("loadgen "+args[0], flag.ContinueOnError)
 	var c common
@@ -59,8 +61,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return runEvents(ctx, o, stdout)
+	case "floor":
+		var o floorOptions
+		o.common = &c
+		fs.StringVar(&o.listen, "listen", "127.0.0.1:8099", "address of the peer's event streams")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return runFloor(ctx, o, stdout)
 	}
-	return fmt.Errorf("unknown mode %q (want inc or events)", args[0])
+	return fmt.Errorf("unknown mode %q (want inc, events or floor)", args[0])
 }
 
 type common struct {
