@@ -14,6 +14,12 @@
 //	POST /logout
 //	GET  /healthz /readyz /metrics
 //
+// Two HTTP stacks serve one handler (fast.go): plain HTTP is fasthttp, which
+// answers GET and HEAD of /, /getvalue and /healthz itself and hands event
+// streams to the hub, and passes every other request through fasthttpadaptor
+// to the net/http handler; TLS is net/http (HTTP/2). TestRoutes runs each case
+// on both.
+//
 // Errors become HTTP statuses in one place, statusOf in errors.go. The page's
 // script and style are inline and allowed by their sha256 in the CSP, so
 // page.js and page.css must be served byte for byte as embedded.

@@ -87,6 +87,19 @@ func (f *fixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
 	return w
 }
 
+// stacks are the two ways a request reaches a Server: net/http's handler (as
+// under TLS, and the reference) and the fasthttp listener of plain HTTP, over TCP.
+// Tests of routes run on both.
+var stacks = map[string]func(*testing.T, *fixture) func(req) *httptest.ResponseRecorder{
+	"net-http": func(t *testing.T, f *fixture) func(req) *httptest.ResponseRecorder {
+		return func(q req) *httptest.ResponseRecorder { return f.do(t, q) }
+	},
+	"fasthttp": func(t *testing.T, f *fixture) func(req) *httptest.ResponseRecorder {
+		base, _ := startDaemon(t, f, f.srv.cfg)
+		return func(q req) *httptest.ResponseRecorder { return doOver(t, base, q) }
+	},
+}
+
 // doOver sends q to a listening counterd at base and records the answer as do does.
 func doOver(t *testing.T, base string, q req) *httptest.ResponseRecorder {
 	t.Helper()

@@ -209,3 +209,30 @@ func TestEventsTellOpenPagesWhenTheValueIsOld(t *testing.T) {
 		t.Fatalf("stale event on a new stream = %q, want 1", got)
 	}
 }
+
+func TestRequestHeaderCap(t *testing.T) {
+	f := newFixture(t, nil)
+	base, _ := startDaemon(t, f, f.srv.cfg)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tt := range []struct {
+		padding  int
+		wantCode int
+	}{
+		{padding: maxHeaderBytes - 1024, wantCode: http.StatusOK},
+		{padding: maxHeaderBytes, wantCode: http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		r, err := http.NewRequestWithContext(t.Context(), "GET", base+"/getvalue", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("X-Padding", strings.Repeat("a", tt.padding))
+		resp, err := client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.wantCode {
+			t.Errorf("a %d-byte header: %s, want %d", tt.padding, resp.Status, tt.wantCode)
+		}
+	}
+}

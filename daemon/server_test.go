@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"errors"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -109,18 +108,9 @@ func TestRoutes(t *testing.T) {
 		{name: "readyz stale", setup: func(s *fakeStore) { s.confirmed = s.confirmed.Add(-3 * time.Second) },
 			req: req{method: "GET", path: "/readyz"}, wantCode: 503, wantBody: "more than --max-staleness 2s"},
 	}
-	// Every case runs on both HTTP stacks: net/http's handler (TLS, and the
-	// reference) and the fasthttp listener that serves plain HTTP over TCP.
-	stacks := map[string]func(*testing.T, *fixture, req) *httptest.ResponseRecorder{
-		"net-http": func(t *testing.T, f *fixture, q req) *httptest.ResponseRecorder { return f.do(t, q) },
-		"fasthttp": func(t *testing.T, f *fixture, q req) *httptest.ResponseRecorder {
-			base, _ := startDaemon(t, f, f.srv.cfg)
-			return doOver(t, base, q)
-		},
-	}
 	for _, tt := range tests {
-		for stack, do := range stacks {
-			t.Run(tt.name+"/"+stack, func(t *testing.T) {
+		for name, stack := range stacks {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
 				f := newFixture(t, func(c *Config) {
 					if tt.mode != "" {
 						c.AuthMode = tt.mode
@@ -129,7 +119,7 @@ func TestRoutes(t *testing.T) {
 				if tt.setup != nil {
 					tt.setup(f.store)
 				}
-				w := do(t, f, tt.req)
+				w := stack(t, f)(tt.req)
 				if w.Code != tt.wantCode {
 					t.Fatalf("%s %s = %d %q, want %d", tt.req.method, tt.req.path, w.Code, w.Body.String(), tt.wantCode)
 				}

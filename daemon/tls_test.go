@@ -166,25 +166,34 @@ func TestListenErrorsAtOnce(t *testing.T) {
 }
 
 func TestMetricsCountRoutesAndCodes(t *testing.T) {
-	f := newFixture(t, nil)
-	f.do(t, req{method: "GET", path: "/"})
-	f.do(t, req{method: "POST", path: "/inc", cookie: "tok1"})
-	f.do(t, req{method: "POST", path: "/inc", cookie: "tok1"})
-	f.srv.metrics.RedisError("ping", nil)
-	body := f.do(t, req{method: "GET", path: "/metrics"}).Body.String()
-	for _, want := range []string{
-		`counterd_http_requests_total{code="200",route="page"} 1`,
-		`counterd_http_requests_total{code="200",route="inc"} 1`,
-		`counterd_http_requests_total{code="429",route="inc"} 1`,
-		`counterd_increments_total 1`,
-		`counterd_redis_errors_total{op="ping"} 1`,
-		`counterd_value_age_seconds 0`,
-		`counterd_http_request_duration_seconds_bucket{route="page",le=`,
-		`go_goroutines`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
+	for name, stack := range stacks {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			do := stack(t, f)
+			do(req{method: "GET", path: "/"})
+			do(req{method: "GET", path: "/getvalue"})
+			do(req{method: "GET", path: "/healthz"})
+			do(req{method: "POST", path: "/inc", cookie: "tok1"})
+			do(req{method: "POST", path: "/inc", cookie: "tok1"})
+			f.srv.metrics.RedisError("ping", nil)
+			body := do(req{method: "GET", path: "/metrics"}).Body.String()
+			for _, want := range []string{
+				`counterd_http_requests_total{code="200",route="page"} 1`,
+				`counterd_http_requests_total{code="200",route="getvalue"} 1`,
+				`counterd_http_requests_total{code="200",route="healthz"} 1`,
+				`counterd_http_requests_total{code="200",route="inc"} 1`,
+				`counterd_http_requests_total{code="429",route="inc"} 1`,
+				`counterd_increments_total 1`,
+				`counterd_redis_errors_total{op="ping"} 1`,
+				`counterd_value_age_seconds 0`,
+				`counterd_http_request_duration_seconds_bucket{route="page",le=`,
+				`go_goroutines`,
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("/metrics lacks %q", want)
+				}
+			}
+		})
 	}
 }
 
