@@ -61,12 +61,34 @@ type req struct {
 
 func (f *fixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
 	t.Helper()
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, q.request(t, ""))
+	return w
+}
+
+// request builds q: for the handler itself when base is "", else for a
+// counterd listening at base.
+func (q req) request(t *testing.T, base string) *http.Request {
+	t.Helper()
 	body := q.body
 	if q.form != nil {
 		body = q.form.Encode()
 	}
-	r := httptest.NewRequest(q.method, q.path, strings.NewReader(body))
-	r.RemoteAddr = "192.0.2.1:1234"
+	var r *http.Request
+	if base == "" {
+		r = httptest.NewRequest(q.method, q.path, strings.NewReader(body))
+		r.RemoteAddr = "192.0.2.1:1234"
+	} else {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		var err error
+		if r, err = http.NewRequestWithContext(t.Context(), q.method, base+q.path, rd); err != nil {
+			t.Fatal(err)
+		}
+		r.Host = "example.com" // as httptest.NewRequest's, for the same-origin checks
+	}
 	if q.chunked {
 		r.ContentLength = -1
 	}
@@ -82,9 +104,7 @@ func (f *fixture) do(t *testing.T, q req) *httptest.ResponseRecorder {
 	if q.basic[0] != "" {
 		r.SetBasicAuth(q.basic[0], q.basic[1])
 	}
-	w := httptest.NewRecorder()
-	f.srv.ServeHTTP(w, r)
-	return w
+	return r
 }
 
 // stacks are the two ways a request reaches a Server: net/http's handler (as
@@ -103,34 +123,7 @@ var stacks = map[string]func(*testing.T, *fixture) func(req) *httptest.ResponseR
 // doOver sends q to a listening counterd at base and records the answer as do does.
 func doOver(t *testing.T, base string, q req) *httptest.ResponseRecorder {
 	t.Helper()
-	body := q.body
-	if q.form != nil {
-		body = q.form.Encode()
-	}
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	r, err := http.NewRequestWithContext(t.Context(), q.method, base+q.path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Host = "example.com" // as httptest.NewRequest, for the same-origin checks
-	if q.chunked {
-		r.ContentLength = -1
-	}
-	if q.method == http.MethodPost {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range q.header {
-		r.Header.Set(k, v)
-	}
-	if q.cookie != "" {
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: q.cookie})
-	}
-	if q.basic[0] != "" {
-		r.SetBasicAuth(q.basic[0], q.basic[1])
-	}
+	r := q.request(t, base)
 	client := &http.Client{Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(r)
