@@ -20,6 +20,10 @@ import (
 // to the same net/http handler that TLS uses: one implementation of the forms,
 // sessions, errors and middleware, which TestRoutes runs over both stacks.
 // TLS stays on net/http for HTTP/2.
+//
+// Where the stacks differ, harmlessly for this API: fasthttp answers a request
+// for "//getvalue" as "/getvalue" where net/http redirects to the clean path,
+// and it accepts an HTTP/1.1 request without Host, which net/http refuses (400).
 
 // fastRoutes are the routes fasthttp serves without net/http.
 type fastRoutes struct {
