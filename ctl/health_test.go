@@ -82,7 +82,7 @@ func newHealthNode(t *testing.T) *healthNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, _, err := ca.Issue("redis master", []string{"127.0.0.1"}, 90*24*time.Hour)
+	cert, _, err := ca.Issue("redis master", []string{"127.0.0.1"}, time.Now(), 90*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

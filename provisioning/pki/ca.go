@@ -41,8 +41,6 @@ const backdate = time.Hour
 type CA struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer
-	// Now is the clock Issue reads; nil means time.Now.
-	Now func() time.Time
 
 	certPEM []byte
 }
@@ -55,13 +53,6 @@ func (ca *CA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(ca.Cert)
 	return p
-}
-
-func (ca *CA) now() time.Time {
-	if ca.Now != nil {
-		return ca.Now()
-	}
-	return time.Now()
 }
 
 // LoadOrCreateCA loads ca.crt and ca.key from dir, or creates both (ECDSA

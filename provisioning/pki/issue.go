@@ -20,8 +20,9 @@ import (
 // Issue signs a new leaf certificate for name with a fresh ECDSA P-256 key.
 // sans are IP addresses and DNS names; the certificate serves both TLS
 // server and client authentication, since Redis replication is mutual TLS.
-// It may not outlive the CA.
-func (ca *CA) Issue(name string, sans []string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
+// It is valid from now (less the backdate) and may not outlive the CA. now is
+// the caller's clock, the one NeedsRenewal will later be asked with.
+func (ca *CA) Issue(name string, sans []string, now time.Time, validity time.Duration) (certPEM, keyPEM []byte, err error) {
 	if name == "" {
 		return nil, nil, errors.New("issue certificate: empty name")
 	}
@@ -32,7 +33,6 @@ func (ca *CA) Issue(name string, sans []string, validity time.Duration) (certPEM
 	if err != nil {
 		return nil, nil, fmt.Errorf("issue certificate for %s: %w", name, err)
 	}
-	now := ca.now()
 	notAfter := now.Add(validity)
 	if notAfter.After(ca.Cert.NotAfter) {
 		return nil, nil, fmt.Errorf("issue certificate for %s: %s would outlive the CA, which expires %s: renew the CA",

@@ -19,7 +19,6 @@ func mustCA(tb testing.TB, now time.Time) *CA {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ca.Now = func() time.Time { return now }
 	return ca
 }
 
@@ -35,7 +34,7 @@ func mustParse(tb testing.TB, certPEM []byte) *x509.Certificate {
 func TestIssueVerifies(t *testing.T) {
 	ca := mustCA(t, t0)
 	foreign := mustCA(t, t0)
-	certPEM, keyPEM, err := ca.Issue("na", []string{"198.51.100.20", "na.counter.example.net", "127.0.0.1"}, 365*24*time.Hour)
+	certPEM, keyPEM, err := ca.Issue("na", []string{"198.51.100.20", "na.counter.example.net", "127.0.0.1"}, t0, 365*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +81,7 @@ func TestIssueSerialsRandom(t *testing.T) {
 	ca := mustCA(t, t0)
 	seen := make(map[string]bool)
 	for range 20 {
-		c, _, err := ca.Issue("n", []string{"n.example"}, time.Hour)
+		c, _, err := ca.Issue("n", []string{"n.example"}, t0, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +111,7 @@ func TestIssueErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := ca.Issue(tt.cn, tt.sans, tt.validity)
+			_, _, err := ca.Issue(tt.cn, tt.sans, t0, tt.validity)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Issue(%q, %q, %s) err = %v, want %q", tt.cn, tt.sans, tt.validity, err, tt.want)
 			}
@@ -125,11 +124,11 @@ func TestNeedsRenewal(t *testing.T) {
 	other := mustCA(t, t0)
 	sans := []string{"198.51.100.20", "na.counter.example.net"}
 	const validity = 90 * 24 * time.Hour
-	cert, _, err := ca.Issue("na", sans, validity)
+	cert, _, err := ca.Issue("na", sans, t0, validity)
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, _, err := other.Issue("na", sans, validity)
+	foreign, _, err := other.Issue("na", sans, t0, validity)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,11 +167,11 @@ func TestNeedsRenewal(t *testing.T) {
 
 func TestCheckPairMismatch(t *testing.T) {
 	ca := mustCA(t, t0)
-	certA, _, err := ca.Issue("a", []string{"a.example"}, time.Hour)
+	certA, _, err := ca.Issue("a", []string{"a.example"}, t0, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, keyB, err := ca.Issue("b", []string{"b.example"}, time.Hour)
+	_, keyB, err := ca.Issue("b", []string{"b.example"}, t0, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +248,7 @@ func TestMutualTLSHandshake(t *testing.T) {
 
 func mustPair(tb testing.TB, ca *CA, name string, sans ...string) tls.Certificate {
 	tb.Helper()
-	c, k, err := ca.Issue(name, sans, time.Hour)
+	c, k, err := ca.Issue(name, sans, time.Now(), time.Hour)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func TestProbeOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, _, err := ca.Issue("redis master", []string{"127.0.0.1"}, 90*24*time.Hour)
+	certPEM, _, err := ca.Issue("redis master", []string{"127.0.0.1"}, time.Now(), 90*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func (c *cluster) start(t testing.TB, role Role, name, addr string, master *node
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM, err := c.ca.Issue(name, CertSANs(addr, p.Bind), time.Hour)
+	certPEM, keyPEM, err := c.ca.Issue(name, CertSANs(addr, p.Bind), time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func freePort(t testing.TB) int {
 
 func issuePair(t testing.TB, ca *pki.CA, name string, sans ...string) tls.Certificate {
 	t.Helper()
-	c, k, err := ca.Issue(name, sans, time.Hour)
+	c, k, err := ca.Issue(name, sans, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func (c *Cluster) ensureCert(ctx context.Context, h host.Host, name string, sans
 	if !renew {
 		return nil, nil
 	}
-	certPEM, keyPEM, err := c.CA.Issue(name, sans, CertValidity)
+	certPEM, keyPEM, err := c.CA.Issue(name, sans, c.now(), CertValidity)
 	if err != nil {
 		return nil, fmt.Errorf("issue certificate %s: %w", certPath, err)
 	}
