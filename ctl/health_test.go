@@ -20,6 +20,7 @@ import (
 
 	"counter/daemon"
 	"counter/provisioning/health"
+	"counter/provisioning/nagios"
 	"counter/provisioning/pki"
 	"counter/provisioning/probe"
 	"counter/provisioning/raid"
@@ -242,13 +243,13 @@ func TestHealthOverSSH(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("--output json: %v\n%s\n%s", err, out, errOut)
 		}
-		states := map[string]health.State{}
+		states := map[string]nagios.State{}
 		for _, r := range rep.Results {
 			states[r.Check] = r.State
 		}
-		want := map[string]health.State{"ssh": health.OK, "readyz": health.OK, "value": health.OK, "redis-role": health.OK,
-			"memory": health.OK, "disk": health.OK, "tls-cert": health.OK, "clock": health.OK, "raid": health.OK,
-			"sentinel": health.Skipped, "dns": health.Skipped}
+		want := map[string]nagios.State{"ssh": nagios.OK, "readyz": nagios.OK, "value": nagios.OK, "redis-role": nagios.OK,
+			"memory": nagios.OK, "disk": nagios.OK, "tls-cert": nagios.OK, "clock": nagios.OK, "raid": nagios.OK,
+			"sentinel": nagios.Skipped, "dns": nagios.Skipped}
 		for c, st := range want {
 			if states[c] != st {
 				t.Errorf("check %s = %s, want %s (exit %d)\n%s", c, states[c], st, code, out)

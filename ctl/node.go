@@ -3,6 +3,7 @@ package ctl
 import (
 	"github.com/spf13/cobra"
 
+	"counter/provisioning/nagios"
 	"counter/provisioning/raid"
 )
 
@@ -38,7 +39,7 @@ Exit codes as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;
 			if err != nil {
 				return &ExitError{Code: 4, Err: err}
 			}
-			if r.Severity != raid.OK {
+			if r.Severity != nagios.OK {
 				return &ExitError{Code: int(r.Severity)}
 			}
 			return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"counter/provisioning/inventory"
+	"counter/provisioning/nagios"
 	"counter/provisioning/probe"
 )
 
@@ -56,7 +57,7 @@ func TestRunIsBounded(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("Run took %s with a 300ms context", took)
 	}
-	if r.State != Unknown {
+	if r.State != nagios.Unknown {
 		t.Errorf("State = %s, want UNKNOWN (out of time, nothing known)", r.State)
 	}
 	if got := p.most.Load(); got > 2 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"counter/provisioning/inventory"
+	"counter/provisioning/nagios"
 	"counter/provisioning/probe"
 	"counter/provisioning/raid"
 )
@@ -29,9 +30,9 @@ type subject struct {
 func grade(s subject) []Result {
 	f := s.facts
 	out := []Result{s.ssh(), s.readyz(), s.redisRole(), s.replication(),
-		{Check: CheckSentinel, State: Skipped, Message: "not configured: the project runs no Redis Sentinel yet"},
+		{Check: CheckSentinel, State: nagios.Skipped, Message: "not configured: the project runs no Redis Sentinel yet"},
 		s.memory(), s.disk(), s.certs(), s.clock(), s.raidState(),
-		{Check: CheckDNS, State: Skipped, Message: "not implemented: the project does not publish DNS records yet"},
+		{Check: CheckDNS, State: nagios.Skipped, Message: "not implemented: the project does not publish DNS records yet"},
 	}
 	for i := range out {
 		out[i].Node = f.Node.Name
@@ -42,7 +43,7 @@ func grade(s subject) []Result {
 // unknown is the result of a check whose facts could not be had; when SSH
 // was the reason, it points at the ssh check instead of repeating it.
 func unknown(check string, err error) Result {
-	r := Result{Check: check, State: Unknown, Message: err.Error()}
+	r := Result{Check: check, State: nagios.Unknown, Message: err.Error()}
 	if errors.Is(err, probe.ErrNoSSH) {
 		r.BlockedBy = CheckSSH
 	}
@@ -53,16 +54,16 @@ func unknown(check string, err error) Result {
 // deadline: then it says nothing about the node and is UNKNOWN.
 func failed(late bool, check, what string, err error) Result {
 	if late && errors.Is(err, context.DeadlineExceeded) {
-		return Result{Check: check, State: Unknown, Message: "not answered before the run's --timeout: " + err.Error()}
+		return Result{Check: check, State: nagios.Unknown, Message: "not answered before the run's --timeout: " + err.Error()}
 	}
-	return Result{Check: check, State: Critical, Message: what + err.Error()}
+	return Result{Check: check, State: nagios.Critical, Message: what + err.Error()}
 }
 
 func (s subject) ssh() Result {
 	if err := s.facts.SSH.Err; err != nil {
 		return failed(s.late, CheckSSH, "unreachable: ", err)
 	}
-	return Result{Check: CheckSSH, State: OK, Message: fmt.Sprintf("connected in %s", round(s.facts.SSH.V))}
+	return Result{Check: CheckSSH, State: nagios.OK, Message: fmt.Sprintf("connected in %s", round(s.facts.SSH.V))}
 }
 
 func (s subject) readyz() Result {
@@ -71,9 +72,9 @@ func (s subject) readyz() Result {
 	case r.Err != nil:
 		return failed(s.late, CheckReadyz, "no answer: ", r.Err)
 	case r.V.Code != 200:
-		return Result{Check: CheckReadyz, State: Critical, Message: fmt.Sprintf("%d %s", r.V.Code, r.V.Body)}
+		return Result{Check: CheckReadyz, State: nagios.Critical, Message: fmt.Sprintf("%d %s", r.V.Code, r.V.Body)}
 	}
-	return Result{Check: CheckReadyz, State: OK, Message: "200 " + r.V.Body}
+	return Result{Check: CheckReadyz, State: nagios.OK, Message: "200 " + r.V.Body}
 }
 
 func (s subject) redisRole() Result {
@@ -88,13 +89,13 @@ func (s subject) redisRole() Result {
 	}
 	switch {
 	case r.V.Role != want:
-		return Result{Check: CheckRedisRole, State: Critical,
+		return Result{Check: CheckRedisRole, State: nagios.Critical,
 			Message: fmt.Sprintf("Redis is %s, the inventory says %s", redisRole(r.V.Role), n.Role)}
 	case want == "slave" && r.V.MasterHost != s.masterAddr():
-		return Result{Check: CheckRedisRole, State: Critical,
+		return Result{Check: CheckRedisRole, State: nagios.Critical,
 			Message: fmt.Sprintf("follows %s, the inventory's master is %s", r.V.MasterHost, s.masterAddr())}
 	}
-	return Result{Check: CheckRedisRole, State: OK, Message: redisRole(r.V.Role) + ", as the inventory says"}
+	return Result{Check: CheckRedisRole, State: nagios.OK, Message: redisRole(r.V.Role) + ", as the inventory says"}
 }
 
 func (s subject) masterAddr() string {
@@ -121,17 +122,17 @@ func (s subject) replication() Result {
 		return res
 	}
 	if r.V.Role == "master" {
-		return Result{Check: CheckReplication, State: OK, Message: fmt.Sprintf("master with %d replicas connected", r.V.ConnectedReplicas)}
+		return Result{Check: CheckReplication, State: nagios.OK, Message: fmt.Sprintf("master with %d replicas connected", r.V.ConnectedReplicas)}
 	}
 	lim := s.limits.ReplicationLag
 	since := time.Duration(r.V.SinceMaster) * time.Second
 	if !r.V.LinkUp {
 		if r.V.SinceMaster < 0 {
-			return Result{Check: CheckReplication, State: Critical, Message: "link down, never connected to the master"}
+			return Result{Check: CheckReplication, State: nagios.Critical, Message: "link down, never connected to the master"}
 		}
 		// A link that just dropped may come back by itself: at least WARNING,
 		// CRITICAL once it has been down as long as the lag may be.
-		return Result{Check: CheckReplication, State: Warning.Worse(above(since, lim)),
+		return Result{Check: CheckReplication, State: nagios.Warning.Worse(above(since, lim)),
 			Message: fmt.Sprintf("link down for %s (critical at %s)", since, lim.Critical)}
 	}
 	st := above(since, lim)
@@ -147,25 +148,25 @@ func (s subject) replication() Result {
 }
 
 // above grades v where higher is worse.
-func above[T int64 | time.Duration](v T, l inventory.Limits[T]) State {
+func above[T int64 | time.Duration](v T, l inventory.Limits[T]) nagios.State {
 	switch {
 	case v >= l.Critical:
-		return Critical
+		return nagios.Critical
 	case v >= l.Warning:
-		return Warning
+		return nagios.Warning
 	}
-	return OK
+	return nagios.OK
 }
 
 // below grades v where lower is worse.
-func below(v int64, l inventory.Limits[int64]) State {
+func below(v int64, l inventory.Limits[int64]) nagios.State {
 	switch {
 	case v <= l.Critical:
-		return Critical
+		return nagios.Critical
 	case v <= l.Warning:
-		return Warning
+		return nagios.Warning
 	}
-	return OK
+	return nagios.OK
 }
 
 func (s subject) memory() Result {
@@ -181,7 +182,7 @@ func (s subject) memory() Result {
 		return unknown(CheckMemory, f.Memory.Err)
 	}
 	if f.Memory.V == 0 {
-		return Result{Check: CheckMemory, State: Unknown, Message: "MemTotal is 0"}
+		return Result{Check: CheckMemory, State: nagios.Unknown, Message: "MemTotal is 0"}
 	}
 	pct := int64(f.Redis.V.UsedMemory * 100 / f.Memory.V)
 	st := above(pct, s.limits.MemoryPercent)
@@ -194,11 +195,11 @@ func (s subject) disk() Result {
 	if d.Err != nil {
 		return unknown(CheckDisk, d.Err)
 	}
-	st := OK
+	st := nagios.OK
 	var parts []string
 	for _, disk := range d.V {
 		if disk.Size == 0 {
-			st = st.Worse(Unknown)
+			st = st.Worse(nagios.Unknown)
 			parts = append(parts, disk.Path+" reports size 0")
 			continue
 		}
@@ -214,12 +215,12 @@ func (s subject) certs() Result {
 	if errors.Is(c.Err, probe.ErrNoSSH) {
 		return unknown(CheckTLSCert, c.Err)
 	}
-	st := OK
+	st := nagios.OK
 	var parts []string
 	for _, cert := range c.V {
 		days := int64(cert.NotAfter.Sub(s.now) / (24 * time.Hour))
 		if !s.now.Before(cert.NotAfter) {
-			st = st.Worse(Critical)
+			st = st.Worse(nagios.Critical)
 			parts = append(parts, fmt.Sprintf("%s expired %s", cert.Path, cert.NotAfter.UTC().Format(time.DateOnly)))
 			continue
 		}
@@ -227,11 +228,11 @@ func (s subject) certs() Result {
 		parts = append(parts, fmt.Sprintf("%s %d days left", cert.Path, days))
 	}
 	if c.Err != nil {
-		st = st.Worse(Unknown)
+		st = st.Worse(nagios.Unknown)
 		parts = append(parts, c.Err.Error())
 	}
 	msg := strings.Join(parts, ", ")
-	if st == Warning || st == Critical {
+	if st == nagios.Warning || st == nagios.Critical {
 		msg += " (counterctl provision renews certificates within 30 days of expiry)"
 	}
 	return Result{Check: CheckTLSCert, State: st, Message: msg}
@@ -251,14 +252,14 @@ func (s subject) clock() Result {
 
 func (s subject) raidState() Result {
 	if s.raid == inventory.RAIDNone {
-		return Result{Check: CheckRAID, State: Skipped, Message: "not checked: the inventory says raid: none"}
+		return Result{Check: CheckRAID, State: nagios.Skipped, Message: "not checked: the inventory says raid: none"}
 	}
 	r := s.facts.RAID
 	if r.Err != nil {
 		return unknown(CheckRAID, r.Err)
 	}
 	if r.V.Missing {
-		return Result{Check: CheckRAID, State: Unknown, Message: fmt.Sprintf("no state file %s: has %s run? (systemctl status %s)",
+		return Result{Check: CheckRAID, State: nagios.Unknown, Message: fmt.Sprintf("no state file %s: has %s run? (systemctl status %s)",
 			r.V.Path, raid.TimerUnitName, raid.TimerUnitName)}
 	}
 	rep := r.V.Report
@@ -268,12 +269,12 @@ func (s subject) raidState() Result {
 		nodeNow = nodeNow.Add(s.facts.Clock.V.Offset)
 	}
 	if age := nodeNow.Sub(rep.CheckedAt); age > s.limits.RAIDStateMaxAge {
-		return Result{Check: CheckRAID, State: Unknown, Message: fmt.Sprintf("state file is %s old, more than %s: is %s running?",
+		return Result{Check: CheckRAID, State: nagios.Unknown, Message: fmt.Sprintf("state file is %s old, more than %s: is %s running?",
 			round(age), s.limits.RAIDStateMaxAge, raid.TimerUnitName)}
 	}
-	st := State(rep.Severity)
-	if rep.Severity < raid.OK || rep.Severity > raid.Unknown {
-		st = Unknown
+	st := nagios.State(rep.Severity)
+	if rep.Severity < nagios.OK || rep.Severity > nagios.Unknown {
+		st = nagios.Unknown
 	}
 	return Result{Check: CheckRAID, State: st, Message: rep.Summary}
 }

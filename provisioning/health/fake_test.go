@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"counter/provisioning/inventory"
+	"counter/provisioning/nagios"
 	"counter/provisioning/probe"
 	"counter/provisioning/raid"
 )
@@ -67,7 +68,7 @@ func healthy(inv *inventory.Inventory, n inventory.Node) *probe.Facts {
 		Memory:  probe.Fact[uint64]{V: 2 << 30},
 		Disks:   probe.Fact[[]probe.Disk]{V: []probe.Disk{{Path: "/", Size: 20 << 30, Avail: 12 << 30}, {Path: "/var/lib/redis", Size: 20 << 30, Avail: 12 << 30}}},
 		Certs:   probe.Fact[[]probe.Cert]{V: []probe.Cert{{Path: "/etc/redis/tls/redis.crt", NotAfter: testNow.Add(300 * 24 * time.Hour)}}},
-		RAID:    probe.Fact[probe.RAIDState]{V: probe.RAIDState{Path: raid.DefaultStatePath, Report: &raid.Report{Severity: raid.OK, Summary: "md0 raid10 optimal", CheckedAt: testNow.Add(-3 * time.Minute)}}},
+		RAID:    probe.Fact[probe.RAIDState]{V: probe.RAIDState{Path: raid.DefaultStatePath, Report: &raid.Report{Severity: nagios.OK, Summary: "md0 raid10 optimal", CheckedAt: testNow.Add(-3 * time.Minute)}}},
 		Version: probe.Fact[string]{V: "0.1.0"},
 		Ready:   probe.Fact[probe.HTTPAnswer]{V: probe.HTTPAnswer{Code: 200, Body: "ok"}},
 	}

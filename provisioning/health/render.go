@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"counter/provisioning/nagios"
 )
 
 // WriteText writes the plugin output: the summary line with performance
@@ -26,7 +28,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	// Stable: within a state, node then check order as in Results.
 	slices.SortStableFunc(failing, func(a, b Result) int {
-		return b.State.rank() - a.State.rank()
+		return nagios.Compare(b.State, a.State)
 	})
 	for _, res := range failing {
 		fmt.Fprintf(&b, "%s %s: %s: %s", res.State, res.Node, title(res.Check), oneLine(res.Message))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"counter/provisioning/inventory"
+	"counter/provisioning/nagios"
 	"counter/provisioning/probe"
 )
 
@@ -14,7 +15,7 @@ import (
 type Report struct {
 	Cluster string `json:"cluster"`
 	// State is the worst of the results; its exit code is the command's.
-	State State `json:"state"`
+	State nagios.State `json:"state"`
 	// Summary is the first line of the text output.
 	Summary    string `json:"summary"`
 	Master     string `json:"master"`      // the inventory's master
@@ -36,19 +37,19 @@ func (r *Report) ExitCode() int { return r.State.ExitCode() }
 // capWarnOnly lowers the failures of the named checks to WARNING.
 func capWarnOnly(rs []Result, warnOnly []string) {
 	for i := range rs {
-		if st := rs[i].State; (st == Critical || st == Unknown) && slices.Contains(warnOnly, rs[i].Check) {
+		if st := rs[i].State; (st == nagios.Critical || st == nagios.Unknown) && slices.Contains(warnOnly, rs[i].Check) {
 			rs[i].CappedFrom = &st
-			rs[i].State = Warning
+			rs[i].State = nagios.Warning
 		}
 	}
 }
 
 func (r *Report) summarise(facts []*probe.Facts, nodes []inventory.Node) {
 	r.Nodes = len(nodes)
-	r.State = OK
+	r.State = nagios.OK
 	for _, res := range r.Results {
 		r.State = r.State.Worse(res.State)
-		if res.Check == CheckReadyz && res.State == OK {
+		if res.Check == CheckReadyz && res.State == nagios.OK {
 			r.NodesReady++
 		}
 	}
@@ -78,14 +79,14 @@ func (r *Report) summarise(facts []*probe.Facts, nodes []inventory.Node) {
 
 // counts says how many checks failed, by state, worst first.
 func (r *Report) counts() string {
-	n := map[State]int{}
+	n := map[nagios.State]int{}
 	for _, res := range r.Results {
 		if res.State.Failing() && res.BlockedBy == "" {
 			n[res.State]++
 		}
 	}
 	var parts []string
-	for _, st := range []State{Critical, Unknown, Warning} {
+	for _, st := range []nagios.State{nagios.Critical, nagios.Unknown, nagios.Warning} {
 		if n[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[st], strings.ToLower(st.String())))
 		}

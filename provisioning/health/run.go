@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"counter/provisioning/inventory"
+	"counter/provisioning/nagios"
 	"counter/provisioning/probe"
 )
 
@@ -126,7 +127,7 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 		if n.Role == inventory.RoleMaster {
 			return failed(ctx.Err() != nil, CheckValue, "/getvalue: ", ref.Err)
 		}
-		return Result{Check: CheckValue, State: Unknown, BlockedBy: masterName + "/" + CheckValue,
+		return Result{Check: CheckValue, State: nagios.Unknown, BlockedBy: masterName + "/" + CheckValue,
 			Message: "no reference: the master's /getvalue: " + ref.Err.Error()}
 	}
 	value, page := f.Value, f.Page
@@ -137,12 +138,12 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 		case page.Err != nil:
 			return failed(ctx.Err() != nil, CheckValue, "", page.Err)
 		case value.V >= ref.V && page.V >= ref.V:
-			return Result{Check: CheckValue, State: OK,
+			return Result{Check: CheckValue, State: nagios.OK,
 				Message: fmt.Sprintf("/getvalue %d, page %d, master had %d", value.V, page.V, ref.V)}
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 || ctx.Err() != nil {
-			return Result{Check: CheckValue, State: Critical, Message: fmt.Sprintf(
+			return Result{Check: CheckValue, State: nagios.Critical, Message: fmt.Sprintf(
 				"/getvalue %d, page %d: behind the master's %d for more than %s",
 				value.V, page.V, ref.V, bound)}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/skeema/knownhosts"
 
 	"counter/provisioning/inventory"
+	"counter/provisioning/nagios"
 	"counter/provisioning/pki"
 	"counter/provisioning/raid"
 	"counter/provisioning/sshx"
@@ -135,7 +136,7 @@ func TestProbeOverSSH(t *testing.T) {
 	}
 	certPath := filepath.Join(dir, "redis.crt")
 	mustWrite(t, certPath, string(certPEM))
-	state, err := json.Marshal(raid.Report{Severity: raid.Critical, Summary: "md0 raid10 degraded", CheckedAt: now.Add(-time.Minute)})
+	state, err := json.Marshal(raid.Report{Severity: nagios.Critical, Summary: "md0 raid10 degraded", CheckedAt: now.Add(-time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestProbeOverSSH(t *testing.T) {
 		!strings.Contains(f.Certs.Err.Error(), "absent.crt: missing") {
 		t.Errorf("Certs = %+v, %v; want one 90-day certificate and absent.crt missing", f.Certs.V, f.Certs.Err)
 	}
-	if f.RAID.Err != nil || f.RAID.V.Report == nil || f.RAID.V.Report.Severity != raid.Critical {
+	if f.RAID.Err != nil || f.RAID.V.Report == nil || f.RAID.V.Report.Severity != nagios.Critical {
 		t.Errorf("RAID = %+v, %v; want the state file's CRITICAL", f.RAID.V, f.RAID.Err)
 	}
 	if f.Version.Err != nil || f.Version.V != "" {

@@ -9,6 +9,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"counter/provisioning/nagios"
 )
 
 // MdstatPath is where the kernel lists md arrays.
@@ -61,7 +63,7 @@ type checker struct {
 
 // unknown records something Check could not read.
 func (c *checker) unknown(format string, args ...any) {
-	c.r.problems = append(c.r.problems, problem{Unknown, fmt.Sprintf(format, args...)})
+	c.r.problems = append(c.r.problems, problem{nagios.Unknown, fmt.Sprintf(format, args...)})
 }
 
 func (c *checker) find(names []string) (string, bool) {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"counter/provisioning/nagios"
 )
 
 var checkTime = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
@@ -31,60 +33,60 @@ type scenario struct {
 	policy   Policy
 	files    map[string]string
 	cmds     map[string]string
-	want     Severity
+	want     nagios.State
 	problems []string // substrings the problems must contain, in order
 	prom     bool     // also compare the textfile metrics with a golden .prom
 }
 
 var scenarios = []scenario{
-	{name: "md-healthy", files: map[string]string{mdstat: "mdstat/raid10-healthy.txt"}, want: OK, prom: true},
-	{name: "md-degraded", files: map[string]string{mdstat: "mdstat/raid10-degraded.txt"}, want: Critical,
+	{name: "md-healthy", files: map[string]string{mdstat: "mdstat/raid10-healthy.txt"}, want: nagios.OK, prom: true},
+	{name: "md-degraded", files: map[string]string{mdstat: "mdstat/raid10-degraded.txt"}, want: nagios.Critical,
 		problems: []string{"md0 (raid10) degraded [4/3]", "md0 failed disks: sde"}, prom: true},
-	{name: "md-recovery", files: map[string]string{mdstat: "mdstat/raid1-recovery.txt"}, want: Warning,
+	{name: "md-recovery", files: map[string]string{mdstat: "mdstat/raid1-recovery.txt"}, want: nagios.Warning,
 		problems: []string{"md0 (raid1) recovery 0.4%"}, prom: true},
-	{name: "md-raid6-recovery", files: map[string]string{mdstat: "mdstat/raid6-recovery.txt"}, want: Warning,
+	{name: "md-raid6-recovery", files: map[string]string{mdstat: "mdstat/raid6-recovery.txt"}, want: nagios.Warning,
 		problems: []string{"md0 (raid6) recovery 19.6%"}},
-	{name: "md-raid5-failed", files: map[string]string{mdstat: "mdstat/raid5-failed.txt"}, want: Critical,
+	{name: "md-raid5-failed", files: map[string]string{mdstat: "mdstat/raid5-failed.txt"}, want: nagios.Critical,
 		problems: []string{"md0 (raid5) degraded [3/2]", "md0 failed disks: sdc1"}},
-	{name: "md-check", files: map[string]string{mdstat: "mdstat/raid1-check.txt"}, want: OK},
-	{name: "md-mixed", files: map[string]string{mdstat: "mdstat/mixed.txt"}, want: Critical,
+	{name: "md-check", files: map[string]string{mdstat: "mdstat/raid1-check.txt"}, want: nagios.OK},
+	{name: "md-mixed", files: map[string]string{mdstat: "mdstat/mixed.txt"}, want: nagios.Critical,
 		problems: []string{"md4 (raid1) inactive", "md7 (raid6) degraded [4/3]", "md6 (raid1) recovery 8.5%", "md8 (raid1) resync 8.5%", "md9 (raid1) resync delayed", "md11 (raid1) resync pending"}},
 	{name: "md-detail-faulty", files: map[string]string{mdstat: "mdstat/imsm-container.txt"},
-		cmds: map[string]string{"mdadm --detail /dev/md127": "mdadm/md127-failed-flags.txt"}, want: Critical,
+		cmds: map[string]string{"mdadm --detail /dev/md127": "mdadm/md127-failed-flags.txt"}, want: nagios.Critical,
 		problems: []string{"md127 failed disks: vda4"}},
 
-	{name: "storcli-healthy", cmds: map[string]string{storcli: "storcli/healthy-bbu.json"}, want: OK, prom: true},
-	{name: "storcli-degraded", cmds: map[string]string{storcli: "storcli/degraded.json"}, want: Critical,
+	{name: "storcli-healthy", cmds: map[string]string{storcli: "storcli/healthy-bbu.json"}, want: nagios.OK, prom: true},
+	{name: "storcli-degraded", cmds: map[string]string{storcli: "storcli/degraded.json"}, want: nagios.Critical,
 		problems: []string{"c0/v0 (raid1) degraded", "c0/v0 failed disks: 252:1"}},
-	{name: "storcli-rebuilding", cmds: map[string]string{storcli: "storcli/rebuilding.json"}, want: Warning,
+	{name: "storcli-rebuilding", cmds: map[string]string{storcli: "storcli/rebuilding.json"}, want: nagios.Warning,
 		problems: []string{"c0/v0 (raid1) rebuild"}},
-	{name: "storcli-bbu-failed", cmds: map[string]string{storcli: "storcli/bbu-failed.json"}, want: Critical,
+	{name: "storcli-bbu-failed", cmds: map[string]string{storcli: "storcli/bbu-failed.json"}, want: nagios.Critical,
 		problems: []string{"storcli c0 battery failed: Failed"}, prom: true},
-	{name: "storcli-no-energy-pack", cmds: map[string]string{storcli: "storcli/no-energy-pack.json"}, want: Critical,
+	{name: "storcli-no-energy-pack", cmds: map[string]string{storcli: "storcli/no-energy-pack.json"}, want: nagios.Critical,
 		problems: []string{"storcli c0 has no BBU or CacheVault", "c0/v239 runs write-through without a working BBU"}},
 
-	{name: "ssacli-healthy", cmds: map[string]string{ssacli: "ssacli/healthy.txt"}, want: OK},
-	{name: "ssacli-degraded", cmds: map[string]string{ssacli: "ssacli/degraded.txt"}, want: Critical,
+	{name: "ssacli-healthy", cmds: map[string]string{ssacli: "ssacli/healthy.txt"}, want: nagios.OK},
+	{name: "ssacli-degraded", cmds: map[string]string{ssacli: "ssacli/degraded.txt"}, want: nagios.Critical,
 		problems: []string{"slot=2/ld1 (raid1) degraded", "slot=2/ld1 failed disks: 5I:1:2"}, prom: true},
-	{name: "ssacli-rebuilding", cmds: map[string]string{ssacli: "ssacli/rebuilding.txt"}, want: Warning,
+	{name: "ssacli-rebuilding", cmds: map[string]string{ssacli: "ssacli/rebuilding.txt"}, want: nagios.Warning,
 		problems: []string{"slot=2/ld1 (raid1) rebuild 26.0%"}},
-	{name: "ssacli-capacitor-failed", cmds: map[string]string{ssacli: "ssacli/capacitor-failed.txt"}, want: Critical,
+	{name: "ssacli-capacitor-failed", cmds: map[string]string{ssacli: "ssacli/capacitor-failed.txt"}, want: nagios.Critical,
 		problems: []string{"ssacli slot=0 capacitor failed: Failed (Replace Batteries), replacement required", "ssacli slot=0 write cache permanently disabled"}},
-	{name: "ssacli-recharging", cmds: map[string]string{ssacli: "ssacli/recharging.txt"}, want: Warning,
+	{name: "ssacli-recharging", cmds: map[string]string{ssacli: "ssacli/recharging.txt"}, want: nagios.Warning,
 		problems: []string{"ssacli slot=2 capacitor charging"}},
 
-	{name: "megacli-healthy", cmds: map[string]string{megaLDCmd: "megacli/healthy-ldinfo.txt", megaBBUCmd: "megacli/healthy-bbu.txt"}, want: OK},
-	{name: "megacli-degraded", cmds: map[string]string{megaLDCmd: "megacli/degraded-ldinfo.txt", megaBBUCmd: "megacli/healthy-bbu.txt"}, want: Critical,
+	{name: "megacli-healthy", cmds: map[string]string{megaLDCmd: "megacli/healthy-ldinfo.txt", megaBBUCmd: "megacli/healthy-bbu.txt"}, want: nagios.OK},
+	{name: "megacli-degraded", cmds: map[string]string{megaLDCmd: "megacli/degraded-ldinfo.txt", megaBBUCmd: "megacli/healthy-bbu.txt"}, want: nagios.Critical,
 		problems: []string{"a0/v0 (raid1) degraded"}},
-	{name: "megacli-bbu-failed", cmds: map[string]string{megaLDCmd: "megacli/bbu-failed-ldinfo.txt", megaBBUCmd: "megacli/bbu-failed-bbu.txt"}, want: Critical,
+	{name: "megacli-bbu-failed", cmds: map[string]string{megaLDCmd: "megacli/bbu-failed-ldinfo.txt", megaBBUCmd: "megacli/bbu-failed-bbu.txt"}, want: nagios.Critical,
 		problems: []string{"megacli a0 battery failed: replacement required", "a0/v0 runs write-through although configured write-back"}},
-	{name: "megacli-learning", cmds: map[string]string{megaLDCmd: "megacli/learning-ldinfo.txt", megaBBUCmd: "megacli/learning-bbu.txt"}, want: Warning,
+	{name: "megacli-learning", cmds: map[string]string{megaLDCmd: "megacli/learning-ldinfo.txt", megaBBUCmd: "megacli/learning-bbu.txt"}, want: nagios.Warning,
 		problems: []string{"megacli a0 battery learn cycle active"}, prom: true},
 
-	{name: "none-optional", policy: PolicyOptional, want: OK},
-	{name: "none-required", policy: PolicyRequired, want: Critical, problems: []string{"no RAID found, but policy requires it"}},
-	{name: "policy-none", policy: PolicyNone, files: map[string]string{mdstat: "mdstat/raid10-degraded.txt"}, want: OK},
-	{name: "storcli-truncated", cmds: map[string]string{storcli: "check/storcli-truncated.json"}, want: Unknown,
+	{name: "none-optional", policy: PolicyOptional, want: nagios.OK},
+	{name: "none-required", policy: PolicyRequired, want: nagios.Critical, problems: []string{"no RAID found, but policy requires it"}},
+	{name: "policy-none", policy: PolicyNone, files: map[string]string{mdstat: "mdstat/raid10-degraded.txt"}, want: nagios.OK},
+	{name: "storcli-truncated", cmds: map[string]string{storcli: "check/storcli-truncated.json"}, want: nagios.Unknown,
 		problems: []string{"storcli: not the expected JSON: unexpected end of JSON input"}},
 }
 
@@ -103,7 +105,7 @@ func TestCheckScenarios(t *testing.T) {
 			if r.Severity != s.want {
 				t.Errorf("severity = %s, want %s; problems %q", r.Severity, s.want, r.Problems)
 			}
-			if len(s.problems) == 0 && len(r.Problems) > 0 && s.want == OK {
+			if len(s.problems) == 0 && len(r.Problems) > 0 && s.want == nagios.OK {
 				t.Errorf("problems = %q, want none", r.Problems)
 			}
 			i := 0
@@ -184,27 +186,12 @@ func TestCheckRunsOnlyTheNeededCommands(t *testing.T) {
 	}
 }
 
-func TestSeverityOrder(t *testing.T) {
-	tests := []struct{ a, b, want Severity }{
-		{OK, Warning, Warning},
-		{Warning, Unknown, Unknown},
-		{Unknown, Critical, Critical},
-		{Critical, Unknown, Critical},
-		{Critical, OK, Critical},
-	}
-	for _, tt := range tests {
-		if got := tt.a.Worse(tt.b); got != tt.want {
-			t.Errorf("%s.Worse(%s) = %s, want %s", tt.a, tt.b, got, tt.want)
-		}
-	}
-}
-
 func TestCheckInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	src := &fixtureSource{files: map[string]string{mdstat: "mdstat/raid10-healthy.txt"}, cmds: map[string]string{storcli: "storcli/healthy-bbu.json"}}
 	r := check(ctx, src, PolicyRequired, checkTime)
-	if r.Severity != Unknown || len(src.ran) != 0 || !strings.Contains(r.Summary, "check interrupted: context canceled") {
+	if r.Severity != nagios.Unknown || len(src.ran) != 0 || !strings.Contains(r.Summary, "check interrupted: context canceled") {
 		t.Errorf("check(cancelled) = %s %q after running %q, want UNKNOWN and nothing run", r.Severity, r.Summary, src.ran)
 	}
 }
@@ -230,12 +217,12 @@ func TestCheckToolsWithoutControllers(t *testing.T) {
 	tests := []struct {
 		name string
 		src  failingSource
-		want Severity
+		want nagios.State
 	}{
 		// Tools installed by a common image on a node without that hardware.
-		{"ssacli", failingSource{"ssacli", "\nError: No controllers detected. Possible causes:\n"}, OK},
-		{"storcli", failingSource{"storcli64", `{"Controllers":[{"Command Status":{"Status":"Failure","Description":"No Controller found"}}]}` + "\n"}, OK},
-		{"storcli broken", failingSource{"storcli64", "Segmentation fault\n"}, Unknown},
+		{"ssacli", failingSource{"ssacli", "\nError: No controllers detected. Possible causes:\n"}, nagios.OK},
+		{"storcli", failingSource{"storcli64", `{"Controllers":[{"Command Status":{"Status":"Failure","Description":"No Controller found"}}]}` + "\n"}, nagios.OK},
+		{"storcli broken", failingSource{"storcli64", "Segmentation fault\n"}, nagios.Unknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

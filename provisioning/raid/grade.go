@@ -1,10 +1,11 @@
 package raid
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
+
+	"counter/provisioning/nagios"
 )
 
 // grade sets every array's and controller's severity, the report's severity,
@@ -35,12 +36,12 @@ func grade(r *Report) {
 	if found == 0 && len(r.Controllers) == 0 && len(r.problems) == 0 {
 		switch r.Policy {
 		case PolicyRequired:
-			r.add(Critical, "no RAID found, but policy requires it")
+			r.add(nagios.Critical, "no RAID found, but policy requires it")
 		default:
 			r.Summary = "no RAID found"
 		}
 	}
-	slices.SortStableFunc(r.problems, func(a, b problem) int { return cmp.Compare(b.sev.rank(), a.sev.rank()) })
+	slices.SortStableFunc(r.problems, func(a, b problem) int { return nagios.Compare(b.sev, a.sev) })
 	r.Problems = make([]string, 0, len(r.problems))
 	for _, p := range r.problems {
 		r.Severity = r.Severity.Worse(p.sev)
@@ -54,13 +55,13 @@ func grade(r *Report) {
 	}
 }
 
-func (r *Report) add(sev Severity, format string, args ...any) Severity {
+func (r *Report) add(sev nagios.State, format string, args ...any) nagios.State {
 	r.problems = append(r.problems, problem{sev, fmt.Sprintf(format, args...)})
 	return sev
 }
 
-func gradeArray(r *Report, a *Array, bbu *BBU) Severity {
-	sev := OK
+func gradeArray(r *Report, a *Array, bbu *BBU) nagios.State {
+	sev := nagios.OK
 	what := a.Name
 	if a.Level != "" {
 		what += " (" + a.Level + ")"
@@ -68,32 +69,32 @@ func gradeArray(r *Report, a *Array, bbu *BBU) Severity {
 	switch a.Status {
 	case StatusOptimal, StatusChecking, StatusContainer:
 	case StatusResyncing, StatusRebuilding:
-		sev = r.add(Warning, "%s %s%s", what, a.Operation, progress(a))
+		sev = r.add(nagios.Warning, "%s %s%s", what, a.Operation, progress(a))
 	case StatusDegraded:
-		sev = r.add(Critical, "%s degraded%s", what, counts(a))
+		sev = r.add(nagios.Critical, "%s degraded%s", what, counts(a))
 	case StatusFailed:
-		sev = r.add(Critical, "%s failed", what)
+		sev = r.add(nagios.Critical, "%s failed", what)
 	case StatusInactive:
-		sev = r.add(Critical, "%s inactive", what)
+		sev = r.add(nagios.Critical, "%s inactive", what)
 	default:
-		return r.add(Unknown, "%s in unknown state %q", what, a.State)
+		return r.add(nagios.Unknown, "%s in unknown state %q", what, a.State)
 	}
 	if len(a.FailedDisks) > 0 {
-		sev = sev.Worse(r.add(Critical, "%s failed disks: %s", a.Name, strings.Join(a.FailedDisks, ", ")))
+		sev = sev.Worse(r.add(nagios.Critical, "%s failed disks: %s", a.Name, strings.Join(a.FailedDisks, ", ")))
 	}
 	if a.WriteCache == "write-through" {
 		switch {
 		case a.DefaultWriteCache == "write-back":
-			sev = sev.Worse(r.add(Warning, "%s runs write-through although configured write-back", a.Name))
+			sev = sev.Worse(r.add(nagios.Warning, "%s runs write-through although configured write-back", a.Name))
 		case a.Controller != "" && (bbu == nil || bbu.Status != BBUOptimal):
-			sev = sev.Worse(r.add(Warning, "%s runs write-through without a working BBU", a.Name))
+			sev = sev.Worse(r.add(nagios.Warning, "%s runs write-through without a working BBU", a.Name))
 		}
 	}
 	return sev
 }
 
-func gradeController(r *Report, c *Controller, hasArrays bool) Severity {
-	sev := OK
+func gradeController(r *Report, c *Controller, hasArrays bool) nagios.State {
+	sev := nagios.OK
 	name := c.Source + " " + c.ID
 	for _, f := range c.findings {
 		sev = sev.Worse(r.add(f.sev, "%s", f.text))
@@ -101,27 +102,27 @@ func gradeController(r *Report, c *Controller, hasArrays bool) Severity {
 	switch c.State {
 	case "", "OK", "Optimal", "Success", "Failure":
 	default:
-		sev = sev.Worse(r.add(Critical, "%s controller state %s", name, c.State))
+		sev = sev.Worse(r.add(nagios.Critical, "%s controller state %s", name, c.State))
 	}
 	if c.Cache != "" && c.Cache != "OK" {
-		sev = sev.Worse(r.add(Warning, "%s write cache %s", name, strings.ToLower(c.Cache)))
+		sev = sev.Worse(r.add(nagios.Warning, "%s write cache %s", name, strings.ToLower(c.Cache)))
 	}
 	if c.BBU == nil {
 		if hasArrays {
-			sev = sev.Worse(r.add(Critical, "%s has no BBU or CacheVault", name))
+			sev = sev.Worse(r.add(nagios.Critical, "%s has no BBU or CacheVault", name))
 		}
 		return sev
 	}
 	switch c.BBU.Status {
 	case BBUOptimal:
 	case BBULearning:
-		sev = sev.Worse(r.add(Warning, "%s %s learn cycle active (cache may be write-through meanwhile)", name, c.BBU.Kind))
+		sev = sev.Worse(r.add(nagios.Warning, "%s %s learn cycle active (cache may be write-through meanwhile)", name, c.BBU.Kind))
 	case BBUCharging:
-		sev = sev.Worse(r.add(Warning, "%s %s charging", name, c.BBU.Kind))
+		sev = sev.Worse(r.add(nagios.Warning, "%s %s charging", name, c.BBU.Kind))
 	case BBUFailed:
-		sev = sev.Worse(r.add(Critical, "%s %s failed%s", name, c.BBU.Kind, bbuDetail(c.BBU)))
+		sev = sev.Worse(r.add(nagios.Critical, "%s %s failed%s", name, c.BBU.Kind, bbuDetail(c.BBU)))
 	default:
-		sev = sev.Worse(r.add(Unknown, "%s %s in unknown state %q", name, c.BBU.Kind, c.BBU.State))
+		sev = sev.Worse(r.add(nagios.Unknown, "%s %s in unknown state %q", name, c.BBU.Kind, c.BBU.State))
 	}
 	return sev
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"counter/provisioning/nagios"
 )
 
 // skipUnlessNoRAID skips on a host that has software RAID or a controller
@@ -38,12 +40,12 @@ func TestCheckThisHost(t *testing.T) {
 	tests := []struct {
 		name    string
 		policy  Policy
-		want    Severity
+		want    nagios.State
 		summary string
 	}{
-		{name: "optional", policy: PolicyOptional, want: OK, summary: "no RAID found"},
-		{name: "required", policy: PolicyRequired, want: Critical, summary: "no RAID found, but policy requires it"},
-		{name: "none", policy: PolicyNone, want: OK, summary: "RAID check disabled by policy"},
+		{name: "optional", policy: PolicyOptional, want: nagios.OK, summary: "no RAID found"},
+		{name: "required", policy: PolicyRequired, want: nagios.Critical, summary: "no RAID found, but policy requires it"},
+		{name: "none", policy: PolicyNone, want: nagios.OK, summary: "RAID check disabled by policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +80,7 @@ func TestRunThisHost(t *testing.T) {
 	if err := json.Unmarshal(readFile(t, opts.StatePath), &state); err != nil {
 		t.Fatalf("state file: %v", err)
 	}
-	if state.Severity != Critical || state.Summary != r.Summary || !state.CheckedAt.Equal(r.CheckedAt) {
+	if state.Severity != nagios.Critical || state.Summary != r.Summary || !state.CheckedAt.Equal(r.CheckedAt) {
 		t.Errorf("state file says %s %q at %v, Run returned %s %q at %v", state.Severity, state.Summary, state.CheckedAt, r.Severity, r.Summary, r.CheckedAt)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
@@ -108,7 +110,7 @@ func TestRunReportsUnwritableOutputs(t *testing.T) {
 	if _, serr := os.Stat(opts.StatePath); serr != nil {
 		t.Errorf("state file not written: %v", serr)
 	}
-	if r.Severity != OK || out.String() != "RAID OK - md0 raid10 optimal\n" {
+	if r.Severity != nagios.OK || out.String() != "RAID OK - md0 raid10 optimal\n" {
 		t.Errorf("Run = %s, printed %q", r.Severity, out.String())
 	}
 	if _, err := Run(context.Background(), Options{Policy: "sometimes"}, &out); err == nil {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"counter/provisioning/nagios"
 )
 
 // parsers maps each tool to its parser, reduced to "did it accept the input".
@@ -144,7 +146,7 @@ func TestStorcliUnknownStatesAreUnknown(t *testing.T) {
 	}
 	r := Report{Policy: PolicyRequired, Controllers: ctrls, Arrays: arrays}
 	grade(&r)
-	if r.Severity != Unknown {
+	if r.Severity != nagios.Unknown {
 		t.Errorf("severity = %s, want UNKNOWN; problems %q", r.Severity, r.Problems)
 	}
 	for _, want := range []string{`c0/v0 (raid1) in unknown state "Zzz"`, `drive 252:2 in unknown state "Weird"`} {

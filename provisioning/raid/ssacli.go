@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"counter/provisioning/nagios"
 )
 
 // ssacli prints indented "Key: Value" blocks: a controller at column 0, then
@@ -103,9 +105,9 @@ func parseSsacli(data []byte) ([]Controller, []Array, error) {
 				failed[b.name] = true
 				failedNames = append(failedNames, b.name)
 			case st == "Predictive Failure":
-				ctrl.findings = append(ctrl.findings, problem{Warning, "ssacli " + ctrl.ID + ": drive " + b.name + " predicts its own failure"})
+				ctrl.findings = append(ctrl.findings, problem{nagios.Warning, "ssacli " + ctrl.ID + ": drive " + b.name + " predicts its own failure"})
 			default:
-				ctrl.findings = append(ctrl.findings, problem{Unknown, fmt.Sprintf("ssacli %s: drive %s in unknown state %q", ctrl.ID, b.name, st)})
+				ctrl.findings = append(ctrl.findings, problem{nagios.Unknown, fmt.Sprintf("ssacli %s: drive %s in unknown state %q", ctrl.ID, b.name, st)})
 			}
 		}
 		for _, b := range c.blocks {
@@ -127,7 +129,7 @@ func parseSsacli(data []byte) ([]Controller, []Array, error) {
 			arrays = append(arrays, a)
 		}
 		if len(failed) > 0 && !anyBroken(arrays, ctrl.ID) {
-			ctrl.findings = append(ctrl.findings, problem{Critical, "ssacli " + ctrl.ID + ": failed drives outside any logical drive: " + strings.Join(failedNames, ", ")})
+			ctrl.findings = append(ctrl.findings, problem{nagios.Critical, "ssacli " + ctrl.ID + ": failed drives outside any logical drive: " + strings.Join(failedNames, ", ")})
 		}
 		out = append(out, ctrl)
 	}

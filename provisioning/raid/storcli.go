@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"counter/provisioning/nagios"
 )
 
 // storcliOutput is the part of `storcli /call show all J` that Check reads.
@@ -82,7 +84,7 @@ func parseStorcli(data []byte) ([]Controller, []Array, error) {
 				return nil, nil, fmt.Errorf("%w: storcli: controller entry %d has no \"Command Status\"", ErrUnparsable, i)
 			}
 			ctrls = append(ctrls, Controller{Source: "storcli", ID: id, State: c.CommandStatus.Status,
-				findings: []problem{{Unknown, fmt.Sprintf("storcli %s: command %s: %s", id, c.CommandStatus.Status, c.CommandStatus.Description)}}})
+				findings: []problem{{nagios.Unknown, fmt.Sprintf("storcli %s: command %s: %s", id, c.CommandStatus.Status, c.CommandStatus.Description)}}})
 			continue
 		}
 		rd := c.ResponseData
@@ -107,15 +109,15 @@ func parseStorcli(data []byte) ([]Controller, []Array, error) {
 			case storcliPDCopying[pd.State]:
 				rebuilding[dg] = true
 			case pd.State == "CFShld":
-				ctrl.findings = append(ctrl.findings, problem{Warning, fmt.Sprintf("storcli %s: drive %s shielded for diagnostics", id, pd.EIDSlt)})
+				ctrl.findings = append(ctrl.findings, problem{nagios.Warning, fmt.Sprintf("storcli %s: drive %s shielded for diagnostics", id, pd.EIDSlt)})
 			case storcliPDFailed[pd.State]:
 				failed[dg] = append(failed[dg], pd.EIDSlt)
 			default:
-				ctrl.findings = append(ctrl.findings, problem{Unknown, fmt.Sprintf("storcli %s: drive %s in unknown state %q", id, pd.EIDSlt, pd.State)})
+				ctrl.findings = append(ctrl.findings, problem{nagios.Unknown, fmt.Sprintf("storcli %s: drive %s in unknown state %q", id, pd.EIDSlt, pd.State)})
 			}
 		}
 		if loose := failed["-"]; len(loose) > 0 {
-			ctrl.findings = append(ctrl.findings, problem{Critical, "storcli " + id + ": failed drives outside any array: " + strings.Join(loose, ", ")})
+			ctrl.findings = append(ctrl.findings, problem{nagios.Critical, "storcli " + id + ": failed drives outside any array: " + strings.Join(loose, ", ")})
 		}
 		for _, vd := range rd.VDList {
 			dg, vdID, ok := strings.Cut(vd.DGVD, "/")

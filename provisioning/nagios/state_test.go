@@ -1,4 +1,4 @@
-package health
+package nagios
 
 import (
 	"encoding/json"
@@ -17,6 +17,7 @@ func TestStateWorse(t *testing.T) {
 		{"skipped counts for nothing", Skipped, Warning, Warning},
 		{"ok over skipped", Skipped, OK, OK},
 		{"skipped keeps ok", OK, Skipped, OK},
+		{"critical over ok", OK, Critical, Critical},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -27,6 +28,21 @@ func TestStateWorse(t *testing.T) {
 				t.Errorf("%s.Worse(%s) = %s, want %s", tt.b, tt.a, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCompareOrdersBySeriousness(t *testing.T) {
+	// From least to most serious; Skipped and OK count the same.
+	order := []State{Skipped, Warning, Unknown, Critical}
+	for i, a := range order {
+		for j, b := range order {
+			if got := Compare(a, b); (got < 0) != (i < j) || (got == 0) != (i == j) {
+				t.Errorf("Compare(%s, %s) = %d, want the sign of %d", a, b, got, i-j)
+			}
+		}
+	}
+	if got := Compare(OK, Skipped); got != 0 {
+		t.Errorf("Compare(OK, SKIPPED) = %d, want 0", got)
 	}
 }
 
