@@ -75,20 +75,24 @@ func envName(flagName string) string {
 	return "COUNTERD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// parseConfig merges flags > environment > YAML file > defaults.
-func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
-	cfg := DefaultConfig()
+// cliFlags are the flags that are not configuration.
+type cliFlags struct {
+	configPath, passwordFile string
+	version, check           bool
+}
+
+// newFlagSet defines every flag on cfg and cli: the one list --help, the
+// environment, the YAML file and the manual page (Manual) all read.
+func newFlagSet(cfg *Config, cli *cliFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("counterd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var configPath, passwordFile string
-	var version, check bool
-	fs.StringVar(&configPath, "config", "", "YAML `file` with any of these flags as keys (e.g. /etc/counterd/counterd.yaml)")
-	fs.BoolVar(&version, "version", false, "print the version and exit")
-	fs.BoolVar(&check, "check-config", false, "check the configuration (flags, environment, file, password file) and exit")
+	fs.StringVar(&cli.configPath, "config", "", "YAML `file` with any of these flags as keys (e.g. /etc/counterd/counterd.yaml)")
+	fs.BoolVar(&cli.version, "version", false, "print the version and exit")
+	fs.BoolVar(&cli.check, "check-config", false, "check the configuration (flags, environment, file, password file) and exit")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`address` to serve HTTP (HTTPS with --tls-cert) on")
 	fs.StringVar(&cfg.Redis, "redis", cfg.Redis, "`URL` of the local Redis node, read for the value and sessions")
 	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
-	fs.StringVar(&passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
+	fs.StringVar(&cli.passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
 	fs.StringVar(&cfg.RedisCAFile, "redis-ca-file", "", "PEM `file` of the CAs trusted for rediss:// URLs (default: system roots)")
 	fs.StringVar(&cfg.RedisCertFile, "redis-cert-file", "", "PEM client certificate `file` for rediss:// (with --redis-key-file)")
 	fs.StringVar(&cfg.RedisKeyFile, "redis-key-file", "", "PEM private key `file` of --redis-cert-file")
@@ -102,7 +106,14 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log `format`: text or json")
+	return fs
+}
 
+// parseConfig merges flags > environment > YAML file > defaults.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	var cli cliFlags
+	fs := newFlagSet(&cfg, &cli)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(fs, usageOut)
@@ -113,19 +124,19 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see counterd --help)", fs.Arg(0))
 	}
-	if version {
+	if cli.version {
 		return cfg, errVersion
 	}
 
 	onCommandLine := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
-	if configPath == "" {
-		configPath = getenv(envName("config"))
+	if cli.configPath == "" {
+		cli.configPath = getenv(envName("config"))
 	}
 	var file map[string]yamlValue
-	if configPath != "" {
+	if cli.configPath != "" {
 		var err error
-		if file, err = readConfigFile(configPath, fs); err != nil {
+		if file, err = readConfigFile(cli.configPath, fs); err != nil {
 			return cfg, err
 		}
 	}
@@ -142,7 +153,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		}
 		if v, ok := file[f.Name]; ok {
 			if err := fs.Set(f.Name, v.value); err != nil {
-				setErr = fmt.Errorf("%s:%d: %s: %w", configPath, v.line, f.Name, err)
+				setErr = fmt.Errorf("%s:%d: %s: %w", cli.configPath, v.line, f.Name, err)
 			}
 		}
 	})
@@ -152,8 +163,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if cfg.Master == "" {
 		cfg.Master = cfg.Redis
 	}
-	if passwordFile != "" {
-		b, err := os.ReadFile(passwordFile)
+	if cli.passwordFile != "" {
+		b, err := os.ReadFile(cli.passwordFile)
 		if err != nil {
 			return cfg, fmt.Errorf("redis password: %w", err)
 		}
@@ -164,7 +175,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if err := cfg.validate(); err != nil {
 		return cfg, err
 	}
-	if check {
+	if cli.check {
 		return cfg, errChecked
 	}
 	return cfg, nil

@@ -1,11 +1,15 @@
 package daemon
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cpuguy83/go-md2man/v2/md2man"
 )
 
 func TestUnitFileHardening(t *testing.T) {
@@ -33,7 +37,20 @@ func TestUnitFileVerifies(t *testing.T) {
 	if err := os.WriteFile(unit, []byte(strings.Replace(UnitFile, "/usr/bin/counterd", bin, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.CommandContext(t.Context(), analyze, "verify", unit).CombinedOutput()
+	// verify also asks man for the Documentation= page: give it the one the package ships.
+	var md bytes.Buffer
+	if err := Manual(&md, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "man", "man8"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "man", "man8", "counterd.8"), md2man.Render(md.Bytes()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), analyze, "verify", unit)
+	cmd.Env = append(os.Environ(), "MANPATH="+filepath.Join(dir, "man"))
+	out, err := cmd.CombinedOutput()
 	// Outside a booted systemd, verify may warn about the host (not our unit): only lines naming our unit count.
 	var ours []string
 	for _, line := range strings.Split(string(out), "\n") {

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"counter/daemon/buildinfo"
+)
+
+// Manual writes counterd's manual page (section 8) as go-md2man markdown,
+// dated date. Its options come from newFlagSet, the list --help prints, so
+// the page says what the program does.
+func Manual(w io.Writer, date time.Time) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%% COUNTERD 8 %q %q %q\n", date.UTC().Format("January 2006"), "counter "+buildinfo.String(), "counter")
+	b.WriteString(`
+
+# NAME
+counterd - serve the global counter page and its API from Redis
+
+# SYNOPSIS
+**counterd** [*flags*]
+
+# DESCRIPTION
+**counterd** serves one global number and a button. Reads come from the local
+Redis node (**--redis**, a replica in the cluster) and are held in memory;
+writes (registration, logins, increments) go to the master (**--master**).
+An authenticated user may press once per rolling 24 hours, on the master's clock.
+
+Routes: **GET /** the page; **GET /getvalue** the value; **GET /events** the
+value as Server-Sent Events; **POST /register**, **POST /** (log in),
+**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**, **GET /metrics**.
+
+Every flag can also be set as **$COUNTERD_**_FLAG_ (for **--max-staleness**,
+**$COUNTERD_MAX_STALENESS**) or as a key of the **--config** YAML file.
+Precedence: flag, then environment, then file, then default. The Redis
+password is never a flag: it comes from **--redis-password-file** or
+**$COUNTERD_REDIS_PASSWORD**.
+
+# OPTIONS
+`)
+	cfg := DefaultConfig()
+	fs := newFlagSet(&cfg, &cliFlags{})
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "**--%s**", f.Name)
+		if arg != "" {
+			fmt.Fprintf(&b, " *%s*", arg)
+		}
+		fmt.Fprintf(&b, "\n: %s", manEscape(usage))
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0s" {
+			fmt.Fprintf(&b, " (default **%s**)", manEscape(f.DefValue))
+		}
+		if !cliOnly(f.Name) || f.Name == "config" {
+			fmt.Fprintf(&b, ". Environment: **$%s**", envName(f.Name))
+		}
+		b.WriteString(".\n\n")
+	})
+	b.WriteString(`# SIGNALS
+**SIGTERM**, **SIGINT**
+: stop accepting, end the event streams, let requests in flight finish within **--shutdown-timeout**.
+
+# FILES
+*/etc/counterd/counterd.yaml*
+: the configuration **counterctl provision** writes (**--config**).
+
+*/etc/counterd/redis.pass*
+: the Redis password (**--redis-password-file**), readable by the counterd user only.
+
+*/lib/systemd/system/counterd.service*
+: the unit: a dedicated user, **ProtectSystem=strict**, **NoNewPrivileges**, **CAP_NET_BIND_SERVICE** only.
+
+# EXIT STATUS
+0 after a clean shutdown, **--help**, **--version** or a passing **--check-config**;
+1 on any error, which is printed.
+
+# SEE ALSO
+**counterctl**(1), **redis-server**(1)
+`)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// manEscape keeps markdown from reading usage text as emphasis.
+func manEscape(s string) string {
+	return strings.NewReplacer("*", `\*`, "_", `\_`).Replace(s)
+}
