@@ -66,6 +66,7 @@ func (o debOptions) source() (*debSource, error) {
 		Compiler:   debpkg.Compiler{ModuleDir: o.sourceDir, CacheDir: filepath.Join(o.cacheDir, "bin")},
 		Version:    buildinfo.String(),
 		Maintainer: o.maintainer,
+		ManPages:   ManPages,
 	}}, nil
 }
 

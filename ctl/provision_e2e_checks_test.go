@@ -96,6 +96,20 @@ func checkWrite(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	}
 }
 
+// checkManPages finds the pages the package ships where man looks for them.
+func checkManPages(t *testing.T, inv *inventory.Inventory) {
+	na, _ := inv.Node("na")
+	h, err := connector(t, inv).Host(context.Background(), na)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"/usr/share/man/man8/counterd.8.gz", "/usr/share/man/man1/counterctl-provision.1.gz"} {
+		if out, err := h.Query(context.Background(), "zcat", page); err != nil || !strings.Contains(string(out), ".TH ") {
+			t.Errorf("zcat %s on na: %v, %.100q; want a manual page", page, err, out)
+		}
+	}
+}
+
 func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	na, _ := inv.Node("na")
 	h, err := connector(t, inv).Host(context.Background(), na)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"counter/ctl"
 	"counter/ctl/lab/labtest"
 	"counter/provisioning/debpkg"
 	"counter/provisioning/host"
@@ -112,6 +113,7 @@ func TestProvisionLab(t *testing.T) {
 		}
 	})
 	t.Run("dry run shows a hand edit and changes nothing", func(t *testing.T) { checkDryRun(t, e, inv) })
+	t.Run("the package installed its manual pages", func(t *testing.T) { checkManPages(t, inv) })
 	t.Run("ports match the policy", func(t *testing.T) { checkPorts(t, e, inv) })
 	t.Run("replicas take ssh from the master only", func(t *testing.T) { checkJump(t, inv) })
 	t.Run("a changed host key is refused", func(t *testing.T) { checkHostKey(t, e, inv) })
@@ -136,7 +138,7 @@ func buildDeb(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	if _, _, err := debpkg.BuildFile(debpkg.Spec{Version: "e2e", Arch: tg.DebArch, Maintainer: "counter e2e <root@localhost>",
-		CounterdBinary: bins.Counterd, CounterctlBinary: bins.Counterctl}, dir); err != nil {
+		CounterdBinary: bins.Counterd, CounterctlBinary: bins.Counterctl, ManPages: ctl.ManPages}, dir); err != nil {
 		t.Fatal(err)
 	}
 }

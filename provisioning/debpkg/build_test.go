@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpuguy83/go-md2man/v2/md2man"
+
 	"counter/daemon"
 	"counter/provisioning/raid"
 )
@@ -73,6 +75,14 @@ func TestPackage(t *testing.T) {
 		CounterdBinary:   bins.Counterd,
 		CounterctlBinary: bins.Counterctl,
 		Maintainer:       testMaintainer,
+		// counterd's real page; counterctl's are rendered by package ctl, which imports this one.
+		ManPages: func(date time.Time) (map[string][]byte, error) {
+			var md bytes.Buffer
+			if err := daemon.Manual(&md, date); err != nil {
+				return nil, err
+			}
+			return map[string][]byte{"counterd.8": md2man.Render(md.Bytes())}, nil
+		},
 	}
 	dir := t.TempDir()
 	pkg, path, err := BuildFile(spec, dir)
@@ -165,6 +175,9 @@ func TestPackage(t *testing.T) {
 			if !strings.Contains(out, "v0.1.0") {
 				t.Errorf("%s %s = %q, want the stamped v0.1.0", prog[0], prog[1], out)
 			}
+		}
+		if page := mustRun(t, "zcat", filepath.Join(root, "usr/share/man/man8/counterd.8.gz")); !strings.Contains(page, `.TH COUNTERD 8 "January 2026"`) {
+			t.Errorf("counterd.8 is not dated the package's time (January 2026):\n%.300s", page)
 		}
 		changelog := mustRun(t, "zcat", filepath.Join(root, "usr/share/doc/counter/changelog.gz"))
 		if !strings.HasPrefix(changelog, "counter ("+pkg.Version+") ") {

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// docFiles are the package's documentation and lintian overrides.
+// docFiles are the package's documentation (copyright, changelog, manual
+// pages) and lintian overrides.
 func docFiles(s Spec, progs []program, version string, mtime time.Time) ([]stagedFile, error) {
 	changelog, err := changelogFile(version, s.Maintainer, mtime)
 	if err != nil {
@@ -21,6 +24,24 @@ func docFiles(s Spec, progs []program, version string, mtime time.Time) ([]stage
 	}
 	if o := lintianOverrides(progs); o != "" {
 		docs = append(docs, stagedFile{"/usr/share/lintian/overrides/" + Name, []byte(o), 0o644})
+	}
+	if s.ManPages == nil {
+		return docs, nil
+	}
+	pages, err := s.ManPages(mtime)
+	if err != nil {
+		return nil, fmt.Errorf("manual pages: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(pages)) {
+		section := name[strings.LastIndexByte(name, '.')+1:]
+		if len(section) != 1 || section[0] < '1' || section[0] > '8' {
+			return nil, fmt.Errorf("manual page %q: want a name ending in its section, .1 to .8", name)
+		}
+		gz, err := gzipped(pages[name])
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, stagedFile{"/usr/share/man/man" + section + "/" + name + ".gz", gz, 0o644})
 	}
 	return docs, nil
 }
@@ -43,22 +64,31 @@ License: proprietary
 }
 
 // changelogFile is the changelog Debian wants for a package without a
-// Debian revision, compressed as lintian expects (gzip -9n: no name, no time).
+// Debian revision, compressed as lintian expects.
 func changelogFile(version, maintainer string, mtime time.Time) (stagedFile, error) {
 	text := fmt.Sprintf("%s (%s) bookworm; urgency=medium\n\n  * Built by counterctl from counter %s.\n\n -- %s  %s\n",
 		Name, version, strings.SplitN(version, "+", 2)[0], maintainer, mtime.Format(time.RFC1123Z))
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	gz, err := gzipped([]byte(text))
 	if err != nil {
 		return stagedFile{}, err
 	}
-	if _, err := zw.Write([]byte(text)); err != nil {
-		return stagedFile{}, err
+	return stagedFile{"/usr/share/doc/" + Name + "/changelog.gz", gz, 0o644}, nil
+}
+
+// gzipped compresses as Debian wants documentation (gzip -9n: no name, no time).
+func gzipped(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(data); err != nil {
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
-		return stagedFile{}, err
+		return nil, err
 	}
-	return stagedFile{"/usr/share/doc/" + Name + "/changelog.gz", buf.Bytes(), 0o644}, nil
+	return buf.Bytes(), nil
 }
 
 // lintianOverrides explains Go's linking to lintian, which excuses it only

@@ -19,9 +19,10 @@ type Built struct {
 // at the same time.
 type Source struct {
 	Compiler   Compiler
-	Version    string    // build version stamped into the programs
-	Maintainer string    // "Full Name <address>"
-	MTime      time.Time // see Spec.MTime
+	Version    string                                          // build version stamped into the programs
+	Maintainer string                                          // "Full Name <address>"
+	MTime      time.Time                                       // see Spec.MTime
+	ManPages   func(date time.Time) (map[string][]byte, error) // see Spec.ManPages
 
 	mu    sync.Mutex // held while building: one go build at a time
 	built map[string]Built
@@ -50,7 +51,7 @@ func (s *Source) Package(ctx context.Context, arch string) (Built, error) {
 	p, err := Build(Spec{
 		Version: s.Version, Arch: t.DebArch,
 		CounterdBinary: bins.Counterd, CounterctlBinary: bins.Counterctl,
-		Maintainer: s.Maintainer, MTime: s.MTime,
+		Maintainer: s.Maintainer, MTime: s.MTime, ManPages: s.ManPages,
 	}, &buf)
 	if err != nil {
 		return Built{}, fmt.Errorf("counter package for %s: %w", t.DebArch, err)

@@ -41,6 +41,10 @@ type Spec struct {
 	// MTime stamps files and archive members; zero means DefaultEpoch.
 	// SOURCE_DATE_EPOCH (the commit time) is a good choice.
 	MTime time.Time
+	// ManPages renders the manual pages to ship, by file name ("counterd.8",
+	// "counterctl.1"), dated the package's MTime; nil ships none. They are
+	// documentation: like the changelog, they stay out of the version's hash.
+	ManPages func(date time.Time) (map[string][]byte, error)
 }
 
 const defaultSynopsis = "global counter page and API, served from Redis"
