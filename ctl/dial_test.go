@@ -72,7 +72,7 @@ func TestDialNodesReachesReplicasThroughTheMaster(t *testing.T) {
 	conn := host.NewConnector(inv, host.ConnectOptions{})
 	defer conn.Close()
 	nodes := inv.Ordered()
-	clients, errs := dialNodes(context.Background(), conn, inv, nodes, host.ConnectOptions{}, 2)
+	clients, errs := dialNodes(context.Background(), conn, nodes, 2)
 	for i, n := range nodes {
 		if errs[i] != nil {
 			t.Fatalf("%s: %v", n.Name, errs[i])
@@ -102,7 +102,7 @@ func TestDialNodesWithoutMaster(t *testing.T) {
 	if err := os.WriteFile(inv.Master().SSH.KnownHosts, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, errs := dialNodes(context.Background(), conn, inv, []inventory.Node{na}, host.ConnectOptions{}, 2)
+	_, errs := dialNodes(context.Background(), conn, []inventory.Node{na}, 2)
 	if errs[0] == nil || !strings.Contains(errs[0].Error(), "na: reach it through the master") {
 		t.Errorf("err = %v, want it to say na is reached through the master", errs[0])
 	}

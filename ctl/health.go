@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"counter/provisioning/health"
+	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/probe"
 )
@@ -103,12 +104,12 @@ func (o *healthOptions) run(ctx context.Context, stdout io.Writer) error {
 	// it); a third of the budget each leaves time for the checks. A silent
 	// node then fails on its own timeouts, CRITICAL, rather than on the
 	// run's, which would only say UNKNOWN.
-	pool := probe.NewPool(inv, probe.PoolOptions{AgentSocket: o.getenv("SSH_AUTH_SOCK"), ConnectTimeout: o.timeout / 3})
-	defer pool.Close()
+	conn := host.NewConnector(inv, host.ConnectOptions{AgentSocket: o.getenv("SSH_AUTH_SOCK"), ConnectTimeout: o.timeout / 3})
+	defer conn.Close()
 	where := o.probe
 	where.HTTPPort = o.httpPort
 	where.HTTPTimeout = min(probe.Defaults().HTTPTimeout, o.timeout/3)
-	rep := health.Run(ctx, probe.New(pool, where, time.Now), inv, health.Options{
+	rep := health.Run(ctx, probe.New(conn, where, time.Now), inv, health.Options{
 		Nodes: nodes, Parallel: o.parallel, WarnOnly: o.warnOnly,
 	})
 	if o.output == "json" {

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"counter/ctl/lab/labtest"
+	"counter/provisioning/host"
 	"counter/provisioning/inventory"
-	"counter/provisioning/probe"
 	"counter/provisioning/raid"
 	"counter/provisioning/sshx"
 )
@@ -119,11 +119,11 @@ func TestHealthOnLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		n, _ := inv.Node("sa")
-		pool := probe.NewPool(inv, probe.PoolOptions{ConnectTimeout: 20 * time.Second})
-		defer pool.Close()
+		conn := host.NewConnector(inv, host.ConnectOptions{ConnectTimeout: 20 * time.Second})
+		defer conn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		cl, err := pool.Client(ctx, n)
+		cl, err := conn.Client(ctx, n)
 		if err != nil {
 			t.Fatal(err)
 		}

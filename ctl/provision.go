@@ -168,13 +168,13 @@ func (o *provisionOptions) connectOptions(stderr io.Writer) host.ConnectOptions 
 // connect opens the nodes' SSH connections (the master's first: replicas
 // go through it) and sorts them into the runner's waves. A node that cannot
 // be reached is reported failed at "connect" without stopping the others.
-// The caller closes the returned clients before conn.
+// The connections are conn's, which closes them.
 // A real run also locks each node against a concurrent run (see runLock);
-// release undoes that and closes the replicas' connections.
+// release undoes that.
 func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, inv *inventory.Inventory, nodes []inventory.Node, stderr io.Writer) (waves [][]host.Host, failed []phase.HostReport, release func()) {
 	var master, mirror, replicas []host.Host
 	reads := steps.Reads()
-	clients, errs := dialNodes(ctx, conn, inv, nodes, o.connectOptions(stderr), o.parallel)
+	clients, errs := dialNodes(ctx, conn, nodes, o.parallel)
 	lockErrs := make([]error, len(nodes))
 	lock := newRunLock(o.now())
 	if !o.dryRun {
@@ -183,11 +183,6 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 	release = func() {
 		if !o.dryRun {
 			lock.release(clients, lockErrs)
-		}
-		for i, n := range nodes {
-			if clients[i] != nil && n.Role == inventory.RoleReplica {
-				clients[i].Close()
-			}
 		}
 	}
 	for i, n := range nodes {

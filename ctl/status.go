@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/probe"
 )
@@ -78,9 +79,9 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pool := probe.NewPool(inv, probe.PoolOptions{AgentSocket: o.getenv("SSH_AUTH_SOCK")})
-	defer pool.Close()
-	pr := probe.New(pool, probe.Defaults(), o.now)
+	conn := host.NewConnector(inv, host.ConnectOptions{AgentSocket: o.getenv("SSH_AUTH_SOCK")})
+	defer conn.Close()
+	pr := probe.New(conn, probe.Defaults(), o.now)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	nodes := inv.Ordered()

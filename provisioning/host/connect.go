@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"counter/provisioning/inventory"
 	"counter/provisioning/sshx"
@@ -16,12 +17,25 @@ import (
 // Connector opens and caches SSH connections to inventory nodes. The master
 // and the mirror are dialled directly (they take SSH from admin_networks);
 // replicas take SSH from the master only, so they are reached through it.
+//
+// Nodes are dialled concurrently: no lock is held across a handshake, so one
+// silent node cannot use up the others' time, and callers asking for the
+// same node (six replicas needing the master) share one dial. A failure is
+// remembered for the Connector's life: replicas behind a dead master cost
+// one timeout, not six.
 type Connector struct {
 	inv  *inventory.Inventory
 	opts ConnectOptions
 
-	mu      sync.Mutex
-	clients map[string]*sshx.Client
+	mu    sync.Mutex
+	conns map[string]*dial
+}
+
+// dial is one node's connection, ready when done is closed.
+type dial struct {
+	done chan struct{}
+	cl   *sshx.Client
+	err  error
 }
 
 // ConnectOptions are the per-run choices the inventory does not hold.
@@ -32,12 +46,15 @@ type ConnectOptions struct {
 	// Direct dials replicas directly instead of through the master, for a
 	// first run before the firewall exists or when the master is down.
 	Direct bool
-	Logger *slog.Logger
+	// ConnectTimeout caps each node's connect_timeout, so a check run fits
+	// its budget; 0 keeps the inventory's.
+	ConnectTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // NewConnector returns a Connector for the nodes of inv.
 func NewConnector(inv *inventory.Inventory, opts ConnectOptions) *Connector {
-	return &Connector{inv: inv, opts: opts, clients: map[string]*sshx.Client{}}
+	return &Connector{inv: inv, opts: opts, conns: map[string]*dial{}}
 }
 
 // Host returns the node as a Host, connecting if needed.
@@ -50,17 +67,28 @@ func (c *Connector) Host(ctx context.Context, n inventory.Node) (*Remote, error)
 }
 
 // Client returns the node's SSH connection, connecting (and, for a
-// replica, connecting the master first) if needed.
+// replica, connecting the master first) on first use.
 func (c *Connector) Client(ctx context.Context, n inventory.Node) (*sshx.Client, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.client(ctx, n)
+	d, ok := c.conns[n.Name]
+	if !ok {
+		d = &dial{done: make(chan struct{})}
+		c.conns[n.Name] = d
+	}
+	c.mu.Unlock()
+	if !ok {
+		d.cl, d.err = c.dial(ctx, n)
+		close(d.done)
+	}
+	select {
+	case <-d.done:
+		return d.cl, d.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }
 
-func (c *Connector) client(ctx context.Context, n inventory.Node) (*sshx.Client, error) {
-	if cl, ok := c.clients[n.Name]; ok {
-		return cl, nil
-	}
+func (c *Connector) dial(ctx context.Context, n inventory.Node) (*sshx.Client, error) {
 	cfg := sshx.Config{
 		User:           n.SSH.User,
 		KeyFile:        n.SSH.KeyFile,
@@ -72,8 +100,11 @@ func (c *Connector) client(ctx context.Context, n inventory.Node) (*sshx.Client,
 		CommandTimeout: n.SSH.CommandTimeout,
 		Logger:         c.opts.Logger,
 	}
+	if limit := c.opts.ConnectTimeout; limit > 0 && (cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > limit) {
+		cfg.ConnectTimeout = limit
+	}
 	if n.Role == inventory.RoleReplica && !c.opts.Direct {
-		via, err := c.client(ctx, c.inv.Master())
+		via, err := c.Client(ctx, c.inv.Master())
 		if err != nil {
 			return nil, fmt.Errorf("%s: reach it through the master: %w", n.Name, err)
 		}
@@ -83,26 +114,34 @@ func (c *Connector) client(ctx context.Context, n inventory.Node) (*sshx.Client,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", n.Name, err)
 	}
-	c.clients[n.Name] = cl
 	return cl, nil
 }
 
 // Close closes every connection, replicas before the master they run through.
+// Dials still under way are left to their contexts.
 func (c *Connector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
 	var master *sshx.Client
-	for name, cl := range c.clients {
-		if n, ok := c.inv.Node(name); ok && n.Role == inventory.RoleMaster {
-			master = cl
+	for name, d := range c.conns {
+		select {
+		case <-d.done:
+		default:
 			continue
 		}
-		errs = append(errs, cl.Close())
+		if d.cl == nil {
+			continue
+		}
+		if n, ok := c.inv.Node(name); ok && n.Role == inventory.RoleMaster {
+			master = d.cl
+			continue
+		}
+		errs = append(errs, d.cl.Close())
 	}
 	if master != nil {
 		errs = append(errs, master.Close())
 	}
-	clear(c.clients)
+	clear(c.conns)
 	return errors.Join(errs...)
 }

@@ -3,9 +3,14 @@ package host
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/skeema/knownhosts"
 
@@ -82,4 +87,138 @@ nodes:
 	if a != b {
 		t.Error("Client dialled the master twice; want the cached connection")
 	}
+}
+
+// silentListener accepts TCP connections and never answers, like a node
+// whose sshd hangs; it counts what it accepted.
+func silentListener(t *testing.T) (addr string, accepted func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return len(conns) }
+}
+
+func node(t *testing.T, name string, role inventory.Role, addr, key, known string, connectTimeout time.Duration) inventory.Node {
+	t.Helper()
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(p)
+	return inventory.Node{Name: name, Address: h, Role: role, Continent: "eu",
+		SSH: inventory.SSH{User: "root", Port: port, KeyFile: key, KnownHosts: known, ConnectTimeout: connectTimeout, CommandTimeout: 10 * time.Second}}
+}
+
+func TestConnectorSilentNodeHoldsUpNoOther(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := sshxtest.WriteKey(t, dir, "")
+	mirror := sshxtest.NewServer(t, pub, sshxtest.WithListen("127.0.0.1:0"))
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{mirror.Addr}, mirror.HostKeys[0].PublicKey())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	silent, _ := silentListener(t)
+	inv := &inventory.Inventory{Nodes: []inventory.Node{
+		node(t, "master", inventory.RoleMaster, silent, key, known, time.Minute),
+		node(t, "mirror", inventory.RoleMirror, mirror.Addr, key, known, time.Minute),
+	}}
+	c := NewConnector(inv, ConnectOptions{})
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	masterDone := make(chan error, 1)
+	go func() {
+		_, err := c.Client(ctx, inv.Nodes[0])
+		masterDone <- err
+	}()
+	if _, err := c.Client(context.Background(), inv.Nodes[1]); err != nil {
+		t.Fatalf("mirror: %v", err)
+	}
+	select {
+	case err := <-masterDone:
+		t.Fatalf("the silent master's dial ended (%v) before the mirror's: dials are serialised", err)
+	default:
+	}
+	cancel()
+	if err := <-masterDone; err == nil {
+		t.Error("the silent master connected")
+	}
+}
+
+func TestConnectorRemembersADeadMaster(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := sshxtest.WriteKey(t, dir, "")
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	silent, accepted := silentListener(t)
+	inv := &inventory.Inventory{Nodes: []inventory.Node{
+		node(t, "master", inventory.RoleMaster, silent, key, known, 500*time.Millisecond),
+		node(t, "na", inventory.RoleReplica, "127.0.0.1:9", key, known, time.Minute),
+		node(t, "sa", inventory.RoleReplica, "127.0.0.1:9", key, known, time.Minute),
+	}}
+	c := NewConnector(inv, ConnectOptions{})
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, n := range inv.Nodes[1:] {
+		wg.Go(func() { _, errs[i] = c.Client(context.Background(), n) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		name := inv.Nodes[i+1].Name
+		if err == nil || !strings.Contains(err.Error(), name+": reach it through the master") {
+			t.Errorf("%s: %v; want it to fail through the master", name, err)
+		}
+	}
+	if _, err := c.Client(context.Background(), inv.Master()); err == nil {
+		t.Error("the silent master connected")
+	}
+	if n := accepted(); n != 1 {
+		t.Errorf("the master was dialled %d times, want once for both replicas and the retry", n)
+	}
+}
+
+func TestConnectorCapsConnectTimeout(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := sshxtest.WriteKey(t, dir, "")
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	silent, accepted := silentListener(t)
+	inv := &inventory.Inventory{Nodes: []inventory.Node{node(t, "master", inventory.RoleMaster, silent, key, known, time.Hour)}}
+	c := NewConnector(inv, ConnectOptions{ConnectTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	// The inventory's hour would outlast the test's own deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := c.Client(ctx, inv.Master())
+	if err == nil || ctx.Err() != nil || accepted() != 1 {
+		t.Errorf("Client = %v with ctx %v after %d connections; want the capped timeout to end the one dial first", err, ctx.Err(), accepted())
+	}
+	t.Logf("capped: %v", err)
 }

@@ -23,7 +23,7 @@ import (
 	"counter/provisioning/sshx"
 )
 
-// Dialer returns a node's SSH connection; *host.Connector and *Pool are Dialers.
+// Dialer returns a node's SSH connection; *host.Connector is one.
 type Dialer interface {
 	Client(ctx context.Context, n inventory.Node) (*sshx.Client, error)
 }

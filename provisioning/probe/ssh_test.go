@@ -18,6 +18,7 @@ import (
 
 	"github.com/skeema/knownhosts"
 
+	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/nagios"
 	"counter/provisioning/pki"
@@ -147,9 +148,9 @@ func TestProbeOverSSH(t *testing.T) {
 		testNode(t, "master", inventory.RoleMaster, master.Addr, key, knownPath),
 		testNode(t, "na", inventory.RoleReplica, replica.Addr, key, knownPath),
 	}}
-	pool := NewPool(inv, PoolOptions{ConnectTimeout: 5 * time.Second})
-	t.Cleanup(func() { pool.Close() })
-	p := New(pool, Options{
+	conn := host.NewConnector(inv, host.ConnectOptions{ConnectTimeout: 5 * time.Second})
+	t.Cleanup(func() { conn.Close() })
+	p := New(conn, Options{
 		HTTPPort: port, RedisSocket: sock, RedisPasswordFile: pwPath,
 		MemInfo: meminfo, DiskPaths: []string{"/", dir}, CertPaths: []string{certPath, filepath.Join(dir, "absent.crt")},
 		RAIDState: raidPath, Package: "ctr-no-such-package",
@@ -196,8 +197,8 @@ func TestProbeOverSSH(t *testing.T) {
 	t.Run("wrong redis password", func(t *testing.T) {
 		wrong := filepath.Join(dir, "wrong.pass")
 		mustWrite(t, wrong, "wrong\n")
-		bad := New(pool, Options{HTTPPort: port, RedisSocket: sock, RedisPasswordFile: wrong}, time.Now)
-		r := bad.redis(ctx, mustClient(t, pool, inv.Nodes[0]))
+		bad := New(conn, Options{HTTPPort: port, RedisSocket: sock, RedisPasswordFile: wrong}, time.Now)
+		r := bad.redis(ctx, mustClient(t, conn, inv.Nodes[0]))
 		if r.Err == nil || !strings.Contains(r.Err.Error(), "WRONGPASS") {
 			t.Errorf("redis with a wrong password: %v; want the WRONGPASS reason", r.Err)
 		}
@@ -207,9 +208,9 @@ func TestProbeOverSSH(t *testing.T) {
 			testNode(t, "master", inventory.RoleMaster, "127.0.0.3:1", key, knownPath),
 			testNode(t, "na", inventory.RoleReplica, replica.Addr, key, knownPath),
 		}}
-		pool := NewPool(inv, PoolOptions{ConnectTimeout: 2 * time.Second})
-		defer pool.Close()
-		f := New(pool, Options{HTTPPort: port}, time.Now).Probe(ctx, inv.Nodes[1])
+		conn := host.NewConnector(inv, host.ConnectOptions{ConnectTimeout: 2 * time.Second})
+		defer conn.Close()
+		f := New(conn, Options{HTTPPort: port}, time.Now).Probe(ctx, inv.Nodes[1])
 		if f.SSH.Err == nil || !strings.Contains(f.SSH.Err.Error(), "through the master") || !errors.Is(f.Redis.Err, ErrNoSSH) {
 			t.Errorf("SSH = %v, Redis = %v; want SSH failing through the master and the rest not checked", f.SSH.Err, f.Redis.Err)
 		}
