@@ -132,6 +132,19 @@ func node(t *testing.T, name string, role inventory.Role, addr, key, known strin
 		SSH: inventory.SSH{User: "root", Port: port, KeyFile: key, KnownHosts: known, ConnectTimeout: connectTimeout, CommandTimeout: 10 * time.Second}}
 }
 
+// keyAndNoKnownHosts writes a client key and an empty known_hosts: nothing
+// will finish a handshake, which is what tests of hanging nodes want.
+func keyAndNoKnownHosts(t *testing.T) (key, known string) {
+	t.Helper()
+	dir := t.TempDir()
+	key, _ = sshxtest.WriteKey(t, dir, "")
+	known = filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return key, known
+}
+
 func TestConnectorSilentNodeHoldsUpNoOther(t *testing.T) {
 	dir := t.TempDir()
 	key, pub := sshxtest.WriteKey(t, dir, "")
@@ -168,12 +181,7 @@ func TestConnectorSilentNodeHoldsUpNoOther(t *testing.T) {
 }
 
 func TestConnectorRemembersADeadMaster(t *testing.T) {
-	dir := t.TempDir()
-	key, _ := sshxtest.WriteKey(t, dir, "")
-	known := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(known, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	key, known := keyAndNoKnownHosts(t)
 	silent, accepted := silentListener(t)
 	inv := &inventory.Inventory{Nodes: []inventory.Node{
 		node(t, "master", inventory.RoleMaster, silent, key, known, 500*time.Millisecond),
@@ -203,12 +211,7 @@ func TestConnectorRemembersADeadMaster(t *testing.T) {
 }
 
 func TestConnectorCapsConnectTimeout(t *testing.T) {
-	dir := t.TempDir()
-	key, _ := sshxtest.WriteKey(t, dir, "")
-	known := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(known, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	key, known := keyAndNoKnownHosts(t)
 	silent, accepted := silentListener(t)
 	inv := &inventory.Inventory{Nodes: []inventory.Node{node(t, "master", inventory.RoleMaster, silent, key, known, time.Hour)}}
 	c := NewConnector(inv, ConnectOptions{ConnectTimeout: 200 * time.Millisecond})
