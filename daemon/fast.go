@@ -25,7 +25,7 @@ import (
 // for "//getvalue" as "/getvalue" where net/http redirects to the clean path,
 // and it accepts an HTTP/1.1 request without Host, which net/http refuses (400).
 
-// fastRoutes are the routes fasthttp serves without net/http.
+// fastRoutes are the routes fasthttp serves without net/http, and its refusals.
 type fastRoutes struct {
 	s                        *Server
 	headers                  [][2][]byte // the security headers, ready to copy
@@ -33,7 +33,7 @@ type fastRoutes struct {
 	page, value, health, evs *routeMetrics
 }
 
-func (s *Server) fastHandler() fasthttp.RequestHandler {
+func (s *Server) fastRoutes() *fastRoutes {
 	fr := &fastRoutes{s: s, fallback: fasthttpadaptor.NewFastHTTPHandler(s.handler),
 		page: s.metrics.forRoute("page"), value: s.metrics.forRoute("getvalue"),
 		health: s.metrics.forRoute("healthz"), evs: s.metrics.forRoute("events")}
@@ -42,7 +42,7 @@ func (s *Server) fastHandler() fasthttp.RequestHandler {
 			fr.headers = append(fr.headers, [2][]byte{[]byte(k), []byte(v)})
 		}
 	}
-	return fr.serve
+	return fr
 }
 
 func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
@@ -87,24 +87,28 @@ func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 
 // write answers 200 with a body that is never modified (pre-rendered), so it is not copied.
 func (fr *fastRoutes) write(ctx *fasthttp.RequestCtx, contentType string, body []byte) {
+	fr.setHeaders(ctx, contentType)
+	ctx.Response.Header.SetCanonical(cacheControl, noCacheValue)
+	ctx.Response.SetBodyRaw(body)
+}
+
+// setHeaders sets the security headers and the content type.
+func (fr *fastRoutes) setHeaders(ctx *fasthttp.RequestCtx, contentType string) {
 	h := &ctx.Response.Header
 	for _, kv := range fr.headers {
 		h.SetCanonical(kv[0], kv[1])
 	}
 	h.SetContentType(contentType)
-	h.SetCanonical(cacheControl, noCacheValue)
-	ctx.Response.SetBodyRaw(body)
 }
 
 var (
-	healthzBody  = []byte("ok\n")
 	cacheControl = []byte("Cache-Control")
 	noCacheValue = []byte(noCache[0])
 )
 
-// fastError answers requests fasthttp refuses before any handler runs: a body
+// refuse answers requests fasthttp refuses before any handler runs: a body
 // over maxBody, a header over maxHeaderBytes, a read timeout, a malformed request.
-func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
+func (fr *fastRoutes) refuse(ctx *fasthttp.RequestCtx, err error) {
 	code, msg := http.StatusBadRequest, "malformed request"
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
@@ -116,12 +120,7 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		code, msg = http.StatusRequestTimeout, "request timeout"
 	}
-	for k, vs := range s.headers {
-		for _, v := range vs {
-			ctx.Response.Header.Set(k, v)
-		}
-	}
-	ctx.Response.Header.SetContentType(plainType[0])
+	fr.setHeaders(ctx, plainType[0])
 	ctx.SetStatusCode(code)
 	ctx.SetBodyString(msg + "\n")
 }
@@ -129,9 +128,10 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 // fastServer is the fasthttp server of the plain-HTTP listener, with the same
 // limits as the net/http one.
 func (d *Daemon) fastServer(s *Server) *fasthttp.Server {
+	fr := s.fastRoutes()
 	return &fasthttp.Server{
-		Handler:                      s.fastHandler(),
-		ErrorHandler:                 s.fastError,
+		Handler:                      fr.serve,
+		ErrorHandler:                 fr.refuse,
 		Logger:                       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		ReadTimeout:                  d.timeouts.read, // from the first byte of a request to its end
 		WriteTimeout:                 d.timeouts.write,

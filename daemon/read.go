@@ -11,6 +11,8 @@ var (
 	htmlType  = []string{"text/html; charset=utf-8"}
 	plainType = []string{"text/plain; charset=utf-8"}
 	noCache   = []string{"no-cache"}
+
+	healthzBody = []byte("ok\n")
 )
 
 // page serves the pre-rendered page: the same bytes for every visitor.
@@ -34,7 +36,7 @@ func (s *Server) getValue(w http.ResponseWriter, r *http.Request) {
 // healthz says the process serves.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = plainType
-	_, _ = w.Write([]byte("ok\n"))
+	_, _ = w.Write(healthzBody)
 }
 
 // readyz says whether this node should take traffic: its Redis answers and the value is fresh.
