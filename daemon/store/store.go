@@ -54,7 +54,7 @@ type Options struct {
 	Password            string        // used when a URL carries none
 	CAFile              string        // PEM CAs trusted for rediss:// URLs; "" = system roots
 	CertFile, KeyFile   string        // client certificate for rediss:// (Redis tls-auth-clients); "" = none
-	KeyPrefix           string        // default "counter:"
+	KeyPrefix           string        // default DefaultKeyPrefix
 	SessionTTL          time.Duration // default 30 days
 	Window              time.Duration // one increment per user per Window; default 24h
 	PollInterval        time.Duration // default 500ms
@@ -76,7 +76,7 @@ func (o *Options) setDefaults() {
 		o.MasterURL = o.LocalURL
 	}
 	if o.KeyPrefix == "" {
-		o.KeyPrefix = "counter:"
+		o.KeyPrefix = DefaultKeyPrefix
 	}
 	if o.SessionTTL == 0 {
 		o.SessionTTL = 30 * 24 * time.Hour
@@ -236,8 +236,14 @@ func (s *Store) SessionKey(token string) string {
 	return s.o.KeyPrefix + "session:" + TokenHash(token)
 }
 
+// DefaultKeyPrefix begins every key (and the channel) when Options.KeyPrefix is empty.
+const DefaultKeyPrefix = "counter:"
+
 // Channel is where the increment script publishes each new value.
-func (s *Store) Channel() string { return s.o.KeyPrefix + "events" }
+func (s *Store) Channel() string { return ChannelFor(s.o.KeyPrefix) }
+
+// ChannelFor is the channel of a store whose keys begin with keyPrefix.
+func ChannelFor(keyPrefix string) string { return keyPrefix + "events" }
 
 func (s *Store) redisError(op string, err error) {
 	if s.o.OnRedisError != nil && err != nil && !errors.Is(err, redis.Nil) {

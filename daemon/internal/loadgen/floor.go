@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"counter/daemon/store"
 )
 
 type floorOptions struct {
@@ -35,7 +37,7 @@ func runFloor(ctx context.Context, o floorOptions, stdout io.Writer) error {
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	ps := rdb.Subscribe(ctx, "counter:events") // store.Store.Channel with the default key prefix
+	ps := rdb.Subscribe(ctx, store.ChannelFor(store.DefaultKeyPrefix))
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
