@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"counter/daemon/redistest"
+	"counter/internal/redistest"
 )
 
 // counterd starts a full counterd (real store) on 127.0.0.1:0 reading from local

@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"counter/daemon"
-	"counter/daemon/redistest"
+	"counter/internal/redistest"
 )
 
 const chromiumPath = "/usr/bin/chromium"

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"counter/daemon/redistest"
 	"counter/daemon/store"
+	"counter/internal/redistest"
 )
 
 // BenchmarkIncrementSession: one press each by b.N distinct users, through

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"counter/daemon/redistest"
 	"counter/daemon/store"
+	"counter/internal/redistest"
 )
 
 // TestConcurrentIncrementsCountOnce: 50 simultaneous presses by one user.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"counter/daemon/redistest"
 	"counter/daemon/store"
+	"counter/internal/redistest"
 )
 
 // TestMasterKilled: writes fail fast with ErrMasterUnavailable while reads,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"counter/daemon/redistest"
+	"counter/internal/redistest"
 )
 
 func TestRestartKeepsDataWithPersistence(t *testing.T) {
