@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"counter/daemon/store"
+	"counter/internal/redisinfo"
 	"counter/internal/redistest"
 )
 
@@ -79,7 +80,7 @@ func TestMasterKilled(t *testing.T) {
 
 	// The replica notices the dead link; from then on confirmed stops.
 	eventually(t, 10*time.Second, "replica reports master_link_status:down", func() bool {
-		return strings.Contains(replica.Client().Info(bg, "replication").Val(), "master_link_status:down")
+		return redisinfo.Parse(replica.Client().Info(bg, "replication").Val())["master_link_status"] == "down"
 	})
 	v, frozen := s.Value()
 	if v != 1 {

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"counter/internal/redisinfo"
 )
 
 // snapshot is what Value returns; replaced whole so readers never lock.
@@ -176,7 +177,7 @@ func (s *Store) pollOnce(ctx context.Context) error {
 // the master pings replicas only every repl-ping-replica-period (10 s by
 // default), so set that to 1 on the master for a tight confirmed time.
 func confirmedAt(info string, polled time.Time) time.Time {
-	f := infoFields(info)
+	f := redisinfo.Parse(info)
 	switch f["role"] {
 	case "master":
 		return polled
@@ -192,17 +193,6 @@ func confirmedAt(info string, polled time.Time) time.Time {
 		return time.Time{}
 	}
 	return polled.Add(-time.Duration(ago) * time.Second)
-}
-
-func infoFields(info string) map[string]string {
-	f := make(map[string]string)
-	for _, line := range strings.Split(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok {
-			f[k] = v
-		}
-	}
-	return f
 }
 
 // subscribe follows the counter's channel on the local node. go-redis

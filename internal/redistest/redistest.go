@@ -19,6 +19,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"counter/internal/redisinfo"
 )
 
 // Binary is where Debian's redis-server package installs the server.
@@ -367,7 +369,7 @@ func (s *Server) WaitLinkUp(within time.Duration) error {
 	var last string
 	for {
 		info, err := c.Info(ctx, "replication").Result()
-		if err == nil && strings.Contains(info, "master_link_status:up") {
+		if err == nil && redisinfo.Parse(info).LinkUp() {
 			return nil
 		}
 		if err != nil {

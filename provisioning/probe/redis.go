@@ -1,13 +1,13 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"counter/internal/redisinfo"
 	"counter/provisioning/sshx"
 )
 
@@ -62,17 +62,7 @@ func (p *Prober) redis(ctx context.Context, cl *sshx.Client) Fact[RedisInfo] {
 // ParseInfo reads the output of INFO. Anything that is not INFO (an error
 // reply such as NOAUTH) is an error quoting its first line.
 func ParseInfo(b []byte) (RedisInfo, error) {
-	kv := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			kv[k] = v
-		}
-	}
+	kv := redisinfo.Parse(string(b))
 	if kv["role"] == "" || kv["redis_version"] == "" {
 		first, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
 		if first == "" {

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
+	"counter/internal/redisinfo"
 	"counter/provisioning/pki"
 )
 
@@ -221,18 +221,12 @@ func clientName(user string) string {
 }
 
 // info returns one INFO section as fields.
-func info(ctx context.Context, cl *redis.Client, section string) (map[string]string, error) {
+func info(ctx context.Context, cl *redis.Client, section string) (redisinfo.Fields, error) {
 	s, err := cl.Info(ctx, section).Result()
 	if err != nil {
 		return nil, err
 	}
-	f := make(map[string]string)
-	for _, line := range strings.Split(s, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
-			f[k] = v
-		}
-	}
-	return f, nil
+	return redisinfo.Parse(s), nil
 }
 
 // waitFor polls cond until it returns nil or the deadline passes.

@@ -1,13 +1,12 @@
 package steps
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"counter/internal/redisinfo"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/phase"
@@ -29,18 +28,6 @@ exec redis-cli --no-auth-warning -s "$sock" --user counterd "$@"`
 // redisCLIArgv runs redis-cli with args against the node's Redis.
 func redisCLIArgv(args ...string) []string {
 	return append([]string{"sh", "-c", redisCLIScript, "sh", CounterdPassword, redisconf.DebianPaths().UnixSocket}, args...)
-}
-
-// parseInfo reads the key:value lines of Redis INFO output.
-func parseInfo(b []byte) map[string]string {
-	m := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok && !strings.HasPrefix(k, "#") {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // Replication waits until Redis answers as the node's role: the master as
@@ -75,7 +62,7 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 		if err != nil {
 			return false, "", err
 		}
-		info := parseInfo(out)
+		info := redisinfo.Parse(string(out))
 		role := info["role"]
 		switch {
 		case role == "":
