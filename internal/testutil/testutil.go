@@ -1,0 +1,24 @@
+// Package testutil is the one home of the helpers every package's tests
+// share: a free loopback port, polling with a deadline, golden files with
+// one -update flag, and a throwaway CA of the product's own kind. A test
+// that needs one of these uses it from here rather than writing another.
+package testutil
+
+import (
+	"net"
+	"testing"
+)
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
+// port can be taken again before the caller binds it: prefer listening on
+// ":0" and asking the listener, and use this only for a server that must be
+// told its port (redis-server, sshd).
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
