@@ -1,19 +1,17 @@
 // Package redistest runs real redis-server processes for tests: one per call
 // to Start, on a free loopback port with its own temporary directory, tracked
-// by pid and stopped when the test ends.
+// by pid and stopped when the test ends. It is the one place tests start
+// Redis; Run serves a test that renders the configuration itself.
 package redistest
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"counter/internal/redisinfo"
+	"counter/internal/testutil"
 )
 
 // Binary is where Debian's redis-server package installs the server.
@@ -34,22 +33,26 @@ const (
 
 // Server is one running (or stopped) redis-server owned by a test.
 type Server struct {
-	tb       testing.TB
-	bin      string
-	dir      string
-	port     int
-	password string
-	args     []string
-	tls      *tlsFiles // nil: plain TCP
+	*Process // the current process; Restart replaces it
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the current process has exited
+	tb        testing.TB
+	bin       string
+	dir       string
+	port      int
+	user      string
+	password  string
+	socket    string // "" without WithUnixSocket
+	args      []string
+	tls       *testutil.TLS // nil: plain TCP
+	clientTLS *tls.Config
 }
 
 type config struct {
 	persist  bool
 	tls      bool
 	mtls     bool
+	socket   bool
+	user     string
 	password string
 	args     []string
 }
@@ -63,6 +66,16 @@ func WithPersistence() Option { return func(c *config) { c.persist = true } }
 // WithPassword sets requirepass (and masterauth, for use as a replica).
 // URL then carries the password.
 func WithPassword(pw string) Option { return func(c *config) { c.password = pw } }
+
+// WithUser makes the helper's own clients (readiness, Do, Client) log in as
+// an ACL user that WithArgs("--user", name, ...) defines, as a provisioned
+// node's counterd does; the rules must allow PING. URL then carries both.
+func WithUser(name, password string) Option {
+	return func(c *config) { c.user, c.password = name, password }
+}
+
+// WithUnixSocket also serves on a Unix socket (mode 700): see Socket.
+func WithUnixSocket() Option { return func(c *config) { c.socket = true } }
 
 // WithTLS serves TLS only (no plain port), with a certificate for 127.0.0.1
 // from a CA made for this server: see CAFile. URL then starts with rediss://.
@@ -81,28 +94,31 @@ func WithArgs(args ...string) Option {
 // binary is missing and fails it when the server does not answer PING in time.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	bin, err := exec.LookPath(Binary)
-	if err != nil {
-		tb.Skipf("SKIPPING: needs a real redis-server at %s (apt-get install redis-server): %v", Binary, err)
-	}
 	var c config
 	for _, o := range opts {
 		o(&c)
 	}
-	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), password: c.password}
+	s := &Server{tb: tb, bin: lookBinary(tb), dir: tb.TempDir(), user: c.user, password: c.password}
 	if c.tls {
-		if s.tls, err = makeTLSFiles(s.dir); err != nil {
-			tb.Fatalf("redistest: make TLS certificates: %v", err)
+		t := testutil.NewTLS(tb)
+		s.tls, s.clientTLS = &t, t.ClientConfig(tb)
+	}
+	if c.socket {
+		// Unix socket paths are limited to 107 bytes; t.TempDir can be longer.
+		dir, err := os.MkdirTemp("", "redistest")
+		if err != nil {
+			tb.Fatal(err)
 		}
+		tb.Cleanup(func() { os.RemoveAll(dir) })
+		s.socket = filepath.Join(dir, "redis.sock")
 	}
 	s.args = s.baseArgs(c)
-	tb.Cleanup(s.cleanup)
 
 	// A free port can be taken by someone else between our probe and the
 	// server's bind; try a few ports before giving up.
 	for attempt := 0; ; attempt++ {
-		s.port = freePort(tb)
-		err = s.start()
+		s.port = testutil.FreePort(tb)
+		err := s.start()
 		if err == nil {
 			return s
 		}
@@ -127,11 +143,14 @@ func (s *Server) baseArgs(c config) []string {
 	if c.persist {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	}
-	if s.tls != nil {
-		args = append(args, "--tls-cert-file", s.tls.cert, "--tls-key-file", s.tls.key,
-			"--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", map[bool]string{false: "no", true: "yes"}[c.mtls])
+	if s.socket != "" {
+		args = append(args, "--unixsocket", s.socket, "--unixsocketperm", "700")
 	}
-	if c.password != "" {
+	if s.tls != nil {
+		args = append(args, "--tls-cert-file", s.tls.CertFile, "--tls-key-file", s.tls.KeyFile,
+			"--tls-ca-cert-file", s.tls.CAFile, "--tls-auth-clients", map[bool]string{false: "no", true: "yes"}[c.mtls])
+	}
+	if c.password != "" && c.user == "" {
 		args = append(args, "--requirepass", c.password, "--masterauth", c.password)
 	}
 	return append(args, c.args...)
@@ -139,87 +158,51 @@ func (s *Server) baseArgs(c config) []string {
 
 func (s *Server) logPath() string { return filepath.Join(s.dir, "redis.log") }
 
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("redistest: find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// start launches the process and waits until it answers PING.
+// start launches the process on s.port and waits until it answers PING.
 func (s *Server) start() error {
 	args := append([]string{"--port", strconv.Itoa(s.port)}, s.args...)
 	if s.tls != nil {
 		args = append([]string{"--port", "0", "--tls-port", strconv.Itoa(s.port)}, s.args...)
 	}
-	cmd := exec.Command(s.bin, args...)
-	cmd.Dir = s.dir
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.bin, err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	s.cmd, s.done = cmd, done
-
-	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
-	defer cancel()
 	c := s.newClient()
 	defer c.Close()
-	var lastErr error
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		lastErr = c.Ping(pctx).Err()
-		pcancel()
-		if lastErr == nil {
-			return nil
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("redis-server pid %d on port %d exited before answering PING: %s",
-				cmd.Process.Pid, s.port, s.logTail())
-		case <-ctx.Done():
-			s.kill()
-			return fmt.Errorf("redis-server pid %d on port %d did not answer PING within %s: %v",
-				cmd.Process.Pid, s.port, startDeadline, lastErr)
-		case <-time.After(20 * time.Millisecond): // poll interval, not synchronisation
-		}
+	p, err := launch(s.tb, s.bin, s.dir, s.logPath(), func(ctx context.Context) error { return c.Ping(ctx).Err() }, args)
+	if err != nil {
+		return err
 	}
+	s.Process = p
+	return nil
 }
 
 func (s *Server) newClient() *redis.Client {
-	o := &redis.Options{
+	return redis.NewClient(&redis.Options{
 		Addr:                     s.Addr(),
+		Username:                 s.user,
 		Password:                 s.password,
+		TLSConfig:                s.clientTLS,
 		MaxRetries:               -1,
 		DialTimeout:              time.Second,
 		ReadTimeout:              2 * time.Second,
 		PoolSize:                 2,
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	}
-	if s.tls != nil {
-		o.TLSConfig = s.tls.clientConfig()
-	}
-	return redis.NewClient(o)
+	})
 }
 
 // Addr is host:port of the server.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL is redis://[:password@]127.0.0.1:port/0, rediss:// WithTLS.
+// Socket is the path of the Unix socket WithUnixSocket serves; "" without.
+func (s *Server) Socket() string { return s.socket }
+
+// URL is redis://[[user]:password@]127.0.0.1:port/0, rediss:// WithTLS.
 func (s *Server) URL() string {
 	scheme := "redis://"
 	if s.tls != nil {
 		scheme = "rediss://"
 	}
 	if s.password != "" {
-		return scheme + ":" + s.password + "@" + s.Addr() + "/0"
+		return scheme + s.user + ":" + s.password + "@" + s.Addr() + "/0"
 	}
 	return scheme + s.Addr() + "/0"
 }
@@ -230,7 +213,7 @@ func (s *Server) CertFile() string {
 	if s.tls == nil {
 		return ""
 	}
-	return s.tls.cert
+	return s.tls.CertFile
 }
 
 // KeyFile is the private key of CertFile.
@@ -238,7 +221,7 @@ func (s *Server) KeyFile() string {
 	if s.tls == nil {
 		return ""
 	}
-	return s.tls.key
+	return s.tls.KeyFile
 }
 
 // CAFile is the PEM file of the CA that signed a WithTLS server's
@@ -247,24 +230,7 @@ func (s *Server) CAFile() string {
 	if s.tls == nil {
 		return ""
 	}
-	return s.tls.ca
-}
-
-// Pid is the process id of the running server, 0 when it is stopped.
-func (s *Server) Pid() int {
-	if s.cmd == nil || s.exited() {
-		return 0
-	}
-	return s.cmd.Process.Pid
-}
-
-func (s *Server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
+	return s.tls.CAFile
 }
 
 // Client returns a go-redis client for the server, closed when tb ends.
@@ -286,60 +252,6 @@ func (s *Server) Do(args ...any) any {
 		s.tb.Fatalf("redistest: %v on pid %d: %v", args, s.Pid(), err)
 	}
 	return v
-}
-
-// Stop shuts the server down with SIGTERM (it saves data if persistence is
-// on) and waits for it to exit, then SIGKILL if it takes too long.
-func (s *Server) Stop() {
-	s.tb.Helper()
-	if s.cmd == nil || s.exited() {
-		return
-	}
-	pid := s.cmd.Process.Pid
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	_ = s.cmd.Process.Signal(syscall.SIGCONT) // in case it was paused
-	select {
-	case <-s.done:
-	case <-time.After(stopDeadline):
-		s.tb.Errorf("redistest: pid %d ignored SIGTERM for %s, killing it", pid, stopDeadline)
-		s.kill()
-	}
-}
-
-// Kill ends the server with SIGKILL, as a crash would.
-func (s *Server) Kill() {
-	s.tb.Helper()
-	s.kill()
-}
-
-func (s *Server) kill() {
-	if s.cmd == nil || s.exited() {
-		return
-	}
-	_ = s.cmd.Process.Kill() // SIGKILL also ends a paused (SIGSTOPped) process
-	<-s.done
-}
-
-// Pause stops the process with SIGSTOP: connections stay open but nothing
-// answers, like a host lost behind a silent network. Cleanup resumes it.
-func (s *Server) Pause() {
-	s.tb.Helper()
-	s.signal(syscall.SIGSTOP)
-}
-
-// Resume continues a paused server with SIGCONT.
-func (s *Server) Resume() {
-	s.tb.Helper()
-	s.signal(syscall.SIGCONT)
-}
-
-func (s *Server) signal(sig syscall.Signal) {
-	if s.cmd == nil || s.exited() {
-		s.tb.Fatalf("redistest: %v to a server that is not running", sig)
-	}
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.tb.Fatalf("redistest: %v to pid %d: %v", sig, s.cmd.Process.Pid, err)
-	}
 }
 
 // Restart stops the server and starts it again on the same port and directory.
@@ -364,47 +276,14 @@ func (s *Server) ReplicaOf(master *Server) {
 func (s *Server) WaitLinkUp(within time.Duration) error {
 	c := s.newClient()
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	var last string
-	for {
+	return testutil.Wait(within, func(ctx context.Context) error {
 		info, err := c.Info(ctx, "replication").Result()
-		if err == nil && redisinfo.Parse(info).LinkUp() {
-			return nil
-		}
 		if err != nil {
-			last = err.Error()
-		} else {
-			last = strings.ReplaceAll(strings.TrimSpace(info), "\r\n", " ")
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("replica pid %d: master link not up within %s (last INFO: %s)", s.Pid(), within, last)
-		case <-time.After(20 * time.Millisecond): // poll interval, not synchronisation
+		if f := redisinfo.Parse(info); !f.LinkUp() {
+			return fmt.Errorf("replica pid %d: role:%s master_link_status:%s", s.Pid(), f["role"], f["master_link_status"])
 		}
-	}
-}
-
-func (s *Server) cleanup() {
-	if s.tb.Failed() && s.cmd != nil {
-		s.tb.Logf("redistest: redis-server pid %d port %d dir %s; log tail:\n%s",
-			s.cmd.Process.Pid, s.port, s.dir, s.logTail())
-	}
-	s.kill()
-}
-
-// logTail returns the last lines of the server log, for failure messages.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.logPath())
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "(no log)"
-		}
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
-	}
-	return strings.Join(lines, "\n")
+		return nil
+	})
 }

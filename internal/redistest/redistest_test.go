@@ -3,6 +3,7 @@ package redistest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 func TestRestartKeepsDataWithPersistence(t *testing.T) {
@@ -42,17 +44,13 @@ func TestReplicaOfReplicates(t *testing.T) {
 	master.Do("SET", "k", "from-master")
 
 	c := replica.Client()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, err := c.Get(context.Background(), "k").Result()
-		if err == nil && got == "from-master" {
-			return
+	testutil.Poll(t, 5*time.Second, "replica has k", func(ctx context.Context) error {
+		got, err := c.Get(ctx, "k").Result()
+		if err == nil && got != "from-master" {
+			err = fmt.Errorf("replica GET k = %q, want from-master", got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica GET k = %q, %v; want from-master", got, err)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval
-	}
+		return err
+	})
 }
 
 func TestKillEndsProcess(t *testing.T) {
@@ -105,5 +103,32 @@ func TestTLS(t *testing.T) {
 	defer c.Close()
 	if err := c.Ping(ctx).Err(); err == nil {
 		t.Fatal("plain-text PING to the TLS port answered")
+	}
+}
+
+// TestACLUserOnUnixSocket: a server like a provisioned node's, with the
+// default user off and a counterd user, answers that user on the socket
+// and on TCP, and refuses a client without credentials.
+func TestACLUserOnUnixSocket(t *testing.T) {
+	const pw = "acl-test-password"
+	srv := redistest.Start(t, redistest.WithUnixSocket(), redistest.WithUser("counterd", pw),
+		redistest.WithArgs("--user", "default", "reset", "--user", "counterd", "reset", "on", ">"+pw, "~counter:*", "+ping", "+info"))
+	if got := srv.Do("PING"); got != "PONG" {
+		t.Fatalf("PING as counterd = %v, want PONG", got)
+	}
+	if !strings.HasPrefix(srv.URL(), "redis://counterd:"+pw+"@127.0.0.1:") {
+		t.Errorf("URL() = %q, want the user and password in it", srv.URL())
+	}
+	ctx := context.Background()
+	sock := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Socket(), Username: "counterd", Password: pw,
+		DisableIdentity: true, MaxRetries: -1})
+	defer sock.Close()
+	if err := sock.Ping(ctx).Err(); err != nil {
+		t.Fatalf("PING as counterd on %s: %v", srv.Socket(), err)
+	}
+	anon := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Socket(), DisableIdentity: true, MaxRetries: -1})
+	defer anon.Close()
+	if err := anon.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Errorf("PING without credentials = %v, want NOAUTH", err)
 	}
 }
