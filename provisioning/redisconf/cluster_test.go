@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"counter/internal/testutil"
 )
 
 // pressScript calls what counter/daemon/store's increment script calls:
@@ -28,7 +30,6 @@ return v
 // configuration promises: TLS replication with the replication user,
 // counterd's exact rights, and every other door closed.
 func TestRealCluster(t *testing.T) {
-	requireRedisServer(t)
 	c := newCluster(t)
 	master := c.start(t, RoleMaster, "master", "127.0.0.2", nil)
 	mirror := c.start(t, RoleMirror, "mirror", "127.0.0.3", master)
@@ -45,7 +46,7 @@ func TestRealCluster(t *testing.T) {
 			priority string
 		}{{mirror, "10"}, {replica, "100"}} {
 			cl := c.counterd(t, tt.n, "127.0.0.1")
-			waitFor(t, tt.n.name+" master_link_status:up", 20*time.Second, func(ctx context.Context) error {
+			testutil.Poll(t, 20*time.Second, tt.n.name+" master_link_status:up", func(ctx context.Context) error {
 				f, err := info(ctx, cl, "replication")
 				if err != nil {
 					return err
@@ -110,7 +111,7 @@ func TestRealCluster(t *testing.T) {
 		if msg.Payload != strconv.FormatInt(v, 10) {
 			t.Errorf("replica heard %q, master published %d", msg.Payload, v)
 		}
-		waitFor(t, "value on the replica", 10*time.Second, func(ctx context.Context) error {
+		testutil.Poll(t, 10*time.Second, "value on the replica", func(ctx context.Context) error {
 			got, err := local.Get(ctx, "counter:value").Int64()
 			if err == nil && got != v {
 				err = fmt.Errorf("replica has %d, master %d", got, v)

@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,11 +17,10 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"counter/internal/redisinfo"
+	"counter/internal/redistest"
+	"counter/internal/testutil"
 	"counter/provisioning/pki"
 )
-
-// redisServer is Debian's binary; the real tests skip without it.
-const redisServer = "/usr/bin/redis-server"
 
 // node is one real redis-server started from a configuration made by
 // Render, with only paths, ports and addresses moved into a temporary
@@ -35,7 +32,6 @@ type node struct {
 	dir      string
 	confPath string
 	paths    Paths
-	exited   chan struct{}
 }
 
 type cluster struct {
@@ -45,13 +41,6 @@ type cluster struct {
 	replicationPassword string
 }
 
-func requireRedisServer(t testing.TB) {
-	t.Helper()
-	if _, err := os.Stat(redisServer); err != nil {
-		t.Skipf("SKIPPING real Redis test: %s missing (apt-get install redis-server): %v", redisServer, err)
-	}
-}
-
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	ca, _, err := pki.LoadOrCreateCA(filepath.Join(t.TempDir(), "pki"), "counter", time.Now())
@@ -59,16 +48,16 @@ func newCluster(t testing.TB) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{ca: ca, counterdPassword: "counterd-" + randomHex(t), replicationPassword: "replication-" + randomHex(t)}
-	c.counterdCert = issuePair(t, ca, "counterd", "127.0.0.1")
+	c.counterdCert = testutil.IssuePair(t, ca, "counterd", "127.0.0.1")
 	return c
 }
 
 // start renders role's configuration, installs the files it names and
-// starts redis-server; it is stopped by pid when the test ends.
+// starts redis-server (redistest.Run: stopped by pid when the test ends).
 func (c *cluster) start(t testing.TB, role Role, name, addr string, master *node) *node {
 	t.Helper()
 	dir := t.TempDir()
-	n := &node{name: name, addr: addr, port: freePort(t), dir: dir, exited: make(chan struct{})}
+	n := &node{name: name, addr: addr, port: testutil.FreePort(t), dir: dir}
 	n.paths = Paths{
 		Dir:         filepath.Join(dir, "data"),
 		LogFile:     filepath.Join(dir, "redis.log"),
@@ -117,71 +106,9 @@ func (c *cluster) start(t testing.TB, role Role, name, addr string, master *node
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(redisServer, n.confPath)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a crashed test
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", redisServer, err)
-	}
-	pid := cmd.Process.Pid
-	go func() { _ = cmd.Wait(); close(n.exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-		select {
-		case <-n.exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			<-n.exited
-		}
-		if t.Failed() {
-			n.dumpLog(t)
-		}
-	})
-	n.waitReady(t, c)
+	client := c.counterd(t, n, "127.0.0.1") // PING as counterd over TLS says it is ready
+	redistest.Run(t, dir, n.paths.LogFile, func(ctx context.Context) error { return client.Ping(ctx).Err() }, n.confPath)
 	return n
-}
-
-func (n *node) dumpLog(t testing.TB) {
-	for _, f := range []string{n.paths.LogFile, filepath.Join(n.dir, "stdout")} {
-		if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
-			t.Logf("%s %s:\n%s", n.name, filepath.Base(f), b)
-		}
-	}
-}
-
-// waitReady polls PING as counterd over TLS until it answers, the server
-// exits, or a deadline passes.
-func (n *node) waitReady(t testing.TB, c *cluster) {
-	t.Helper()
-	client := c.counterd(t, n, "127.0.0.1")
-	deadline := time.Now().Add(15 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := client.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case <-n.exited:
-			n.dumpLog(t)
-			t.Fatalf("%s: redis-server exited before answering: %v", n.name, err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			n.dumpLog(t)
-			t.Fatalf("%s: no PONG within 15s: %v", n.name, err)
-		}
-		<-tick.C
-	}
 }
 
 // counterd is a client as counter/daemon/store makes it (same handshake
@@ -227,49 +154,6 @@ func info(ctx context.Context, cl *redis.Client, section string) (redisinfo.Fiel
 		return nil, err
 	}
 	return redisinfo.Parse(s), nil
-}
-
-// waitFor polls cond until it returns nil or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func(context.Context) error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := cond(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		}
-		<-tick.C
-	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func issuePair(t testing.TB, ca *pki.CA, name string, sans ...string) tls.Certificate {
-	t.Helper()
-	c, k, err := ca.Issue(name, sans, time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(c, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair
 }
 
 func randomHex(t testing.TB) string {

@@ -2,16 +2,14 @@ package redisconf
 
 import (
 	"bytes"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"counter/internal/testutil"
+)
 
 // Fixed secrets for the golden files; real ones are random.
 const (
@@ -52,19 +50,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil || !bytes.Equal(got, again) {
 				t.Fatalf("second Render differs (err %v): output must be deterministic", err)
 			}
-			golden := filepath.Join("testdata", string(role)+".conf")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Render(%s) differs from %s (go test -update rewrites it):\n%s", role, golden, got)
-			}
+			testutil.Golden(t, filepath.Join("testdata", string(role)+".conf"), got)
 		})
 	}
 }

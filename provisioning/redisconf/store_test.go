@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"counter/daemon/store"
+	"counter/internal/testutil"
 )
 
 // testRealStore runs counterd's own store code against the rendered ACL:
@@ -53,7 +54,7 @@ func testRealStore(t *testing.T, c *cluster, master, replica *node) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	waitFor(t, "store ready (GET and INFO on the replica)", 10*time.Second, func(context.Context) error {
+	testutil.Poll(t, 10*time.Second, "store ready (GET and INFO on the replica)", func(context.Context) error {
 		if !s.Ready() {
 			return errors.New("no value read yet")
 		}
@@ -80,7 +81,7 @@ func testRealStore(t *testing.T, c *cluster, master, replica *node) {
 	if _, err := s.IncrementSession(ctx, token); !errors.As(err, &tooSoon) {
 		t.Errorf("second IncrementSession: %v, want TooSoonError", err)
 	}
-	waitFor(t, "the press reaches the replica's subscriber", 10*time.Second, func(context.Context) error {
+	testutil.Poll(t, 10*time.Second, "the press reaches the replica's subscriber", func(context.Context) error {
 		if got, _ := s.Value(); got != v {
 			return errors.New("value " + strconv.FormatInt(got, 10) + ", want " + strconv.FormatInt(v, 10))
 		}
@@ -101,7 +102,7 @@ func testRealStore(t *testing.T, c *cluster, master, replica *node) {
 	if err := s.DeleteSession(ctx, token); err != nil {
 		t.Fatalf("DeleteSession (DEL): %v", err)
 	}
-	waitFor(t, "session gone on the replica too", 10*time.Second, func(ctx context.Context) error {
+	testutil.Poll(t, 10*time.Second, "session gone on the replica too", func(ctx context.Context) error {
 		if _, err := s.SessionLogin(ctx, token); !errors.Is(err, store.ErrNoSession) {
 			return errors.New("session still there")
 		}
