@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"github.com/skeema/knownhosts"
 
 	"counter/daemon"
+	"counter/internal/redistest"
+	"counter/internal/testutil"
 	"counter/provisioning/health"
 	"counter/provisioning/nagios"
 	"counter/provisioning/pki"
@@ -42,39 +43,24 @@ type healthNode struct {
 
 func newHealthNode(t *testing.T) *healthNode {
 	t.Helper()
-	redisBin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("SKIPPED: redis-server not installed (apt install redis-server; CI has it)")
-	}
 	h := &healthNode{dir: t.TempDir()}
 	key, pub := sshxtest.WriteKey(t, h.dir, "")
 	srv := sshxtest.NewServer(t, pub)
 	known := filepath.Join(h.dir, "known_hosts")
 	writeNodeFile(t, known, knownhosts.Line([]string{srv.Addr}, srv.HostKeys[0].PublicKey())+"\n")
 
-	// Unix socket paths are limited to 107 bytes; t.TempDir can be longer.
-	sockDir, err := os.MkdirTemp("", "ctr-health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	sock := filepath.Join(sockDir, "redis.sock")
 	const password = "health-test-password-0123456789"
-	redisPort := freePort(t)
-	writeNodeFile(t, filepath.Join(sockDir, "redis.conf"), fmt.Sprintf("bind 127.0.0.1\nport %d\nunixsocket %s\nunixsocketperm 700\n"+
-		"dir %s\nsave \"\"\nuser default reset\nuser counterd reset on >%s ~counter:* &counter:* -@all +%s\n",
-		redisPort, sock, sockDir, password, strings.Join(redisconf.CounterdCommands(), " +")))
-	cmd := exec.Command(redisBin, filepath.Join(sockDir, "redis.conf"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	acl := []string{"--user", "default", "reset", "--user", "counterd", "reset", "on", ">" + password, "~counter:*", "&counter:*", "-@all"}
+	for _, c := range redisconf.CounterdCommands() {
+		acl = append(acl, "+"+c)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	pollUntil(t, 10*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
+	redisSrv := redistest.Start(t, redistest.WithUnixSocket(), redistest.WithUser("counterd", password), redistest.WithArgs(acl...))
+	sock := redisSrv.Socket()
 
-	h.httpPort = freePort(t)
+	h.httpPort = testutil.FreePort(t)
 	h.counterd = daemon.DefaultConfig()
 	h.counterd.Listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(h.httpPort))
-	h.counterd.Redis = fmt.Sprintf("redis://counterd@127.0.0.1:%d/0", redisPort)
+	h.counterd.Redis = "redis://counterd@" + redisSrv.Addr() + "/0"
 	h.counterd.RedisPassword = password
 	h.startCounterd(t)
 	t.Cleanup(func() { h.stopCounterd() })
@@ -123,7 +109,7 @@ func (h *healthNode) startCounterd(t *testing.T) {
 		t.Fatalf("start counterd: %v", err)
 	}
 	h.stopCounterd = func() { cancel(); run.Wait() }
-	pollUntil(t, 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "counterd /readyz 200", func() bool {
 		resp, err := http.Get("http://" + h.counterd.Listen + "/readyz")
 		if err != nil {
 			return false
@@ -131,16 +117,6 @@ func (h *healthNode) startCounterd(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // setRAID installs one of the raid package's recorded reports as the
@@ -262,15 +238,5 @@ func writeNodeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func pollUntil(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(within); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", within)
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
 	}
 }

@@ -3,36 +3,15 @@ package ctl
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"counter/internal/testutil"
 	"counter/provisioning/host"
 	"counter/provisioning/phase"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 func TestWriteOutcome(t *testing.T) {
 	ok := func(title string, d time.Duration) phase.StepReport {
@@ -82,7 +61,7 @@ func TestWriteOutcome(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("exit code %d, want %d", code, tt.wantCode)
 			}
-			golden(t, "outcome-"+filepath.Base(slug(tt.name))+".golden", out.Bytes())
+			testutil.Golden(t, filepath.Join("testdata", "outcome-"+filepath.Base(slug(tt.name))+".golden"), out.Bytes())
 		})
 	}
 }
@@ -94,7 +73,7 @@ func TestProgressLines(t *testing.T) {
 	log.With("host", "oceania").Info("step", "step", "replication", "status", phase.Failed, "took", 90*time.Second,
 		"err", errors.New("gave up after 1m30s: master_link_status:down"))
 	log.Info("not a step") // other records are not progress
-	golden(t, "progress.golden", out.Bytes())
+	testutil.Golden(t, filepath.Join("testdata", "progress.golden"), out.Bytes())
 }
 
 func slug(s string) string {

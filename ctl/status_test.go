@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
+	"counter/internal/testutil"
 	"counter/provisioning/inventory"
 	"counter/provisioning/probe"
 )
@@ -40,7 +42,7 @@ func TestStatusTable(t *testing.T) {
 	if err := writeStatus(&out, ss); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "status.golden", out.Bytes())
+	testutil.Golden(t, filepath.Join("testdata", "status.golden"), out.Bytes())
 
 	out.Reset()
 	enc := json.NewEncoder(&out)
@@ -48,7 +50,7 @@ func TestStatusTable(t *testing.T) {
 	if err := enc.Encode(ss); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "status.json.golden", out.Bytes())
+	testutil.Golden(t, filepath.Join("testdata", "status.json.golden"), out.Bytes())
 }
 
 func TestFromFacts(t *testing.T) {

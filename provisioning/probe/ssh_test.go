@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/skeema/knownhosts"
 
+	"counter/internal/redistest"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/nagios"
@@ -29,40 +29,14 @@ import (
 
 const testPassword = "probe-test-password-0123456789"
 
-// startRedis runs a real redis-server on a unix socket only, with the
-// default user off and a counterd user allowed INFO, like a provisioned node.
+// startRedis runs a real redis-server with a Unix socket, the default user
+// off and a counterd user allowed INFO, like a provisioned node; it returns
+// the socket.
 func startRedis(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("SKIPPED: redis-server not installed (apt install redis-server; CI has it)")
-	}
-	// Unix socket paths are limited to 107 bytes; t.TempDir can be longer.
-	dir, err := os.MkdirTemp("", "ctr-probe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "redis.sock")
-	conf := fmt.Sprintf("port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\nsave \"\"\n"+
-		"user default reset\nuser counterd reset on >%s ~counter:* +info +ping\n", sock, dir, testPassword)
-	if err := os.WriteFile(filepath.Join(dir, "redis.conf"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, filepath.Join(dir, "redis.conf"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if _, err := os.Stat(sock); err == nil {
-			return sock
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not create its socket in 10s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
-	}
+	srv := redistest.Start(t, redistest.WithUnixSocket(), redistest.WithUser("counterd", testPassword),
+		redistest.WithArgs("--user", "default", "reset", "--user", "counterd", "reset", "on", ">"+testPassword, "~counter:*", "+info", "+ping"))
+	return srv.Socket()
 }
 
 // fakeCounterd answers like counterd on addr; the HTTP parsing is what is
