@@ -1,14 +1,12 @@
 package daemon
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+	"counter/internal/testutil"
+)
 
 // TestPageGolden pins the served page byte for byte; after a deliberate change run
 // go test ./daemon/ -run TestPageGolden -update and review the diff.
@@ -25,19 +23,7 @@ func TestPageGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := newPages(tt.mode, 2*time.Second).html(1234567, now.Add(-tt.age), now).body
-			path := filepath.Join("testdata", tt.file)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("page differs from %s (%d bytes, want %d); rerun with -update if intended", path, len(got), len(want))
-			}
+			testutil.Golden(t, filepath.Join("testdata", tt.file), got)
 		})
 	}
 }

@@ -3,9 +3,9 @@ package lab
 import (
 	"bytes"
 	"net/netip"
-	"os"
 	"testing"
 
+	"counter/internal/testutil"
 	"counter/provisioning/inventory"
 )
 
@@ -31,19 +31,7 @@ func TestWriteInventoryGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WriteInventory() = %v", err)
 	}
-	const golden = "testdata/inventory.golden.yaml"
-	if update {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (UPDATE_GOLDEN=1 go test ./ctl/lab -run Inventory writes it)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("inventory differs from %s:\n%s", golden, b.String())
-	}
+	testutil.Golden(t, "testdata/inventory.golden.yaml", b.Bytes())
 	if bytes.Contains(b.Bytes(), []byte("never-written")) {
 		t.Error("the TSIG secret is inline in the inventory")
 	}

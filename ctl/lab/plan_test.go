@@ -3,7 +3,6 @@ package lab
 import (
 	"bytes"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +183,3 @@ func TestRouterConfigHalvesRTT(t *testing.T) {
 		t.Error("no pair master to client-oceania")
 	}
 }
-
-// update rewrites golden files: UPDATE_GOLDEN=1 go test ./ctl/lab -run Inventory
-var update = os.Getenv("UPDATE_GOLDEN") != ""

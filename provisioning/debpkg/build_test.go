@@ -16,6 +16,7 @@ import (
 	"github.com/cpuguy83/go-md2man/v2/md2man"
 
 	"counter/daemon"
+	"counter/internal/testutil"
 	"counter/provisioning/raid"
 )
 
@@ -149,7 +150,7 @@ func TestPackage(t *testing.T) {
 			}
 			got = append(got, f[0]+" "+f[1]+" "+f[5])
 		}
-		mustMatchGolden(t, "contents.golden", strings.Join(got, "\n")+"\n")
+		testutil.Golden(t, filepath.Join("testdata", "contents.golden"), []byte(strings.Join(got, "\n")+"\n"))
 	})
 
 	t.Run("shipped files", func(t *testing.T) {

@@ -2,16 +2,14 @@ package firewall
 
 import (
 	"errors"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"counter/internal/testutil"
+)
 
 // cluster is the example inventory's cluster, with an IPv6 address on
 // the master and one replica.
@@ -76,19 +74,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
-			path := filepath.Join("testdata", tc.name+".nft")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("Render(%s) differs from %s (go test -update rewrites it):\n%s", tc.name, path, got)
-			}
+			testutil.Golden(t, filepath.Join("testdata", tc.name+".nft"), got)
 		})
 	}
 }

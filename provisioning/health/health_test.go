@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"counter/internal/testutil"
 	"counter/provisioning/inventory"
 	"counter/provisioning/nagios"
 	"counter/provisioning/probe"
 	"counter/provisioning/raid"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.txt and *.json from the current output")
 
 func loadInventory(t *testing.T) *inventory.Inventory {
 	t.Helper()
@@ -125,28 +122,8 @@ func TestRunGolden(t *testing.T) {
 			if err := WriteJSON(&js, r); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name+".txt", text.Bytes())
-			golden(t, tt.name+".json", js.Bytes())
+			testutil.Golden(t, filepath.Join("testdata", tt.name+".txt"), text.Bytes())
+			testutil.Golden(t, filepath.Join("testdata", tt.name+".json"), js.Bytes())
 		})
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

@@ -1,10 +1,11 @@
 package inventory
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // The example documents the defaults; this keeps the two from drifting apart.
@@ -38,18 +39,6 @@ func TestHealthRejects(t *testing.T) {
 		t.Fatalf("Load(%q) = nil error, want one per bad threshold", path)
 	}
 	got := err.Error() + "\n"
-	golden := filepath.Join("testdata", "health-bad.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, rerr := os.ReadFile(golden)
-	if rerr != nil {
-		t.Fatalf("%v (run go test -update to create it)", rerr)
-	}
-	if got != string(want) {
-		t.Errorf("Load(%q) errors:\n%s\nwant:\n%s", path, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "health-bad.golden"), []byte(got))
 	checkSortedFieldErrors(t, err, path)
 }

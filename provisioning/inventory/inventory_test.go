@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,9 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current errors")
+	"counter/internal/testutil"
+)
 
 func TestLoadRejects(t *testing.T) {
 	tests := []struct {
@@ -41,19 +40,7 @@ func TestLoadRejects(t *testing.T) {
 				t.Fatalf("Load(%q) = %+v, nil; want errors (%s)", path, inv, tt.why)
 			}
 			got := err.Error() + "\n"
-			golden := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, rerr := os.ReadFile(golden)
-			if rerr != nil {
-				t.Fatalf("%v (run go test -update to create it)", rerr)
-			}
-			if got != string(want) {
-				t.Errorf("Load(%q) errors (%s):\n%s\nwant:\n%s", path, tt.why, got, want)
-			}
+			testutil.Golden(t, filepath.Join("testdata", tt.name+".golden"), []byte(got))
 			if strings.Contains(got, "s3cr3t") {
 				t.Errorf("errors echo an inline secret value:\n%s", got)
 			}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,10 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"counter/internal/testutil"
 	"counter/provisioning/host"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // fakeHost records what steps did to it; its dry view shares the record.
 type fakeHost struct {
@@ -270,22 +267,7 @@ func TestWriteSummary(t *testing.T) {
 	if err := rep.WriteSummary(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "summary.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if buf.String() != string(want) {
-		t.Errorf("WriteSummary =\n%s\nwant\n%s", buf.String(), want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "summary.golden"), buf.Bytes())
 }
 
 // A host's time is from its first step to its last, on the runner's clock.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"counter/internal/testutil"
 	"counter/provisioning/nagios"
 )
 
@@ -121,7 +123,7 @@ func TestCheckScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "check/"+s.name+".golden.json", append(js, '\n'))
+			testutil.Golden(t, filepath.Join("testdata", "check", s.name+".golden.json"), append(js, '\n'))
 
 			var back Report
 			if err := json.Unmarshal(js, &back); err != nil || back.Severity != r.Severity || back.Summary != r.Summary {
@@ -134,7 +136,7 @@ func TestCheckScenarios(t *testing.T) {
 			}
 			assertValidTextfile(t, prom.Bytes(), r)
 			if s.prom {
-				golden(t, "check/"+s.name+".prom", prom.Bytes())
+				testutil.Golden(t, filepath.Join("testdata", "check", s.name+".prom"), prom.Bytes())
 			}
 		})
 	}

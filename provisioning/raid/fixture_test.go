@@ -1,9 +1,7 @@
 package raid
 
 import (
-	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,8 +11,6 @@ import (
 	"testing"
 	"time"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // fixtureSource answers Check from recorded outputs under testdata/.
 type fixtureSource struct {
@@ -50,28 +46,6 @@ func (f *fixtureSource) Run(_ context.Context, _ time.Duration, path string, arg
 		return nil, fmt.Errorf("%s: no recording", key)
 	}
 	return os.ReadFile(filepath.Join("testdata", file))
-}
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(tb testing.TB, name string, got []byte) {
-	tb.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read golden (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		tb.Errorf("%s differs from the output (go test -update rewrites it)\n--- got:\n%s\n--- want:\n%s", path, got, want)
-	}
 }
 
 // mustRead returns a testdata file.

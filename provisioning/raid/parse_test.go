@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"counter/internal/testutil"
 	"counter/provisioning/nagios"
 )
 
@@ -166,7 +167,7 @@ func TestParseMdadmDetailGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, strings.TrimSuffix(f, ".txt")+".golden.json", append(js, '\n'))
+		testutil.Golden(t, filepath.Join("testdata", strings.TrimSuffix(f, ".txt")+".golden.json"), append(js, '\n'))
 	}
 }
 

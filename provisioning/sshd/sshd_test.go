@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +14,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"counter/internal/testutil"
+)
 
 func TestRenderGolden(t *testing.T) {
 	tests := []struct {
@@ -33,19 +32,7 @@ func TestRenderGolden(t *testing.T) {
 			if again := Render(tc.p); string(again) != string(got) {
 				t.Fatalf("Render(%+v) differs between two calls", tc.p)
 			}
-			path := filepath.Join("testdata", tc.name+".conf")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("Render(%+v) differs from %s (go test -update rewrites it):\n%s", tc.p, path, got)
-			}
+			testutil.Golden(t, filepath.Join("testdata", tc.name+".conf"), got)
 		})
 	}
 }
