@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"counter/internal/testutil"
+	"counter/provisioning/sshx/sshxtest"
 )
 
 func TestRenderGolden(t *testing.T) {
@@ -48,7 +49,7 @@ func newSSHDConfig(t *testing.T) sshdConfig {
 	if _, err := os.Stat(sshdBin); err != nil {
 		t.Skipf("SKIP: %s missing (Debian: apt-get install openssh-server): %v", sshdBin, err)
 	}
-	needPrivsepDir(t)
+	sshxtest.NeedPrivsepDir(t)
 	dir := t.TempDir()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -70,22 +71,6 @@ func newSSHDConfig(t *testing.T) sshdConfig {
 		"HostKey "+hostKey+"\n"+
 		"KbdInteractiveAuthentication yes\nPasswordAuthentication yes\nX11Forwarding yes\n"), 0o644)
 	return c
-}
-
-// needPrivsepDir makes sshd's privilege separation directory, which sshd -t
-// and -T demand. Debian's ssh.service creates it at start, so a machine where
-// the service never ran (CI installs packages with policy-rc.d) lacks it.
-// A directory the test made is removed again.
-func needPrivsepDir(t *testing.T) {
-	t.Helper()
-	const dir = "/run/sshd"
-	if _, err := os.Stat(dir); err == nil {
-		return
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("SKIP: sshd needs %s and it cannot be made (run as root): %v", dir, err)
-	}
-	t.Cleanup(func() { os.Remove(dir) })
 }
 
 func (c sshdConfig) dropIn(t *testing.T, name string, content []byte) {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"counter/internal/testutil"
 	"counter/provisioning/sshx/sshxtest"
 )
 
@@ -31,10 +32,7 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPED: real sshd needs root to log in as root and to privsep; the real-sshd proof did not run")
 	}
-	// sshd refuses to start without its privilege separation directory.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Skipf("SKIPPED: cannot create /run/sshd: %v", err)
-	}
+	sshxtest.NeedPrivsepDir(t)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "ssh_host_ed25519_key")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile).CombinedOutput(); err != nil {
@@ -48,7 +46,7 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 	if err := os.WriteFile(authorized, ssh.MarshalAuthorizedKey(pub), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	config := filepath.Join(dir, "sshd_config")
 	conf := strings.Join([]string{
 		"ListenAddress 127.0.0.1:" + strconv.Itoa(port),
@@ -73,7 +71,7 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", config)
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
-		t.Skipf("SKIPPED: start sshd: %v", err)
+		t.Fatalf("start sshd: %v", err) // it is installed and we are root: it must start
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -85,34 +83,23 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 		}
 	})
 	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
+	err = testutil.Wait(10*time.Second, func(ctx context.Context) error {
 		select {
 		case err := <-exited:
-			t.Fatalf("sshd exited: %v\n%s", err, logs.String())
+			exited <- err // for the cleanup
+			return testutil.Stop(fmt.Errorf("sshd exited: %v", err))
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd not listening on %s after 10s:\n%s", addr, logs.String())
+		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
 		}
-		time.Sleep(20 * time.Millisecond) // polling a port
+		return err
+	})
+	if err != nil {
+		t.Fatalf("sshd on %s did not come up: %v\n%s", addr, err, logs.String())
 	}
 	return addr, hostKey
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestRealSSHD(t *testing.T) {
