@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // counterd starts a full counterd (real store) on 127.0.0.1:0 reading from local
@@ -74,22 +76,6 @@ func (u *user) get(path string) (int, string) {
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
 
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s (last: %s)", what, last)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
-	}
-}
-
 func TestIntegrationReplicaAndMaster(t *testing.T) {
 	master := redistest.Start(t)
 	replica := redistest.Start(t)
@@ -148,9 +134,11 @@ func TestIntegrationReplicaAndMaster(t *testing.T) {
 	if got := readEvent(t, events); got != "2" {
 		t.Fatalf("event on the replica's counterd = %q, want 2", got)
 	}
-	eventually(t, "replica's /getvalue shows 2", func() (bool, string) {
-		_, body := alice.get("/getvalue")
-		return body == "2", body
+	testutil.Poll(t, 10*time.Second, "replica's /getvalue shows 2", func(context.Context) error {
+		if _, body := alice.get("/getvalue"); body != "2" {
+			return fmt.Errorf("last: %s", body)
+		}
+		return nil
 	})
 	if _, page := alice.get("/"); !strings.Contains(page, `<div id="counter">2</div>`) {
 		t.Errorf("page on the replica's counterd lacks the value 2")
@@ -183,20 +171,22 @@ func TestIntegrationReadyzFollowsLocalRedis(t *testing.T) {
 	local := redistest.Start(t)
 	base := counterd(t, local, local)
 	probe := newUser(t, base)
-	ready := func(want int) func() (bool, string) {
-		return func() (bool, string) {
-			code, body := probe.get("/readyz")
-			return code == want, body
+	ready := func(want int) func(context.Context) error {
+		return func(context.Context) error {
+			if code, body := probe.get("/readyz"); code != want {
+				return fmt.Errorf("last: %d %s", code, body)
+			}
+			return nil
 		}
 	}
-	eventually(t, "ready with redis up", ready(200))
+	testutil.Poll(t, 10*time.Second, "ready with redis up", ready(200))
 	local.Stop()
-	eventually(t, "unready with redis down", ready(503))
+	testutil.Poll(t, 10*time.Second, "unready with redis down", ready(503))
 	if code, _ := probe.get("/"); code != 200 {
 		t.Errorf("GET / with redis down = %d, want 200", code)
 	}
 	local.Restart()
-	eventually(t, "ready again after redis is back", ready(200))
+	testutil.Poll(t, 10*time.Second, "ready again after redis is back", ready(200))
 }
 
 func TestIntegrationPerRequestAuth(t *testing.T) {
@@ -268,18 +258,20 @@ func TestRunLogsURLServesAndStops(t *testing.T) {
 			envOf(env), io.Discard, &logs)
 	}()
 	var base string
-	eventually(t, "Run logs the URL", func() (bool, string) {
+	testutil.Poll(t, 10*time.Second, "Run logs the URL", func(context.Context) error {
 		_, rest, ok := strings.Cut(logs.String(), `"url":"http://`)
 		if !ok {
-			return false, logs.String()
+			return fmt.Errorf("last: %s", logs.String())
 		}
 		base = "http://" + rest[:strings.IndexByte(rest, '"')]
-		return true, ""
+		return nil
 	})
 	u := newUser(t, strings.TrimSuffix(base, "/"))
-	eventually(t, "ready", func() (bool, string) {
-		code, body := u.get("/readyz")
-		return code == 200, body
+	testutil.Poll(t, 10*time.Second, "ready", func(context.Context) error {
+		if code, body := u.get("/readyz"); code != 200 {
+			return fmt.Errorf("last: %d %s", code, body)
+		}
+		return nil
 	})
 	if code, body := u.post("/register", creds("erin", "erin-password")); code != 201 {
 		t.Fatalf("register = %d %q", code, body)
@@ -302,9 +294,11 @@ func TestIntegrationRedisOverTLS(t *testing.T) {
 		c.RedisCAFile, c.RedisCertFile, c.RedisKeyFile = r.CAFile(), r.CertFile(), r.KeyFile()
 	})
 	u := newUser(t, base)
-	eventually(t, "ready over rediss://", func() (bool, string) {
-		code, body := u.get("/readyz")
-		return code == 200, body
+	testutil.Poll(t, 10*time.Second, "ready over rediss://", func(context.Context) error {
+		if code, body := u.get("/readyz"); code != 200 {
+			return fmt.Errorf("last: %d %s", code, body)
+		}
+		return nil
 	})
 	if code, body := u.post("/register", creds("frank", "frank-password")); code != 201 {
 		t.Fatalf("register over rediss:// = %d %q", code, body)

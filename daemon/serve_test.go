@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // startDaemon serves f's Server on 127.0.0.1:0 until the test ends; cancel drains it.
@@ -116,13 +118,7 @@ func TestEventsUnsubscribeOnDisconnect(t *testing.T) {
 	}
 	hangUp()
 	resp.Body.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for f.srv.hub.Clients() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("subscriber still registered 5s after the client left")
-		}
-		time.Sleep(10 * time.Millisecond) // polling, not synchronisation
-	}
+	testutil.Eventually(t, 5*time.Second, "subscriber unregistered after the client left", func() bool { return f.srv.hub.Clients() == 0 })
 }
 
 func TestEventsOutliveServerTimeouts(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"counter/daemon/store"
 	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // BenchmarkIncrementSession: one press each by b.N distinct users, through
@@ -49,7 +50,7 @@ func BenchmarkIncrementSession(b *testing.B) {
 func BenchmarkValue(b *testing.B) {
 	srv := redistest.Start(b)
 	s := openStore(b, srv, nil, nil)
-	eventually(b, 5*time.Second, "first read", s.Ready)
+	testutil.Eventually(b, 5*time.Second, "first read", s.Ready)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, c := s.Value(); c.IsZero() {

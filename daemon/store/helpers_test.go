@@ -14,6 +14,7 @@ import (
 
 	"counter/daemon/store"
 	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // fastHash keeps integration tests quick; hash_test.go covers the defaults.
@@ -71,21 +72,9 @@ func startPair(t testing.TB) (master, replica *redistest.Server) {
 	return master, replica
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval
-	}
-}
-
 func waitValue(t testing.TB, s *env, want int64) {
 	t.Helper()
-	eventually(t, 5*time.Second, "Value() = "+strconv.FormatInt(want, 10), func() bool {
+	testutil.Eventually(t, 5*time.Second, "Value() = "+strconv.FormatInt(want, 10), func() bool {
 		v, _ := s.Value()
 		return v == want
 	})

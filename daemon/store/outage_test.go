@@ -9,6 +9,7 @@ import (
 	"counter/daemon/store"
 	"counter/internal/redisinfo"
 	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // TestMasterKilled: writes fail fast with ErrMasterUnavailable while reads,
@@ -28,7 +29,7 @@ func TestMasterKilled(t *testing.T) {
 	}
 	waitValue(t, s, 1)
 	// The replica must hold the session and user before the master dies.
-	eventually(t, 5*time.Second, "session and user on the replica", func() bool {
+	testutil.Eventually(t, 5*time.Second, "session and user on the replica", func() bool {
 		c := replica.Client()
 		return c.Exists(bg, "counter:session:"+store.TokenHash(tok), s.UserKey("frank")).Val() == 2
 	})
@@ -79,7 +80,7 @@ func TestMasterKilled(t *testing.T) {
 	}
 
 	// The replica notices the dead link; from then on confirmed stops.
-	eventually(t, 10*time.Second, "replica reports master_link_status:down", func() bool {
+	testutil.Eventually(t, 10*time.Second, "replica reports master_link_status:down", func() bool {
 		return redisinfo.Parse(replica.Client().Info(bg, "replication").Val())["master_link_status"] == "down"
 	})
 	v, frozen := s.Value()
@@ -112,7 +113,7 @@ func TestLocalRestart(t *testing.T) {
 	srv.Kill()
 	// Let the poller fail a few times (each failure reaches OnRedisError).
 	errsBefore := s.redisErrs.get()
-	eventually(t, 5*time.Second, "poll failures reported", func() bool { return s.redisErrs.get() >= errsBefore+5 })
+	testutil.Eventually(t, 5*time.Second, "poll failures reported", func() bool { return s.redisErrs.get() >= errsBefore+5 })
 	if err := s.Ping(bg); err == nil {
 		t.Fatal("Ping succeeded with Redis killed")
 	}
@@ -122,13 +123,13 @@ func TestLocalRestart(t *testing.T) {
 	srv.Restart()
 
 	// The subscription is back when a bare PUBLISH reaches OnChange again.
-	eventually(t, 10*time.Second, "OnChange after a PUBLISH following the restart", func() bool {
+	testutil.Eventually(t, 10*time.Second, "OnChange after a PUBLISH following the restart", func() bool {
 		srv.Do("PUBLISH", s.Channel(), 777)
 		return s.changes.seen(777)
 	})
 	// go-redis stops dialling after repeated failures and probes once a
 	// second, so writes may fail for up to a second after Redis is back.
-	eventually(t, 5*time.Second, "Ping after restart", func() bool { return s.Ping(bg) == nil })
+	testutil.Eventually(t, 5*time.Second, "Ping after restart", func() bool { return s.Ping(bg) == nil })
 	if err := s.Register(bg, "judy", "judy-password"); err != nil {
 		t.Fatal(err)
 	}
@@ -136,14 +137,14 @@ func TestLocalRestart(t *testing.T) {
 	if err != nil || v != 2 {
 		t.Fatalf("IncrementLogin after restart = %d, %v; want 2 (data kept by AOF)", v, err)
 	}
-	eventually(t, 5*time.Second, "OnChange(2) after restart", func() bool { return s.changes.seen(2) })
+	testutil.Eventually(t, 5*time.Second, "OnChange(2) after restart", func() bool { return s.changes.seen(2) })
 	waitValue(t, s, 2)
 	_, confirmed := s.Value()
 	if age := time.Since(confirmed); age > 2*time.Second {
 		t.Fatalf("confirmed is %s old after recovery", age)
 	}
 
-	eventually(t, 5*time.Second, "recovery logged", func() bool {
+	testutil.Eventually(t, 5*time.Second, "recovery logged", func() bool {
 		return strings.Count(s.logs.String(), "local redis poll recovered") == 1
 	})
 	logs := s.logs.String()

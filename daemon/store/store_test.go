@@ -12,6 +12,7 @@ import (
 
 	"counter/daemon/store"
 	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 var bg = context.Background()
@@ -36,10 +37,10 @@ func TestValueComesFromLocal(t *testing.T) {
 func TestReplicaRelaysPublish(t *testing.T) {
 	master, replica := startPair(t)
 	s := openStore(t, replica, master, func(o *store.Options) { o.PollInterval = time.Second })
-	eventually(t, 5*time.Second, "first read", s.Ready)
+	testutil.Eventually(t, 5*time.Second, "first read", s.Ready)
 	// A value no key holds, so only the message can bring it.
 	master.Do("PUBLISH", s.Channel(), 424242)
-	eventually(t, 5*time.Second, "OnChange(424242) via the replica", func() bool { return s.changes.seen(424242) })
+	testutil.Eventually(t, 5*time.Second, "OnChange(424242) via the replica", func() bool { return s.changes.seen(424242) })
 
 	_, confirmed := s.Value()
 	if age := time.Since(confirmed); age < 0 || age > 3*time.Second {
@@ -100,7 +101,7 @@ func TestRegisterSessionIncrement(t *testing.T) {
 		t.Fatalf("IncrementSession = %d, %v; want 1, nil", v, err)
 	}
 	waitValue(t, s, 1)
-	eventually(t, 5*time.Second, "OnChange(1)", func() bool { return s.changes.seen(1) })
+	testutil.Eventually(t, 5*time.Second, "OnChange(1)", func() bool { return s.changes.seen(1) })
 	last, err := mc.HGet(bg, s.UserKey("alice"), store.FieldLastIncrement).Int64()
 	if now := time.Now().UnixMicro(); err != nil || last > now || now-last > 5e6 {
 		t.Fatalf("%s = %d, %v; want Redis TIME in µs close to %d", store.FieldLastIncrement, last, err, now)
@@ -194,7 +195,7 @@ func TestWritesToReplicaAreUnavailable(t *testing.T) {
 	}
 	// The user exists (via the real master), so the script gets to its writes.
 	master.Do("HSET", s.UserKey("leo"), "hash", "x")
-	eventually(t, 5*time.Second, "user replicated", func() bool {
+	testutil.Eventually(t, 5*time.Second, "user replicated", func() bool {
 		return replica.Client().Exists(bg, s.UserKey("leo")).Val() == 1
 	})
 	_, err := s.IncrementLogin(bg, "leo")

@@ -192,19 +192,14 @@ func TestRunParallelIsBounded(t *testing.T) {
 	}
 	done := make(chan *Report)
 	go func() { done <- r.Run(context.Background(), hosts(&journal{}, names...)) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Poll(t, 5*time.Second, fmt.Sprintf("%d hosts running", par), func(context.Context) error {
 		mu.Lock()
-		a := active
-		mu.Unlock()
-		if a == par {
-			break
+		defer mu.Unlock()
+		if active != par {
+			return fmt.Errorf("only %d", active)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d hosts running after 5s, want %d", a, par)
-		}
-		time.Sleep(time.Millisecond) // polling a counter
-	}
+		return nil
+	})
 	close(release)
 	rep := <-done
 	if peak != par {

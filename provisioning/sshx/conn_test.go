@@ -3,10 +3,12 @@ package sshx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"counter/internal/testutil"
 	"counter/provisioning/sshx/sshxtest"
 )
 
@@ -72,13 +74,12 @@ func TestKeepAlive(t *testing.T) {
 		cfg := f.config()
 		cfg.KeepAlive, cfg.KeepAliveMax = 50*time.Millisecond, 2
 		c := mustDial(t, srv.Addr, cfg)
-		deadline := time.Now().Add(5 * time.Second)
-		for srv.Keepalives() < 5 {
-			if time.Now().After(deadline) {
-				t.Fatalf("server saw %d keepalives in 5s at a 50ms interval", srv.Keepalives())
+		testutil.Poll(t, 5*time.Second, "5 keepalives at a 50ms interval", func(context.Context) error {
+			if n := srv.Keepalives(); n < 5 {
+				return fmt.Errorf("server saw %d", n)
 			}
-			time.Sleep(10 * time.Millisecond) // polling a counter
-		}
+			return nil
+		})
 		if _, err := c.Run(context.Background(), []string{"true"}, RunOptions{}); err != nil {
 			t.Fatalf("Run after keepalives: %v", err)
 		}

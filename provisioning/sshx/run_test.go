@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"counter/internal/testutil"
 	"counter/provisioning/sshx/sshxtest"
 )
 
@@ -152,13 +153,9 @@ func checkCancelKills(t *testing.T, c *Client, dir string, timeout time.Duration
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("remote process %d still runs 5s after the timeout", pid)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a pid: there is nothing to wait on
+	if err := waitGone(pid, 5*time.Second); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("remote process %d after the timeout: %v", pid, err)
 	}
 	if _, err := c.Run(context.Background(), []string{"true"}, RunOptions{}); err != nil {
 		t.Errorf("connection unusable after a cancelled command: %v", err)
@@ -234,22 +231,32 @@ func checkImmediateCancel(t *testing.T, c *Client, dir string) {
 	}
 	// A survivor writes its pid within a second (sshd starts commands in ~0.3s).
 	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
+	var pid int
+	err = testutil.Wait(time.Until(deadline), func(context.Context) error {
 		b, err := os.ReadFile(pidFile)
 		if err != nil || len(b) == 0 || b[len(b)-1] != '\n' {
-			time.Sleep(20 * time.Millisecond) // polling for a file that should never come
-			continue
+			return errors.New("no pid file") // what should stay so
 		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		for syscall.Kill(pid, 0) == nil {
-			if time.Now().After(deadline) {
-				syscall.Kill(pid, syscall.SIGKILL)
-				t.Fatalf("command cancelled at start still runs as pid %d", pid)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return nil
+	})
+	if err != nil {
+		return // nothing started
 	}
+	if err := waitGone(pid, time.Until(deadline)); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("command cancelled at start still runs as pid %d: %v", pid, err)
+	}
+}
+
+// waitGone polls until no process has pid: there is nothing to wait on.
+func waitGone(pid int, within time.Duration) error {
+	return testutil.Wait(within, func(context.Context) error {
+		if syscall.Kill(pid, 0) == nil {
+			return errors.New("still runs")
+		}
+		return nil
+	})
 }
 
 func TestRunImmediateCancel(t *testing.T) {

@@ -2,12 +2,15 @@ package wan
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // ipv4 is a minimal IPv4 header from src to dst carrying one payload byte.
@@ -95,10 +98,13 @@ func TestRouterHoldsEachPacketForItsPair(t *testing.T) {
 	dev.in <- ipv4(a, c, 2)           // 20 ms: overtakes the first
 	dev.in <- ipv4(a, "192.0.2.1", 3) // not in the lab: at once
 	want := map[byte]time.Duration{1: 80 * time.Millisecond, 2: 20 * time.Millisecond, 3: 0}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(dev.sent()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	// Wait for the three, or 5 s; the count is checked below.
+	_ = testutil.Wait(5*time.Second, func(context.Context) error {
+		if n := len(dev.sent()); n < 3 {
+			return fmt.Errorf("%d sent", n)
+		}
+		return nil
+	})
 	cancel()
 	close(dev.in)
 	if err := <-done; err != nil {
