@@ -2,58 +2,28 @@ package daemon
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
-// selfSigned writes a certificate for 127.0.0.1 and its key, returning their paths and a pool trusting it.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+// certFiles writes a certificate for 127.0.0.1 from a throwaway CA, and its
+// key, returning their paths and a pool trusting the CA.
+func certFiles(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "counterd test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(c)
-	return certFile, keyFile, pool
+	c := testutil.NewTLS(t)
+	return c.CertFile, c.KeyFile, c.Pool()
 }
 
 func TestTLSWithRedirectListener(t *testing.T) {
-	certFile, keyFile, pool := selfSigned(t)
+	certFile, keyFile, pool := certFiles(t)
 	f := newFixture(t, func(c *Config) {
 		c.TLSCert, c.TLSKey = certFile, keyFile
 		c.HTTPRedirectAddr = "127.0.0.1:0"
@@ -198,14 +168,14 @@ func TestMetricsCountRoutesAndCodes(t *testing.T) {
 }
 
 func TestCertificateReloadsWhenRenewed(t *testing.T) {
-	certFile, keyFile, _ := selfSigned(t)
+	certFile, keyFile, _ := certFiles(t)
 	c, err := newCertReloader(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	first, _ := c.getCertificate(nil)
 
-	newCert, newKey, _ := selfSigned(t)
+	newCert, newKey, _ := certFiles(t)
 	later := time.Now().Add(time.Hour)
 	for src, dst := range map[string]string{newCert: certFile, newKey: keyFile} {
 		b, err := os.ReadFile(src)
