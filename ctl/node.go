@@ -48,5 +48,6 @@ Exit codes as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;
 	cmd.Flags().Var(&opts.Policy, "policy", "what a node without RAID is: required (CRITICAL), optional (OK) or none (not checked)")
 	cmd.Flags().StringVar(&opts.TextfileDir, "textfile-dir", opts.TextfileDir, "node_exporter textfile collector `directory`")
 	cmd.Flags().StringVar(&opts.StatePath, "state", opts.StatePath, "JSON state `file` that counterctl health reads")
+	cmd.Flags().StringVar(&opts.Mdstat, "mdstat", raid.MdstatPath, "the kernel's md array list `file` (another path is for tests)")
 	return cmd
 }

@@ -19,13 +19,14 @@ import (
 	"counter/provisioning/nagios"
 )
 
-// skipUnlessNoRAID skips on a host that has software RAID or a controller
-// tool: the case proven here is the lab node's, which has neither.
+// noMdstat is a path with no md array list behind it, for HostSource.Mdstat:
+// the case proven here is the lab node's, without md RAID, on any host.
+func noMdstat(t *testing.T) string { return filepath.Join(t.TempDir(), "no-mdstat") }
+
+// skipUnlessNoRAID skips on a host that has a controller tool: the case
+// proven here is the lab node's, which has none.
 func skipUnlessNoRAID(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(MdstatPath); err == nil {
-		t.Skipf("this host has %s (md RAID); the no-RAID case needs a host without it", MdstatPath)
-	}
 	for _, names := range [][]string{storcliNames, ssacliNames, megacliNames} {
 		for _, n := range names {
 			if p, err := (HostSource{}).LookPath(n); err == nil {
@@ -49,7 +50,7 @@ func TestCheckThisHost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Check(context.Background(), HostSource{}, tt.policy)
+			r := Check(context.Background(), HostSource{Mdstat: noMdstat(t)}, tt.policy)
 			if r.Severity != tt.want || r.Summary != tt.summary {
 				t.Errorf("Check(host, %s) = %s %q, want %s %q", tt.policy, r.Severity, r.Summary, tt.want, tt.summary)
 			}
@@ -64,7 +65,7 @@ func TestCheckThisHost(t *testing.T) {
 func TestRunThisHost(t *testing.T) {
 	skipUnlessNoRAID(t)
 	dir := t.TempDir()
-	opts := Options{Policy: PolicyRequired, TextfileDir: dir, StatePath: filepath.Join(dir, "state", "raid.json")}
+	opts := Options{Policy: PolicyRequired, TextfileDir: dir, StatePath: filepath.Join(dir, "state", "raid.json"), Mdstat: noMdstat(t)}
 	if err := os.Mkdir(filepath.Dir(opts.StatePath), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +209,26 @@ func TestHostSource(t *testing.T) {
 	}
 	if _, err := src.ReadFile("/ctr-no-such-file"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadFile(missing) = %v, want fs.ErrNotExist", err)
+	}
+}
+
+// HostSource.Mdstat stands in for /proc/mdstat, and for nothing else.
+func TestHostSourceMdstat(t *testing.T) {
+	fixture := filepath.Join("testdata", "mdstat", "raid10-healthy.txt")
+	src := HostSource{Mdstat: fixture}
+	got, err := src.ReadFile(MdstatPath)
+	if err != nil || !bytes.Equal(got, readFile(t, fixture)) {
+		t.Errorf("ReadFile(%s) with Mdstat %s = %.40q, %v; want the fixture", MdstatPath, fixture, got, err)
+	}
+	if _, err := (HostSource{Mdstat: noMdstat(t)}).ReadFile(MdstatPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile(%s) with a missing Mdstat = %v, want fs.ErrNotExist (no md RAID)", MdstatPath, err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(other, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := src.ReadFile(other); err != nil || string(got) != "x" {
+		t.Errorf("ReadFile(%s) with Mdstat set = %q, %v; want the file itself", other, got, err)
 	}
 }
 

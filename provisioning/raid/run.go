@@ -22,7 +22,8 @@ type Options struct {
 	Policy      Policy           // default PolicyOptional
 	TextfileDir string           // node_exporter textfile directory
 	StatePath   string           // JSON report for `counterctl health`
-	Source      Source           // default HostSource
+	Source      Source           // default HostSource reading Mdstat
+	Mdstat      string           // the md array list; default MdstatPath
 	Now         func() time.Time // default time.Now
 }
 
@@ -44,7 +45,7 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) (Report, error) {
 		opts.StatePath = DefaultStatePath
 	}
 	if opts.Source == nil {
-		opts.Source = HostSource{}
+		opts.Source = HostSource{Mdstat: opts.Mdstat}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -35,12 +35,21 @@ var vendorDirs = []string{
 const maxOutput = 32 << 20
 
 // HostSource reads this machine through os and os/exec.
-type HostSource struct{}
+type HostSource struct {
+	// Mdstat is read in place of MdstatPath when set, so a test can give a
+	// host with md RAID a list of its own (or none) and run anywhere.
+	Mdstat string
+}
 
 var _ Source = HostSource{}
 
 // ReadFile reads name from the local file system.
-func (HostSource) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+func (h HostSource) ReadFile(name string) ([]byte, error) {
+	if name == MdstatPath && h.Mdstat != "" {
+		name = h.Mdstat
+	}
+	return os.ReadFile(name)
+}
 
 // LookPath searches PATH and then the vendors' install directories.
 func (HostSource) LookPath(name string) (string, error) {
