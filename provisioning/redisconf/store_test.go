@@ -2,11 +2,11 @@ package redisconf
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,23 +19,32 @@ import (
 
 // testRealStore runs counterd's own store code against the rendered ACL:
 // every command it sends, directly or from its scripts, must be allowed.
-// It reaches Redis through tlsProxy because the store cannot present a
-// client certificate yet.
+// It connects as counterd does on a node: rediss:// with the cluster CA and
+// counterd's client certificate.
 func testRealStore(t *testing.T, c *cluster, master, replica *node) {
-	clientTLS := func(host string) *tls.Config {
-		return &tls.Config{RootCAs: c.ca.Pool(), ServerName: host, Certificates: []tls.Certificate{c.counterdCert}, MinVersion: tls.VersionTLS12}
+	dir := t.TempDir()
+	caFile, certFile, keyFile := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "counterd.crt"), filepath.Join(dir, "counterd.key")
+	certPEM, keyPEM, err := c.ca.Issue("counterd", []string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
 	}
-	redisURL := func(proxy string) string {
-		return (&url.URL{Scheme: "redis", User: url.UserPassword("counterd", c.counterdPassword), Host: proxy}).String()
+	for path, b := range map[string][]byte{caFile: c.ca.CertPEM(), certFile: certPEM, keyFile: keyPEM} {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	localURL := redisURL(tlsProxy(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(replica.port)), clientTLS("127.0.0.1")))
-	masterURL := redisURL(tlsProxy(t, net.JoinHostPort(master.addr, strconv.Itoa(master.port)), clientTLS(master.addr)))
+	redisURL := func(host string, port int) string {
+		return (&url.URL{Scheme: "rediss", User: url.UserPassword("counterd", c.counterdPassword),
+			Host: net.JoinHostPort(host, strconv.Itoa(port))}).String()
+	}
+	localURL, masterURL := redisURL("127.0.0.1", replica.port), redisURL(master.addr, master.port)
 
 	var mu sync.Mutex
 	var redisErrs []string
 	open := func(hash store.HashParams) *store.Store {
 		s, err := store.Open(context.Background(), store.Options{
 			LocalURL: localURL, MasterURL: masterURL,
+			CAFile: caFile, CertFile: certFile, KeyFile: keyFile,
 			Hash: hash, PollInterval: 100 * time.Millisecond, Timeout: 2 * time.Second,
 			OnRedisError: func(op string, err error) {
 				mu.Lock()
@@ -118,77 +127,4 @@ func testRealStore(t *testing.T, c *cluster, master, replica *node) {
 			t.Errorf("store hit the ACL: %s", e)
 		}
 	}
-}
-
-// tlsProxy forwards plain connections accepted on loopback to target over
-// TLS with conf's client certificate, until the test ends.
-func tlsProxy(t *testing.T, target string, conf *tls.Config) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu     sync.Mutex
-		closed bool
-		conns  = make(map[net.Conn]bool)
-		wg     sync.WaitGroup
-	)
-	track := func(cs ...net.Conn) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if closed {
-			return false
-		}
-		for _, c := range cs {
-			conns[c] = true
-		}
-		return true
-	}
-	serve := func(down net.Conn) {
-		defer down.Close()
-		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 2 * time.Second}, Config: conf}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		up, err := d.DialContext(ctx, "tcp", target)
-		cancel()
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		if !track(down, up) {
-			return
-		}
-		done := make(chan struct{})
-		go func() {
-			_, _ = io.Copy(up, down)
-			_ = up.Close()
-			close(done)
-		}()
-		_, _ = io.Copy(down, up)
-		_ = down.Close()
-		<-done
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); serve(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		closed = true
-		for c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
 }
