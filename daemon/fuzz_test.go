@@ -41,7 +41,9 @@ func FuzzFormCredentials(f *testing.F) {
 }
 
 // FuzzCookieSession: any session cookie value is refused cleanly or used as an opaque
-// token of the documented alphabet; the handler answers 200 or 401, never 5xx.
+// token of the documented alphabet; the handler answers 401 for an unknown
+// session, 200 for alice's first press ("tok1") and 429 for her next ones,
+// never 5xx.
 func FuzzCookieSession(f *testing.F) {
 	for _, seed := range []string{"tok1", "", "YpUtdInt90uqSjbJJYn_5PJlmchKsvxyuKC1HQa64c4", "a\"b", "a;b=c",
 		strings.Repeat("x", 200), "../../etc", "\x00\xff"} {
