@@ -3,10 +3,8 @@ package host
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -89,49 +87,6 @@ nodes:
 	}
 }
 
-// silentListener accepts TCP connections and never answers, like a node
-// whose sshd hangs; it counts what it accepted.
-func silentListener(t *testing.T) (addr string, accepted func() int) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return len(conns) }
-}
-
-func node(t *testing.T, name string, role inventory.Role, addr, key, known string, connectTimeout time.Duration) inventory.Node {
-	t.Helper()
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(p)
-	return inventory.Node{Name: name, Address: h, Role: role, Continent: "eu",
-		SSH: inventory.SSH{User: "root", Port: port, KeyFile: key, KnownHosts: known, ConnectTimeout: connectTimeout, CommandTimeout: 10 * time.Second}}
-}
-
 // keyAndNoKnownHosts writes a client key and an empty known_hosts: nothing
 // will finish a handshake, which is what tests of hanging nodes want.
 func keyAndNoKnownHosts(t *testing.T) (key, known string) {
@@ -153,10 +108,10 @@ func TestConnectorSilentNodeHoldsUpNoOther(t *testing.T) {
 	if err := os.WriteFile(known, []byte(knownhosts.Line([]string{mirror.Addr}, mirror.HostKeys[0].PublicKey())+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	silent, _ := silentListener(t)
+	silent, _ := sshxtest.Silent(t)
 	inv := &inventory.Inventory{Nodes: []inventory.Node{
-		node(t, "master", inventory.RoleMaster, silent, key, known, time.Minute),
-		node(t, "mirror", inventory.RoleMirror, mirror.Addr, key, known, time.Minute),
+		sshxtest.Node(t, "master", inventory.RoleMaster, silent, key, known, time.Minute),
+		sshxtest.Node(t, "mirror", inventory.RoleMirror, mirror.Addr, key, known, time.Minute),
 	}}
 	c := NewConnector(inv, ConnectOptions{})
 	defer c.Close()
@@ -182,11 +137,11 @@ func TestConnectorSilentNodeHoldsUpNoOther(t *testing.T) {
 
 func TestConnectorRemembersADeadMaster(t *testing.T) {
 	key, known := keyAndNoKnownHosts(t)
-	silent, accepted := silentListener(t)
+	silent, accepted := sshxtest.Silent(t)
 	inv := &inventory.Inventory{Nodes: []inventory.Node{
-		node(t, "master", inventory.RoleMaster, silent, key, known, 500*time.Millisecond),
-		node(t, "na", inventory.RoleReplica, "127.0.0.1:9", key, known, time.Minute),
-		node(t, "sa", inventory.RoleReplica, "127.0.0.1:9", key, known, time.Minute),
+		sshxtest.Node(t, "master", inventory.RoleMaster, silent, key, known, 500*time.Millisecond),
+		sshxtest.Node(t, "na", inventory.RoleReplica, "127.0.0.1:9", key, known, time.Minute),
+		sshxtest.Node(t, "sa", inventory.RoleReplica, "127.0.0.1:9", key, known, time.Minute),
 	}}
 	c := NewConnector(inv, ConnectOptions{})
 	defer c.Close()
@@ -212,8 +167,8 @@ func TestConnectorRemembersADeadMaster(t *testing.T) {
 
 func TestConnectorCapsConnectTimeout(t *testing.T) {
 	key, known := keyAndNoKnownHosts(t)
-	silent, accepted := silentListener(t)
-	inv := &inventory.Inventory{Nodes: []inventory.Node{node(t, "master", inventory.RoleMaster, silent, key, known, time.Hour)}}
+	silent, accepted := sshxtest.Silent(t)
+	inv := &inventory.Inventory{Nodes: []inventory.Node{sshxtest.Node(t, "master", inventory.RoleMaster, silent, key, known, time.Hour)}}
 	c := NewConnector(inv, ConnectOptions{ConnectTimeout: 200 * time.Millisecond})
 	defer c.Close()
 	// The inventory's hour would outlast the test's own deadline.

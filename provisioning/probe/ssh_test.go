@@ -119,8 +119,8 @@ func TestProbeOverSSH(t *testing.T) {
 	mustWrite(t, raidPath, string(state))
 
 	inv := &inventory.Inventory{Nodes: []inventory.Node{
-		testNode(t, "master", inventory.RoleMaster, master.Addr, key, knownPath),
-		testNode(t, "na", inventory.RoleReplica, replica.Addr, key, knownPath),
+		sshxtest.Node(t, "master", inventory.RoleMaster, master.Addr, key, knownPath, 5*time.Second),
+		sshxtest.Node(t, "na", inventory.RoleReplica, replica.Addr, key, knownPath, 5*time.Second),
 	}}
 	conn := host.NewConnector(inv, host.ConnectOptions{ConnectTimeout: 5 * time.Second})
 	t.Cleanup(func() { conn.Close() })
@@ -179,8 +179,8 @@ func TestProbeOverSSH(t *testing.T) {
 	})
 	t.Run("master down", func(t *testing.T) {
 		inv := &inventory.Inventory{Nodes: []inventory.Node{
-			testNode(t, "master", inventory.RoleMaster, "127.0.0.3:1", key, knownPath),
-			testNode(t, "na", inventory.RoleReplica, replica.Addr, key, knownPath),
+			sshxtest.Node(t, "master", inventory.RoleMaster, "127.0.0.3:1", key, knownPath, 5*time.Second),
+			sshxtest.Node(t, "na", inventory.RoleReplica, replica.Addr, key, knownPath, 5*time.Second),
 		}}
 		conn := host.NewConnector(inv, host.ConnectOptions{ConnectTimeout: 2 * time.Second})
 		defer conn.Close()
@@ -189,17 +189,6 @@ func TestProbeOverSSH(t *testing.T) {
 			t.Errorf("SSH = %v, Redis = %v; want SSH failing through the master and the rest not checked", f.SSH.Err, f.Redis.Err)
 		}
 	})
-}
-
-func testNode(t *testing.T, name string, role inventory.Role, addr, key, known string) inventory.Node {
-	t.Helper()
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(p)
-	return inventory.Node{Name: name, Address: h, Role: role, Continent: "eu",
-		SSH: inventory.SSH{User: "root", Port: port, KeyFile: key, KnownHosts: known, ConnectTimeout: 5 * time.Second, CommandTimeout: 10 * time.Second}}
 }
 
 func mustClient(t *testing.T, d Dialer, n inventory.Node) *sshx.Client {

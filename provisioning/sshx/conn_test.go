@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -42,24 +41,11 @@ func TestJumpHost(t *testing.T) {
 
 	t.Run("silent target times out", func(t *testing.T) {
 		// golang/go#15113: the tunnelled conn has no deadlines, a silent peer must not hang us.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-			}
-		}()
+		silent, _ := sshxtest.Silent(t)
 		cfg := cfg
 		cfg.ConnectTimeout = 300 * time.Millisecond
 		start := time.Now()
-		_, err = Dial(context.Background(), ln.Addr().String(), cfg)
+		_, err := Dial(context.Background(), silent, cfg)
 		if err == nil || time.Since(start) > 5*time.Second {
 			t.Fatalf("Dial via jump to a silent peer = %v after %v, want a timeout well within 5s", err, time.Since(start))
 		}

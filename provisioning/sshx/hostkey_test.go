@@ -242,26 +242,12 @@ func TestAuth(t *testing.T) {
 }
 
 func TestConnectTimeout(t *testing.T) {
-	// A peer that accepts TCP and never speaks SSH.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silent, _ := sshxtest.Silent(t) // a peer that accepts TCP and never speaks SSH
 	f := newFixture(t)
 	cfg := f.config()
 	cfg.ConnectTimeout = 300 * time.Millisecond
 	start := time.Now()
-	_, err = Dial(context.Background(), ln.Addr().String(), cfg)
+	_, err := Dial(context.Background(), silent, cfg)
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("Dial to a silent peer: err = %v after %v; want a timeout error well within 5s", err, time.Since(start))
 	}
