@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"counter/internal/testutil"
 )
 
 // TestManPages renders every page the package ships and has man(1) format
@@ -51,9 +53,7 @@ func TestManPages(t *testing.T) {
 		t.Error("counterd.8 does not name the environment variables")
 	}
 
-	if _, err := exec.LookPath("man"); err != nil {
-		t.Skip("SKIPPED: man is missing (apt-get install man-db): the pages were not formatted")
-	}
+	testutil.NeedTool(t, "man", "man-db") // to format the pages
 	dir := t.TempDir()
 	for name, page := range pages {
 		path := filepath.Join(dir, name)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cpuguy83/go-md2man/v2/md2man"
+
+	"counter/internal/testutil"
 )
 
 func TestUnitFileHardening(t *testing.T) {
@@ -23,10 +25,7 @@ func TestUnitFileHardening(t *testing.T) {
 }
 
 func TestUnitFileVerifies(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("SKIPPING: systemd-analyze not installed (apt-get install systemd)")
-	}
+	analyze := testutil.NeedTool(t, "systemd-analyze", "systemd")
 	// verify wants ExecStart to exist: point it at a stand-in executable.
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "counterd")

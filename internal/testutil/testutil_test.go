@@ -163,3 +163,17 @@ func TestTLSHandshake(t *testing.T) {
 		t.Error("two NewTLS calls share a CA file")
 	}
 }
+
+func TestNeedTool(t *testing.T) {
+	if got := NeedTool(t, "sh", "dash"); !filepath.IsAbs(got) {
+		t.Errorf("NeedTool(sh) = %q, want its absolute path", got)
+	}
+	var skipped bool
+	t.Run("missing", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		NeedTool(t, "ctr-no-such-tool", "ctr-no-such-package")
+	})
+	if !skipped {
+		t.Error("NeedTool on a missing program did not skip")
+	}
+}

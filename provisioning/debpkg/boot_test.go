@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // bootedNode is the lab's Debian 12 image booted with systemd in its own
@@ -25,7 +27,7 @@ type bootedNode struct {
 func bootNode(tb testing.TB, debs string) *bootedNode {
 	tb.Helper()
 	n := newNode(tb, debs) // the same skips: root, systemd-nspawn, lab image
-	needTool(tb, "nsenter", "util-linux")
+	testutil.NeedTool(tb, "nsenter", "util-linux")
 	cmd := exec.Command("systemd-nspawn", "--quiet", "--register=no", "--keep-unit", "--boot",
 		"--private-network", "--machine="+n.name, "--directory="+labBase,
 		"--overlay="+labBase+":"+n.upper+":/", "--bind-ro="+debs+":/srv/debs")

@@ -26,9 +26,7 @@ const testMaintainer = "Counter Operators <ops@counter.test>"
 // toolchain, as provisioning does.
 func mustBinaries(tb testing.TB) Binaries {
 	tb.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		tb.Skip("SKIPPED: the go command is not on PATH")
-	}
+	testutil.NeedTool(tb, "go", "golang-go")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		tb.Fatal(err)
@@ -55,20 +53,13 @@ func mustRun(tb testing.TB, name string, args ...string) string {
 	return string(out)
 }
 
-func needTool(tb testing.TB, name, pkg string) {
-	tb.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		tb.Skipf("SKIPPED: %s is missing (apt-get install %s)", name, pkg)
-	}
-}
-
 // TestPackage builds one .deb from freshly built binaries and inspects it
 // with Debian's own tools; the binaries are built once for all subtests.
 func TestPackage(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("SKIPPED: Debian packages are built and checked on Linux")
 	}
-	needTool(t, "dpkg-deb", "dpkg")
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 	bins := mustBinaries(t)
 	spec := Spec{
 		Version:          "v0.1.0",
@@ -267,7 +258,7 @@ func TestPackage(t *testing.T) {
 	})
 
 	t.Run("lintian", func(t *testing.T) {
-		needTool(t, "lintian", "lintian")
+		testutil.NeedTool(t, "lintian", "lintian")
 		mustLintClean(t, path)
 	})
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 func TestCompilerRefuses(t *testing.T) {
@@ -68,7 +70,7 @@ func TestCrossArchPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short: cross-builds both programs for i386")
 	}
-	needTool(t, "dpkg-deb", "dpkg")
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +101,6 @@ func TestCrossArchPackage(t *testing.T) {
 	if got := strings.TrimSpace(mustRun(t, "dpkg-deb", "--field", path, "Architecture")); got != "i386" {
 		t.Errorf("Architecture = %q, want i386", got)
 	}
-	needTool(t, "lintian", "lintian")
+	testutil.NeedTool(t, "lintian", "lintian")
 	mustLintClean(t, path)
 }

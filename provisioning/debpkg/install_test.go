@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // labBase is the Debian 12 root file system `counterctl lab` builds once
@@ -29,10 +31,8 @@ type node struct {
 
 func newNode(tb testing.TB, debs string) *node {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("SKIPPED INSTALL TEST: needs root for systemd-nspawn")
-	}
-	needTool(tb, "systemd-nspawn", "systemd-container")
+	testutil.NeedRoot(tb, "the install test runs systemd-nspawn")
+	testutil.NeedTool(tb, "systemd-nspawn", "systemd-container")
 	if _, err := os.Stat(filepath.Join(labBase, "usr/sbin/adduser")); err != nil {
 		tb.Skipf("SKIPPED INSTALL TEST: no lab base image at %s (run `counterctl lab up` once): %v", labBase, err)
 	}

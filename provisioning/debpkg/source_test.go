@@ -8,12 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // TestSource: nodes provisioned in parallel ask for their architecture in
 // both spellings and get one build, identical for all.
 func TestSource(t *testing.T) {
-	needTool(t, "go", "golang")
+	testutil.NeedTool(t, "go", "golang")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)

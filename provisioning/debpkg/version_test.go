@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"counter/internal/testutil"
 )
 
 func TestUpstreamVersion(t *testing.T) {
@@ -38,9 +40,7 @@ func TestUpstreamVersion(t *testing.T) {
 // TestUpstreamVersionOrder asks dpkg itself that the mapping keeps the order
 // an admin expects, so apt never sees an upgrade as a downgrade.
 func TestUpstreamVersionOrder(t *testing.T) {
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("SKIPPED: dpkg is missing (a Debian host has it)")
-	}
+	testutil.NeedTool(t, "dpkg", "dpkg")
 	tests := []struct{ name, lower, higher string }{
 		{"dev before any release", "dev-0123456789ab", "v0.0.1"},
 		{"rc before its release", "v1.2.0-rc.1", "v1.2.0"},

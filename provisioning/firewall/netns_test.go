@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // The test binary re-executes itself inside a network namespace (through
@@ -88,14 +90,9 @@ func probeMain(spec string) int {
 // requireNetAdmin skips unless the test can make namespaces and run nft.
 func requireNetAdmin(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("SKIP: needs root for network namespaces and nft (CI runs as root)")
-	}
-	for _, bin := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("SKIP: %s not installed (Debian: apt-get install iproute2 nftables): %v", bin, err)
-		}
-	}
+	testutil.NeedRoot(t, "network namespaces and nft")
+	testutil.NeedTool(t, "ip", "iproute2")
+	testutil.NeedTool(t, "nft", "nftables")
 }
 
 func run(t *testing.T, argv ...string) string {

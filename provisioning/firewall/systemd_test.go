@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // envSystemdRoot names a Debian root file system with systemd to boot for
@@ -33,11 +35,8 @@ func bootContainer(t *testing.T) *container {
 	if _, err := os.Stat(root + "/lib/systemd/systemd"); err != nil {
 		t.Skipf("SKIP: no root file system with systemd at %s (set %s, or run `counterctl lab up` once to build it): %v", root, envSystemdRoot, err)
 	}
-	for _, bin := range []string{"systemd-nspawn", "nsenter"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("SKIP: %s not installed (Debian: systemd-container, util-linux): %v", bin, err)
-		}
-	}
+	testutil.NeedTool(t, "systemd-nspawn", "systemd-container")
+	testutil.NeedTool(t, "nsenter", "util-linux")
 	var log bytes.Buffer
 	cmd := exec.Command("systemd-nspawn", "--quiet", "--directory="+root, "--volatile=overlay",
 		"--boot", "--register=no", "--keep-unit", "--link-journal=no", "--private-network",

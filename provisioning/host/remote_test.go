@@ -11,6 +11,7 @@ import (
 
 	"github.com/skeema/knownhosts"
 
+	"counter/internal/testutil"
 	"counter/provisioning/sshx"
 	"counter/provisioning/sshx/sshxtest"
 )
@@ -35,9 +36,7 @@ func dialTest(t *testing.T) *sshx.Client {
 }
 
 func TestEnsureFileOverSSH(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED: needs root, EnsureFile chowns to root (CI runs as root)")
-	}
+	testutil.NeedRoot(t, "EnsureFile chowns to root")
 	ctx := context.Background()
 	h := NewRemote("node", dialTest(t))
 	path := filepath.Join(t.TempDir(), "redis.conf")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/skeema/knownhosts"
 
+	"counter/internal/testutil"
 	"counter/provisioning/host"
 	"counter/provisioning/sshx"
 	"counter/provisioning/sshx/sshxtest"
@@ -17,9 +18,7 @@ import (
 // TestRunOverSSH is the k0sctl-style end-to-end check on real SSH: a dry run
 // changes nothing, the first apply changes, the second apply changes nothing.
 func TestRunOverSSH(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED: needs root, files are chowned to root (CI runs as root)")
-	}
+	testutil.NeedRoot(t, "files are chowned to root")
 	dir := t.TempDir()
 	key, pub := sshxtest.WriteKey(t, dir, "")
 	known := filepath.Join(dir, "known_hosts")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"counter/ctl"
+	"counter/internal/testutil"
 	"counter/provisioning/raid"
 )
 
@@ -16,13 +17,8 @@ import (
 // pages they name included: verify looks those up in the pages the package
 // ships (ctl.ManPages imports this package, hence the external test).
 func TestUnitsVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("SKIPPED: systemd-analyze not installed (Debian package systemd); cannot verify the units")
-	}
-	if _, err := exec.LookPath("man"); err != nil {
-		t.Skip("SKIPPED: man is missing (apt-get install man-db); verify could not check Documentation=")
-	}
+	analyze := testutil.NeedTool(t, "systemd-analyze", "systemd")
+	testutil.NeedTool(t, "man", "man-db") // verify checks Documentation= with it
 	dir := t.TempDir()
 	pages, err := ctl.ManPages(time.Now())
 	if err != nil {

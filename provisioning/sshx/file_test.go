@@ -10,18 +10,12 @@ import (
 	"syscall"
 	"testing"
 
+	"counter/internal/testutil"
 	"counter/provisioning/sshx/sshxtest"
 )
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED: needs root, WriteFile chowns to root (CI runs as root)")
-	}
-}
-
 func TestWriteFileAndReadFile(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "WriteFile chowns to root")
 	tests := []struct {
 		name string
 		user string // root writes via SFTP + rename; others via /tmp + sudo install + mv
@@ -86,7 +80,7 @@ func TestWriteFileAndReadFile(t *testing.T) {
 }
 
 func TestWriteFileErrors(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "WriteFile chowns to root")
 	f := newFixture(t)
 	srv := sshxtest.NewServer(t, f.pub)
 	f.trust(t, srv.Addr, srv.HostKeys[0].PublicKey())

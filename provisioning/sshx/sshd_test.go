@@ -29,9 +29,7 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 	if _, err := os.Stat(sshdPath); err != nil {
 		t.Skipf("SKIPPED: %s missing (apt-get install openssh-server); the real-sshd proof did not run", sshdPath)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("SKIPPED: real sshd needs root to log in as root and to privsep; the real-sshd proof did not run")
-	}
+	testutil.NeedRoot(t, "real sshd logs in as root and privseps; the real-sshd proof did not run")
 	sshxtest.NeedPrivsepDir(t)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "ssh_host_ed25519_key")

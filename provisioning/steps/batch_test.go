@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"counter/internal/testutil"
 	"counter/provisioning/host"
 	"counter/provisioning/sshx"
 )
@@ -29,9 +30,7 @@ func (l *localHost) Query(ctx context.Context, argv ...string) ([]byte, error) {
 }
 
 func TestBatchScriptInBash(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("SKIPPED: no bash on this machine; Debian nodes always have it")
-	}
+	testutil.NeedTool(t, "bash", "bash") // Debian nodes always have it
 	reads := [][]string{
 		{"printf", "%s", "two\nlines"},
 		{"sh", "-c", "exit 3"},
