@@ -47,7 +47,7 @@ func newHealthNode(t *testing.T) *healthNode {
 	key, pub := sshxtest.WriteKey(t, h.dir, "")
 	srv := sshxtest.NewServer(t, pub)
 	known := filepath.Join(h.dir, "known_hosts")
-	writeNodeFile(t, known, knownhosts.Line([]string{srv.Addr}, srv.HostKeys[0].PublicKey())+"\n")
+	testutil.WriteFile(t, known, []byte(knownhosts.Line([]string{srv.Addr}, srv.HostKeys[0].PublicKey())+"\n"), 0o600)
 
 	const password = "health-test-password-0123456789"
 	acl := []string{"--user", "default", "reset", "--user", "counterd", "reset", "on", ">" + password, "~counter:*", "&counter:*", "-@all"}
@@ -73,9 +73,9 @@ func newHealthNode(t *testing.T) *healthNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeNodeFile(t, filepath.Join(h.dir, "redis.crt"), string(cert))
-	writeNodeFile(t, filepath.Join(h.dir, "redis.pass"), password+"\n")
-	writeNodeFile(t, filepath.Join(h.dir, "meminfo"), "MemTotal:        8052736 kB\n")
+	testutil.WriteFile(t, filepath.Join(h.dir, "redis.crt"), []byte(string(cert)), 0o600)
+	testutil.WriteFile(t, filepath.Join(h.dir, "redis.pass"), []byte(password+"\n"), 0o600)
+	testutil.WriteFile(t, filepath.Join(h.dir, "meminfo"), []byte("MemTotal:        8052736 kB\n"), 0o600)
 	h.where = probe.Options{
 		RedisSocket: sock, RedisPasswordFile: filepath.Join(h.dir, "redis.pass"),
 		MemInfo: filepath.Join(h.dir, "meminfo"), DiskPaths: []string{"/", h.dir},
@@ -85,7 +85,7 @@ func newHealthNode(t *testing.T) *healthNode {
 
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	h.inventory = filepath.Join(h.dir, "inventory.yaml")
-	writeNodeFile(t, h.inventory, fmt.Sprintf(`cluster: counter
+	testutil.WriteFile(t, h.inventory, []byte(fmt.Sprintf(`cluster: counter
 dns: {zone: counter.test., server: 127.0.0.1:53, tsig: {name: k., algorithm: hmac-sha256, secret_file: tsig.key}}
 ssh: {user: root, port: %s, key_file: %s, known_hosts: %s}
 admin_networks: [127.0.0.0/8]
@@ -95,7 +95,7 @@ secrets:
 raid: optional
 nodes:
   - {name: master, address: 127.0.0.1, continent: eu, role: master}
-`, port, key, known))
+`, port, key, known)), 0o600)
 	return h
 }
 
@@ -135,7 +135,7 @@ func (h *healthNode) setRAID(t *testing.T, fixture string, at time.Time) {
 	if b, err = json.Marshal(r); err != nil {
 		t.Fatal(err)
 	}
-	writeNodeFile(t, h.where.RAIDState, string(b))
+	testutil.WriteFile(t, h.where.RAIDState, []byte(string(b)), 0o600)
 }
 
 func (h *healthNode) run(t *testing.T, args ...string) (int, string, string) {
@@ -232,11 +232,4 @@ func TestHealthOverSSH(t *testing.T) {
 			}
 		}
 	})
-}
-
-func writeNodeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }

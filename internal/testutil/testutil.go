@@ -6,6 +6,7 @@ package testutil
 
 import (
 	"net"
+	"os"
 	"testing"
 )
 
@@ -21,4 +22,26 @@ func FreePort(tb testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// WriteFile writes data to path with exactly mode (not filtered by the
+// umask), or fails tb.
+func WriteFile(tb testing.TB, path string, data []byte, mode os.FileMode) {
+	tb.Helper()
+	if err := os.WriteFile(path, data, mode); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// ReadFile returns the contents of path, or fails tb.
+func ReadFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

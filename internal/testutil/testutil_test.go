@@ -177,3 +177,14 @@ func TestNeedTool(t *testing.T) {
 		t.Error("NeedTool on a missing program did not skip")
 	}
 }
+
+func TestWriteFileKeepsMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	WriteFile(t, path, []byte("x"), 0o666) // more than a usual umask lets through
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o666 {
+		t.Errorf("mode = %v (%v), want 0666", fi.Mode().Perm(), err)
+	}
+	if got := ReadFile(t, path); string(got) != "x" {
+		t.Errorf("ReadFile = %q, want x", got)
+	}
+}

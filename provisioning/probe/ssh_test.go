@@ -18,6 +18,7 @@ import (
 	"github.com/skeema/knownhosts"
 
 	"counter/internal/redistest"
+	"counter/internal/testutil"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/nagios"
@@ -97,9 +98,9 @@ func TestProbeOverSSH(t *testing.T) {
 	fakeCounterd(t, net.JoinHostPort("127.0.0.2", strconv.Itoa(port)), 41, false)
 
 	pwPath := filepath.Join(dir, "redis.pass")
-	mustWrite(t, pwPath, testPassword+"\n")
+	testutil.WriteFile(t, pwPath, []byte(testPassword+"\n"), 0o644)
 	meminfo := filepath.Join(dir, "meminfo")
-	mustWrite(t, meminfo, "MemTotal:        2017264 kB\nMemFree:          112233 kB\n")
+	testutil.WriteFile(t, meminfo, []byte("MemTotal:        2017264 kB\nMemFree:          112233 kB\n"), 0o644)
 	now := time.Now()
 	ca, _, err := pki.LoadOrCreateCA(filepath.Join(dir, "pki"), "counter", now)
 	if err != nil {
@@ -110,13 +111,13 @@ func TestProbeOverSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	certPath := filepath.Join(dir, "redis.crt")
-	mustWrite(t, certPath, string(certPEM))
+	testutil.WriteFile(t, certPath, []byte(string(certPEM)), 0o644)
 	state, err := json.Marshal(raid.Report{Severity: nagios.Critical, Summary: "md0 raid10 degraded", CheckedAt: now.Add(-time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	raidPath := filepath.Join(dir, "raid.json")
-	mustWrite(t, raidPath, string(state))
+	testutil.WriteFile(t, raidPath, []byte(string(state)), 0o644)
 
 	inv := &inventory.Inventory{Nodes: []inventory.Node{
 		sshxtest.Node(t, "master", inventory.RoleMaster, master.Addr, key, knownPath, 5*time.Second),
@@ -170,7 +171,7 @@ func TestProbeOverSSH(t *testing.T) {
 
 	t.Run("wrong redis password", func(t *testing.T) {
 		wrong := filepath.Join(dir, "wrong.pass")
-		mustWrite(t, wrong, "wrong\n")
+		testutil.WriteFile(t, wrong, []byte("wrong\n"), 0o644)
 		bad := New(conn, Options{HTTPPort: port, RedisSocket: sock, RedisPasswordFile: wrong}, time.Now)
 		r := bad.redis(ctx, mustClient(t, conn, inv.Nodes[0]))
 		if r.Err == nil || !strings.Contains(r.Err.Error(), "WRONGPASS") {
@@ -198,11 +199,4 @@ func mustClient(t *testing.T, d Dialer, n inventory.Node) *sshx.Client {
 		t.Fatal(err)
 	}
 	return cl
-}
-
-func mustWrite(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -46,14 +45,4 @@ func (f *fixtureSource) Run(_ context.Context, _ time.Duration, path string, arg
 		return nil, fmt.Errorf("%s: no recording", key)
 	}
 	return os.ReadFile(filepath.Join("testdata", file))
-}
-
-// mustRead returns a testdata file.
-func mustRead(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"counter/internal/testutil"
 	"counter/provisioning/nagios"
 )
 
@@ -78,14 +79,14 @@ func TestRunThisHost(t *testing.T) {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
 	var state Report
-	if err := json.Unmarshal(readFile(t, opts.StatePath), &state); err != nil {
+	if err := json.Unmarshal(testutil.ReadFile(t, opts.StatePath), &state); err != nil {
 		t.Fatalf("state file: %v", err)
 	}
 	if state.Severity != nagios.Critical || state.Summary != r.Summary || !state.CheckedAt.Equal(r.CheckedAt) {
 		t.Errorf("state file says %s %q at %v, Run returned %s %q at %v", state.Severity, state.Summary, state.CheckedAt, r.Severity, r.Summary, r.CheckedAt)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(readFile(t, filepath.Join(dir, TextfileName))))
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(testutil.ReadFile(t, filepath.Join(dir, TextfileName))))
 	if err != nil {
 		t.Fatalf("textfile: %v", err)
 	}
@@ -128,7 +129,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	if err := WriteFileAtomic(path, []byte("new\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(readFile(t, path)); got != "new\n" {
+	if got := string(testutil.ReadFile(t, path)); got != "new\n" {
 		t.Errorf("content = %q, want %q", got, "new\n")
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
@@ -173,7 +174,7 @@ func TestWriteFileAtomicReadersSeeWholeFiles(t *testing.T) {
 			return
 		default:
 		}
-		b := readFile(t, path)
+		b := testutil.ReadFile(t, path)
 		if !bytes.Equal(b, versions[0]) && !bytes.Equal(b, versions[1]) {
 			t.Fatalf("read %d bytes that are neither version", len(b))
 		}
@@ -217,7 +218,7 @@ func TestHostSourceMdstat(t *testing.T) {
 	fixture := filepath.Join("testdata", "mdstat", "raid10-healthy.txt")
 	src := HostSource{Mdstat: fixture}
 	got, err := src.ReadFile(MdstatPath)
-	if err != nil || !bytes.Equal(got, readFile(t, fixture)) {
+	if err != nil || !bytes.Equal(got, testutil.ReadFile(t, fixture)) {
 		t.Errorf("ReadFile(%s) with Mdstat %s = %.40q, %v; want the fixture", MdstatPath, fixture, got, err)
 	}
 	if _, err := (HostSource{Mdstat: noMdstat(t)}).ReadFile(MdstatPath); !errors.Is(err, fs.ErrNotExist) {
@@ -230,13 +231,4 @@ func TestHostSourceMdstat(t *testing.T) {
 	if got, err := src.ReadFile(other); err != nil || string(got) != "x" {
 		t.Errorf("ReadFile(%s) with Mdstat set = %q, %v; want the file itself", other, got, err)
 	}
-}
-
-func readFile(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
 }

@@ -40,7 +40,7 @@ func fixtures(tb testing.TB, glob string) []string {
 func TestParsersAcceptTheirFixtures(t *testing.T) {
 	for _, p := range parsers {
 		for _, f := range fixtures(t, p.glob) {
-			if err := p.parse(mustRead(t, f)); err != nil {
+			if err := p.parse(testutil.ReadFile(t, filepath.Join("testdata", f))); err != nil {
 				t.Errorf("%s(%s) = %v, want it parsed", p.name, f, err)
 			}
 		}
@@ -79,7 +79,7 @@ func TestParsersRejectOtherToolsOutput(t *testing.T) {
 				continue
 			}
 			f := fixtures(t, other.glob)[0]
-			if err := p.parse(mustRead(t, f)); !errors.Is(err, ErrUnparsable) {
+			if err := p.parse(testutil.ReadFile(t, filepath.Join("testdata", f))); !errors.Is(err, ErrUnparsable) {
 				t.Errorf("%s(%s) = %v, want ErrUnparsable", p.name, f, err)
 			}
 		}
@@ -90,7 +90,7 @@ func TestParsersRejectOtherToolsOutput(t *testing.T) {
 func TestParsersRejectTruncatedOutput(t *testing.T) {
 	for _, p := range parsers {
 		for _, f := range fixtures(t, p.glob) {
-			data := mustRead(t, f)
+			data := testutil.ReadFile(t, filepath.Join("testdata", f))
 			for _, frac := range []float64{0.25, 0.5, 0.75, 0.99} {
 				n := int(float64(len(data)) * frac)
 				for n > 1 && (data[n-1] == '\n' || data[n-1] == ' ') {
@@ -112,7 +112,7 @@ func TestParsersRejectOutputCutAtAnyLine(t *testing.T) {
 			continue
 		}
 		for _, f := range fixtures(t, p.glob) {
-			data := string(mustRead(t, f))
+			data := string(testutil.ReadFile(t, filepath.Join("testdata", f)))
 			lines := strings.SplitAfter(strings.TrimRight(data, "\n")+"\n", "\n")
 			for k := 1; k < len(lines)-1; k++ {
 				cut := strings.Join(lines[:k], "")
@@ -128,7 +128,7 @@ func TestParsersRejectOutputCutAtAnyLine(t *testing.T) {
 }
 
 func TestSsacliTruncatedLogicalDrive(t *testing.T) {
-	data := string(mustRead(t, "ssacli/healthy.txt"))
+	data := string(testutil.ReadFile(t, filepath.Join("testdata", "ssacli/healthy.txt")))
 	cut := data[:strings.Index(data, "         Status: OK\n         MultiDomain")]
 	_, _, err := parseSsacli([]byte(cut))
 	if !errors.Is(err, ErrUnparsable) || !strings.Contains(err.Error(), "logical drive 1 has no Status") {
@@ -140,7 +140,7 @@ func TestStorcliUnknownStatesAreUnknown(t *testing.T) {
 	data := strings.NewReplacer(
 		"\"TYPE\" : \"RAID1\",\n                \"State\" : \"Optl\"", "\"TYPE\" : \"RAID1\",\n                \"State\" : \"Zzz\"",
 		"\"DID\" : 7,\n                \"State\" : \"DHS\"", "\"DID\" : 7,\n                \"State\" : \"Weird\"",
-	).Replace(string(mustRead(t, "storcli/healthy-bbu.json")))
+	).Replace(string(testutil.ReadFile(t, filepath.Join("testdata", "storcli/healthy-bbu.json"))))
 	ctrls, arrays, err := parseStorcli([]byte(data))
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestStorcliUnknownStatesAreUnknown(t *testing.T) {
 
 func TestParseMdadmDetailGolden(t *testing.T) {
 	for _, f := range fixtures(t, "mdadm/*.txt") {
-		d, err := parseMdadmDetail(mustRead(t, f))
+		d, err := parseMdadmDetail(testutil.ReadFile(t, filepath.Join("testdata", f)))
 		if err != nil {
 			t.Fatalf("parseMdadmDetail(%s): %v", f, err)
 		}
@@ -172,7 +172,7 @@ func TestParseMdadmDetailGolden(t *testing.T) {
 }
 
 func TestMergeMdadmRejectsOtherArray(t *testing.T) {
-	d, err := parseMdadmDetail(mustRead(t, "mdadm/md0-clean.txt"))
+	d, err := parseMdadmDetail(testutil.ReadFile(t, filepath.Join("testdata", "mdadm/md0-clean.txt")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,13 +61,13 @@ func newSSHDConfig(t *testing.T) sshdConfig {
 	}
 	c := sshdConfig{dir: dir, main: filepath.Join(dir, "sshd_config")}
 	hostKey := filepath.Join(dir, "ssh_host_ed25519_key")
-	mustWrite(t, hostKey, pem.EncodeToMemory(block), 0o600)
+	testutil.WriteFile(t, hostKey, pem.EncodeToMemory(block), 0o600)
 	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// As in Debian's sshd_config: the Include comes first, then settings
 	// the drop-ins must win over.
-	mustWrite(t, c.main, []byte("Include "+filepath.Join(dir, "d", "*.conf")+"\n"+
+	testutil.WriteFile(t, c.main, []byte("Include "+filepath.Join(dir, "d", "*.conf")+"\n"+
 		"HostKey "+hostKey+"\n"+
 		"KbdInteractiveAuthentication yes\nPasswordAuthentication yes\nX11Forwarding yes\n"), 0o644)
 	return c
@@ -75,7 +75,7 @@ func newSSHDConfig(t *testing.T) sshdConfig {
 
 func (c sshdConfig) dropIn(t *testing.T, name string, content []byte) {
 	t.Helper()
-	mustWrite(t, filepath.Join(c.dir, "d", name), content, DropInMode)
+	testutil.WriteFile(t, filepath.Join(c.dir, "d", name), content, DropInMode)
 }
 
 // sshd runs Debian's sshd with args and the test's main config.
@@ -83,13 +83,6 @@ func (c sshdConfig) sshd(args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return exec.CommandContext(ctx, sshdBin, append(args, "-f", c.main)...).CombinedOutput()
-}
-
-func mustWrite(t *testing.T, path string, b []byte, mode os.FileMode) {
-	t.Helper()
-	if err := os.WriteFile(path, b, mode); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestSSHDAcceptsDropIn: Debian's sshd takes the drop-in, and sshd -T shows

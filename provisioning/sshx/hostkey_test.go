@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 
+	"counter/internal/testutil"
 	"counter/provisioning/sshx/sshxtest"
 )
 
@@ -181,7 +182,7 @@ func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := ssh.ParsePrivateKey(mustRead(t, f.key))
+	signer, err := ssh.ParsePrivateKey(testutil.ReadFile(t, f.key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,15 +196,6 @@ func TestHostKeyAlgorithmFromKnownHosts(t *testing.T) {
 	if _, err := c.Run(context.Background(), []string{"true"}, RunOptions{}); err != nil {
 		t.Fatalf("Run over the ed25519-verified connection: %v", err)
 	}
-}
-
-func mustRead(t testing.TB, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestAuth(t *testing.T) {

@@ -36,7 +36,7 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v: %s", err, out)
 	}
-	hostKey, _, _, _, err := ssh.ParseAuthorizedKey(mustRead(t, keyFile+".pub"))
+	hostKey, _, _, _, err := ssh.ParseAuthorizedKey(testutil.ReadFile(t, keyFile+".pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
