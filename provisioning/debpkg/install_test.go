@@ -11,12 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"counter/internal/nspawntest"
 	"counter/internal/testutil"
 )
-
-// labBase is the Debian 12 root file system `counterctl lab` builds once
-// with debootstrap (systemd, adduser, ...); the install test overlays it.
-const labBase = "/var/cache/counter-lab/bookworm-base"
 
 // node is a throw-away Debian 12 file system: the lab's base image under
 // an overlay whose upper layer keeps this test's changes. Commands run in
@@ -33,8 +30,8 @@ func newNode(tb testing.TB, debs string) *node {
 	tb.Helper()
 	testutil.NeedRoot(tb, "the install test runs systemd-nspawn")
 	testutil.NeedTool(tb, "systemd-nspawn", "systemd-container")
-	if _, err := os.Stat(filepath.Join(labBase, "usr/sbin/adduser")); err != nil {
-		tb.Skipf("SKIPPED INSTALL TEST: no lab base image at %s (run `counterctl lab up` once): %v", labBase, err)
+	if _, err := os.Stat(filepath.Join(nspawntest.BaseImage, "usr/sbin/adduser")); err != nil {
+		tb.Skipf("SKIPPED INSTALL TEST: no lab base image at %s (run `counterctl lab up` once): %v", nspawntest.BaseImage, err)
 	}
 	return &node{tb: tb, name: fmt.Sprintf("ctr-debpkg-%d", os.Getpid()), upper: tb.TempDir(), debs: debs}
 }
@@ -44,7 +41,7 @@ func (n *node) run(argv ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	args := append([]string{"--quiet", "--register=no", "--keep-unit", "--machine=" + n.name,
-		"--directory=" + labBase, "--overlay=" + labBase + ":" + n.upper + ":/",
+		"--directory=" + nspawntest.BaseImage, "--overlay=" + nspawntest.BaseImage + ":" + n.upper + ":/",
 		"--bind-ro=" + n.debs + ":/srv/debs", "--setenv=DEBIAN_FRONTEND=noninteractive", "--"}, argv...)
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "systemd-nspawn", args...)

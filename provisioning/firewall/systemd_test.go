@@ -1,91 +1,13 @@
 package firewall
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"counter/internal/testutil"
+	"counter/internal/nspawntest"
 )
-
-// envSystemdRoot names a Debian root file system with systemd to boot for
-// TestRollbackTimerOnSystemd; the default is the lab's cached base image.
-const envSystemdRoot = "CTR_SYSTEMD_ROOT"
-
-// container is a Debian system booted with systemd-nspawn on a throw-away
-// overlay, with a private network, for commands that need a real systemd.
-type container struct {
-	t    *testing.T
-	init int // pid of the container's systemd, for nsenter
-}
-
-func bootContainer(t *testing.T) *container {
-	t.Helper()
-	requireNetAdmin(t)
-	root := os.Getenv(envSystemdRoot)
-	if root == "" {
-		root = "/var/cache/counter-lab/bookworm-base"
-	}
-	if _, err := os.Stat(root + "/lib/systemd/systemd"); err != nil {
-		t.Skipf("SKIP: no root file system with systemd at %s (set %s, or run `counterctl lab up` once to build it): %v", root, envSystemdRoot, err)
-	}
-	testutil.NeedTool(t, "systemd-nspawn", "systemd-container")
-	testutil.NeedTool(t, "nsenter", "util-linux")
-	var log bytes.Buffer
-	cmd := exec.Command("systemd-nspawn", "--quiet", "--directory="+root, "--volatile=overlay",
-		"--boot", "--register=no", "--keep-unit", "--link-journal=no", "--private-network",
-		"--machine=ctr-fwt-"+shortRand(t), "--console=read-only")
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &container{t: t}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if c.init != 0 {
-			c.exec("systemctl", "poweroff")
-		}
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			t.Errorf("container (nspawn pid %d) still up 20s after poweroff; killing it", cmd.Process.Pid)
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if c.init == 0 {
-			children, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
-			if f := strings.Fields(string(children)); len(f) > 0 {
-				c.init, _ = strconv.Atoi(f[0])
-			}
-		}
-		if c.init != 0 {
-			out, _ := c.exec("systemctl", "is-system-running")
-			if s := strings.TrimSpace(string(out)); s == "running" || s == "degraded" {
-				return c
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("container did not boot within 60s:\n%s", log.String())
-		}
-		time.Sleep(100 * time.Millisecond) // polling with a deadline
-	}
-}
-
-func (c *container) exec(argv ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(c.init), "-a"}, argv...)...).CombinedOutput()
-}
 
 // TestRollbackTimerOnSystemd runs the plan's own systemd commands on a
 // real systemd, with a marker file instead of nft as the timer's payload:
@@ -93,18 +15,19 @@ func (c *container) exec(argv ...string) ([]byte, error) {
 // confirmation fail, a pending rollback refuses a second apply, and a
 // failed one does not block the next.
 func TestRollbackTimerOnSystemd(t *testing.T) {
-	c := bootContainer(t)
+	requireNetAdmin(t)
+	c := nspawntest.Boot(t, "ctr-fwt-"+shortRand(t))
 	plan := ApplyPlan(Layout{After: 2 * time.Second})
-	arm := func(payload ...string) ([]byte, error) {
+	arm := func(payload ...string) (string, error) {
 		t.Helper()
 		for _, cmd := range plan.Apply {
 			if cmd.Argv[0] == "systemd-run" {
 				argv := append(slices.Clone(cmd.Argv[:slices.Index(cmd.Argv, nftBin)]), payload...)
-				return c.exec(argv...)
+				return c.Run(argv...)
 			}
 		}
 		t.Fatal("the plan arms no timer")
-		return nil, nil
+		return "", nil
 	}
 	runAll := func(cmds []Command, only string) error {
 		t.Helper()
@@ -112,14 +35,14 @@ func TestRollbackTimerOnSystemd(t *testing.T) {
 			if cmd.Argv[0] != only {
 				continue
 			}
-			if out, err := c.exec(cmd.Argv...); err != nil && !cmd.MayFail {
-				return &cmdError{cmd.Argv, err, out}
+			if out, err := c.Run(cmd.Argv...); err != nil && !cmd.MayFail {
+				return &cmdError{cmd.Argv, err, []byte(out)}
 			}
 		}
 		return nil
 	}
 	fired := func(marker string) bool {
-		_, err := c.exec("test", "-e", marker)
+		_, err := c.Run("test", "-e", marker)
 		return err == nil
 	}
 	waitFired := func(marker string) {
@@ -146,7 +69,7 @@ func TestRollbackTimerOnSystemd(t *testing.T) {
 	// Nothing is left to start the payload: the timer is gone, the service idle.
 	for unit, want := range map[string]string{RollbackUnit + ".timer": "LoadState=not-found", RollbackUnit + ".service": "ActiveState=inactive"} {
 		prop, _, _ := strings.Cut(want, "=")
-		if out, _ := c.exec("systemctl", "show", "-p", prop, unit); strings.TrimSpace(string(out)) != want {
+		if out, _ := c.Run("systemctl", "show", "-p", prop, unit); strings.TrimSpace(string(out)) != want {
 			t.Errorf("after confirm, %s has %s, want %s", unit, strings.TrimSpace(string(out)), want)
 		}
 	}
@@ -177,7 +100,7 @@ func TestRollbackTimerOnSystemd(t *testing.T) {
 	}
 	deadline = time.Now().Add(15 * time.Second)
 	for {
-		out, _ := c.exec("systemctl", "is-failed", RollbackUnit+".service")
+		out, _ := c.Run("systemctl", "is-failed", RollbackUnit+".service")
 		if strings.TrimSpace(string(out)) == "failed" {
 			break
 		}
