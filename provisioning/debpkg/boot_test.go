@@ -1,12 +1,15 @@
 package debpkg
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"counter/internal/nspawntest"
+	"counter/internal/testutil"
 )
 
 // bootedNode is the lab's Debian 12 image booted with systemd (nspawntest),
@@ -42,17 +45,15 @@ func (b *bootedNode) unit(name string) (state, pid string) {
 // waitActive polls until unit is active with a main process.
 func (b *bootedNode) waitActive(name string) string {
 	b.tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		state, pid := b.unit(name)
-		if state == "active" && pid != "0" {
-			return pid
+	var pid string
+	testutil.Poll(b.tb, 30*time.Second, name+" active", func(context.Context) error {
+		var state string
+		if state, pid = b.unit(name); state != "active" || pid == "0" {
+			return fmt.Errorf("%s (pid %s)", state, pid)
 		}
-		if time.Now().After(deadline) {
-			b.tb.Fatalf("%s is %s (pid %s), want active", name, state, pid)
-		}
-		time.Sleep(100 * time.Millisecond) // polling systemd, bounded by deadline
-	}
+		return nil
+	})
+	return pid
 }
 
 // TestSystemdLifecycle installs on a booted Debian 12: a first install

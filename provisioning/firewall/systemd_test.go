@@ -1,12 +1,15 @@
 package firewall
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"counter/internal/nspawntest"
+	"counter/internal/testutil"
 )
 
 // TestRollbackTimerOnSystemd runs the plan's own systemd commands on a
@@ -47,13 +50,7 @@ func TestRollbackTimerOnSystemd(t *testing.T) {
 	}
 	waitFired := func(marker string) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for !fired(marker) {
-			if time.Now().After(deadline) {
-				t.Fatalf("rollback never ran %s", marker)
-			}
-			time.Sleep(100 * time.Millisecond) // polling with a deadline
-		}
+		testutil.Eventually(t, 15*time.Second, "rollback ran "+marker, func() bool { return fired(marker) })
 	}
 
 	// Confirmed in time: the payload never runs.
@@ -82,33 +79,21 @@ func TestRollbackTimerOnSystemd(t *testing.T) {
 		t.Fatalf("arm: %v: %s", err, out)
 	}
 	waitFired("/run/ctr-fired-2")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := runAll(plan.Confirm[:1], "systemctl")
-		if err != nil {
-			break // the timer is gone: the caller reports "rolled back"
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("confirm still succeeds 10s after the rollback ran")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	// Once the timer is gone, confirm fails: the caller reports "rolled back".
+	testutil.Eventually(t, 10*time.Second, "confirm fails after the rollback ran", func() bool {
+		return runAll(plan.Confirm[:1], "systemctl") != nil
+	})
 
 	// A rollback that failed holds the unit name until the plan's reset-failed.
 	if out, err := arm("/usr/bin/false"); err != nil {
 		t.Fatalf("arm: %v: %s", err, out)
 	}
-	deadline = time.Now().Add(15 * time.Second)
-	for {
-		out, _ := c.Run("systemctl", "is-failed", RollbackUnit+".service")
-		if strings.TrimSpace(string(out)) == "failed" {
-			break
+	testutil.Poll(t, 15*time.Second, "failing rollback failed", func(context.Context) error {
+		if out, _ := c.Run("systemctl", "is-failed", RollbackUnit+".service"); strings.TrimSpace(out) != "failed" {
+			return fmt.Errorf("is-failed says %q", strings.TrimSpace(out))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("failing rollback never failed: %s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	if err := runAll(plan.Apply, "systemctl"); err != nil {
 		t.Fatal(err)
 	}

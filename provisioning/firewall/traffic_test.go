@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // pair is two namespaces joined by a veth: a is the node under test, b
@@ -47,14 +49,10 @@ func newPair(t *testing.T) pair {
 	addrs(p.b, lb, p.master, p.mirror, p.other, p.outsider)
 	// Until DAD of the link-local addresses ends, the first neighbour
 	// solicitations get lost and a connect takes a 1 s retransmission.
-	deadline := time.Now().Add(5 * time.Second)
 	for _, nl := range [][2]string{{p.a, la}, {p.b, lb}} {
-		for strings.TrimSpace(run(t, "ip", "-n", nl[0], "-6", "addr", "show", "dev", nl[1], "tentative")) != "" {
-			if time.Now().After(deadline) {
-				t.Fatalf("IPv6 addresses of %s in %s still tentative after 5s", nl[1], nl[0])
-			}
-			time.Sleep(20 * time.Millisecond) // polling with a deadline
-		}
+		testutil.Eventually(t, 5*time.Second, fmt.Sprintf("IPv6 addresses of %s in %s not tentative", nl[1], nl[0]), func() bool {
+			return strings.TrimSpace(run(t, "ip", "-n", nl[0], "-6", "addr", "show", "dev", nl[1], "tentative")) == ""
+		})
 	}
 	return p
 }
