@@ -88,12 +88,7 @@ func TestProbeOverSSH(t *testing.T) {
 	}
 
 	// counterd on both "nodes", one port: the prober uses one port for all.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testutil.FreePort(t)
 	fakeCounterd(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 42, true)
 	fakeCounterd(t, net.JoinHostPort("127.0.0.2", strconv.Itoa(port)), 41, false)
 
