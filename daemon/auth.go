@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -93,18 +95,49 @@ func (s *Server) inc(w http.ResponseWriter, r *http.Request) {
 	s.done(w, r, http.StatusOK, strconv.FormatInt(v, 10))
 }
 
-// throttle counts a login attempt for the client address and, if given, the login.
+// throttle counts a login attempt for the client address and, if given, the
+// login: over the address or (login, address) limit it refuses; over the
+// per-login limit it waits before answering, never refusing, so that strangers
+// guessing a login cannot lock its owner out.
 func (s *Server) throttle(r *http.Request, login string) error {
-	if ok, wait := s.byAddr.allow(clientKey(r.RemoteAddr)); !ok {
+	addr := clientKey(r.RemoteAddr)
+	if ok, wait := s.byAddr.allow(addr); !ok {
 		return &throttledError{wait}
 	}
 	if login == "" {
 		return nil
 	}
-	if ok, wait := s.byLogin.allow(login); !ok {
+	// "\x00" cannot occur in either part.
+	if ok, wait := s.byPair.allow(login + "\x00" + addr); !ok {
 		return &throttledError{wait}
 	}
+	if d := loginDelay(s.byLogin.add(login)); d > 0 {
+		if err := s.pause(r.Context(), d); err != nil {
+			return fmt.Errorf("login delay: %w", err)
+		}
+	}
 	return nil
+}
+
+// loginDelay is the wait for an attempt that before others came in the window.
+func loginDelay(before int) time.Duration {
+	over := before - attemptsPerLogin + 1
+	if over <= 0 {
+		return 0
+	}
+	return min(time.Duration(over)*loginDelayStep, maxLoginDelay)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 // clientKey is what the per-address throttle counts: the IPv4 address, or the
