@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -137,6 +138,7 @@ type Store struct {
 
 	hashSem   chan struct{} // bounds concurrent argon2 runs (memory)
 	dummyHash string        // for unknown logins, so they cost what known ones do
+	verifies  atomic.Int64  // argon2 verifies run, for tests
 
 	held    held
 	kick    chan struct{} // wakes the OnChange notifier

@@ -55,8 +55,8 @@ func TestRegisterSessionIncrement(t *testing.T) {
 	if err := s.Register(bg, "alice", "alice-password"); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
-	// Right after Register the replica may not have the user yet: Authenticate
-	// must fall back to the master rather than fail.
+	// Authenticate reads the replica only; Register has waited (WAIT) until
+	// the replica has the user, so it is found at once.
 	if err := s.Authenticate(bg, "alice", "alice-password"); err != nil {
 		t.Fatalf("Authenticate(right password): %v", err)
 	}

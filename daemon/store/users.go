@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Register creates login with an argon2id hash of password, on the master.
+// Register creates login with an argon2id hash of password, on the master,
+// and waits (up to Timeout) until the master's replicas have it: logins are
+// checked on the local node only (see Authenticate), so a node that lagged
+// would answer "wrong password" to a user who has just registered.
 func (s *Store) Register(ctx context.Context, login, password string) error {
 	if login == "" || password == "" {
 		return errors.New("register: empty login or password")
@@ -17,28 +21,59 @@ func (s *Store) Register(ctx context.Context, login, password string) error {
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	var created *redis.BoolCmd
+	var info *redis.StringCmd
+	pctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
-	created, err := s.master.HSetNX(ctx, s.UserKey(login), fieldHash, encoded).Result()
+	_, err = s.master.Pipelined(pctx, func(p redis.Pipeliner) error {
+		created = p.HSetNX(pctx, s.UserKey(login), fieldHash, encoded)
+		info = p.Info(pctx, "replication")
+		return nil
+	})
 	if err != nil {
 		s.redisError("register", err)
-		return s.masterError(ctx, "register", err)
+		return s.masterError(pctx, "register", err)
 	}
-	if !created {
+	if !created.Val() {
 		return ErrExists
 	}
+	s.waitReplicas(ctx, info.Val())
 	return nil
 }
 
+// waitReplicas runs WAIT for the master's connected replicas, as its INFO
+// replication lists them, for at most 3/4 of Timeout, so WAIT's own timeout
+// answers before the command's deadline. Best effort: the user exists either
+// way, and a lagging node catches up within its replication delay.
+func (s *Store) waitReplicas(ctx context.Context, info string) {
+	n, err := strconv.Atoi(infoFields(info)["connected_slaves"])
+	if err != nil || n == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	ms := max(1, (s.o.Timeout * 3 / 4).Milliseconds())
+	acked, err := s.master.Do(ctx, "WAIT", n, ms).Int()
+	if err != nil {
+		s.redisError("register wait", err)
+		s.log.Warn("waiting for replicas after register failed", "err", err)
+		return
+	}
+	if acked < n {
+		s.log.Warn("registered user not yet on every replica", "replicas", n, "acked", acked)
+	}
+}
+
 // Authenticate checks login's password. Unknown logins and wrong passwords
-// both give ErrBadCredentials after the same argon2 work. The record is read
-// from the local node, then from the master when the local node does not
-// have it (yet: replication lags right after Register) or cannot answer.
+// both give ErrBadCredentials after the same work: one read on the local node
+// and one argon2 verify (issue 13: an unknown login used to pay a round trip
+// to the master that a known one did not, which told them apart). The master
+// is asked only when the local node fails, whatever the login.
 func (s *Store) Authenticate(ctx context.Context, login, password string) error {
 	if login == "" {
 		return ErrBadCredentials
 	}
-	encoded, err := s.readLocalFirst(ctx, "authenticate", func(ctx context.Context, c *redis.Client) (string, error) {
+	encoded, err := s.readLocal(ctx, "authenticate", func(ctx context.Context, c *redis.Client) (string, error) {
 		return c.HGet(ctx, s.UserKey(login), fieldHash).Result()
 	})
 	if errors.Is(err, redis.Nil) {
@@ -59,6 +94,29 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) error 
 		s.rehash(ctx, login, password, encoded)
 	}
 	return nil
+}
+
+// readLocal runs read on the local node and, only when that fails (not when
+// it misses), on the master.
+func (s *Store) readLocal(ctx context.Context, op string, read func(context.Context, *redis.Client) (string, error)) (string, error) {
+	lctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	v, err := read(lctx, s.local)
+	cancel()
+	if err == nil || errors.Is(err, redis.Nil) || s.master == s.local {
+		if err != nil && !errors.Is(err, redis.Nil) {
+			s.redisError(op, err)
+		}
+		return v, err
+	}
+	s.redisError(op, err)
+	mctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	v, err = read(mctx, s.master)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		s.redisError(op, err)
+		return "", s.masterError(mctx, op, err)
+	}
+	return v, err
 }
 
 // rehash stores password under the current HashParams, if the record still
@@ -169,6 +227,7 @@ func (s *Store) verify(ctx context.Context, password, encoded string) (bool, err
 		return false, err
 	}
 	defer func() { <-s.hashSem }()
+	s.verifies.Add(1)
 	return verifyPassword(password, encoded)
 }
 
