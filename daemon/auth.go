@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"counter/daemon/store"
 )
 
 // register creates a user and, with sessions, logs them in.
@@ -22,7 +24,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		err = s.store.Register(r.Context(), c.login, c.password)
 	}
 	if err == nil && s.cfg.AuthMode == AuthCookie {
-		err = s.startSession(w, r, c.login)
+		err = s.startSession(w, r, store.Account{ID: store.FoldLogin(c.login), Name: c.login})
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -38,17 +40,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.throttle(r, c.login)
 	}
+	var acct store.Account
 	if err == nil {
-		err = s.store.Authenticate(r.Context(), c.login, c.password)
+		acct, err = s.store.CheckPassword(r.Context(), c.login, c.password)
 	}
 	if err == nil && s.cfg.AuthMode == AuthCookie {
-		err = s.startSession(w, r, c.login)
+		err = s.startSession(w, r, acct)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.done(w, r, http.StatusOK, "logged in as "+c.login)
+	s.done(w, r, http.StatusOK, "logged in as "+acct.Name)
 }
 
 // logout ends the session, if any, and clears both cookies.
@@ -73,11 +76,12 @@ func (s *Server) inc(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = s.throttle(r, c.login)
 		}
+		var acct store.Account
 		if err == nil {
-			err = s.store.Authenticate(r.Context(), c.login, c.password)
+			acct, err = s.store.CheckPassword(r.Context(), c.login, c.password)
 		}
 		if err == nil {
-			v, err = s.store.IncrementLogin(r.Context(), c.login)
+			v, err = s.store.IncrementLogin(r.Context(), acct.ID)
 		}
 	} else {
 		ck, cerr := r.Cookie(sessionCookie)
@@ -107,7 +111,9 @@ func (s *Server) throttle(r *http.Request, login string) error {
 	if login == "" {
 		return nil
 	}
-	// "\x00" cannot occur in either part.
+	// Folded as stored, so ALICE and alice share their limits; "\x00" cannot
+	// occur in either part.
+	login = store.FoldLogin(login)
 	if ok, wait := s.byPair.allow(login + "\x00" + addr); !ok {
 		return &throttledError{wait}
 	}
@@ -159,12 +165,13 @@ func clientKey(remoteAddr string) string {
 	return ip.String()
 }
 
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, login string) error {
-	token, err := s.store.NewSession(r.Context(), login)
+// startSession starts a session for acct and shows its name as registered.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, acct store.Account) error {
+	token, err := s.store.NewSession(r.Context(), acct.ID)
 	if err != nil {
 		return err
 	}
-	s.setCookies(w, token, login, int(s.cfg.SessionTTL/time.Second))
+	s.setCookies(w, token, acct.Name, int(s.cfg.SessionTTL/time.Second))
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"counter/daemon/store"
 )
 
 // fakeStore is an in-memory Store for handler tests; the integration tests use Redis.
@@ -47,20 +49,21 @@ func (f *fakeStore) Register(_ context.Context, login, password string) error {
 	if f.masterDown {
 		return errMasterUnavailable
 	}
-	if _, ok := f.users[login]; ok {
+	if _, ok := f.users[store.FoldLogin(login)]; ok {
 		return errExists
 	}
-	f.users[login] = password
+	f.users[store.FoldLogin(login)] = password
 	return nil
 }
 
-func (f *fakeStore) Authenticate(_ context.Context, login, password string) error {
+func (f *fakeStore) CheckPassword(_ context.Context, login, password string) (store.Account, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if p, ok := f.users[login]; !ok || p != password {
-		return errBadCredentials
+	id := store.FoldLogin(login)
+	if p, ok := f.users[id]; !ok || p != password {
+		return store.Account{}, errBadCredentials
 	}
-	return nil
+	return store.Account{ID: id, Name: id}, nil
 }
 
 func (f *fakeStore) NewSession(_ context.Context, login string) (string, error) {

@@ -30,6 +30,9 @@ if ARGV[1] == 'session' then
   local login = redis.call('GET', KEYS[2])
   if not login then return {1} end
   userKey = ARGV[2] .. login
+  -- A session from before logins were folded may name a spelling that
+  -- FoldLegacyLogins has since moved to its folded (ASCII lower case) key.
+  if redis.call('EXISTS', userKey) == 0 then userKey = ARGV[2] .. string.lower(login) end
 end
 if redis.call('EXISTS', userKey) == 0 then return {2} end
 local t = redis.call('TIME')
@@ -56,8 +59,8 @@ func (s *Store) IncrementSession(ctx context.Context, token string) (int64, erro
 	return s.increment(ctx, "session", s.SessionKey(token))
 }
 
-// IncrementLogin presses the button for login, which the caller has just
-// authenticated. Errors: ErrBadCredentials (no such user), *TooSoonError,
+// IncrementLogin presses the button for the account id login (Account.ID),
+// which the caller has just authenticated. Errors: ErrBadCredentials (no such user), *TooSoonError,
 // ErrMasterUnavailable.
 func (s *Store) IncrementLogin(ctx context.Context, login string) (int64, error) {
 	if login == "" {

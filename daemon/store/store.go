@@ -46,8 +46,12 @@ func (e *TooSoonError) Error() string {
 // Redis TIME of the user's last increment, in microseconds since the epoch.
 const FieldLastIncrement = "last_inc_us"
 
-// fieldHash is the user-record field holding the PHC-encoded argon2id hash.
-const fieldHash = "hash"
+// Fields of a user record: the PHC-encoded argon2id hash, and the login as
+// registered (records made before logins were folded have none).
+const (
+	fieldHash = "hash"
+	fieldName = "name"
+)
 
 // Options configure Open. Zero values take the documented defaults.
 type Options struct {
@@ -70,6 +74,9 @@ type Options struct {
 	OnChange     func(value int64)
 	OnRedisError func(op string, err error) // metrics hook, may be nil
 	Now          func() time.Time           // nil = time.Now
+	// FoldLegacyLogins runs FoldLegacyLogins once in the background after
+	// Open (counterd sets it; tests call the method themselves).
+	FoldLegacyLogins bool
 }
 
 func (o *Options) setDefaults() {
@@ -198,6 +205,20 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	go s.notify(bg)
 	go s.subscribe(bg)
 	go s.poll(bg)
+	if o.FoldLegacyLogins {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			moved, clashes, err := s.FoldLegacyLogins(bg)
+			if err != nil {
+				s.log.Warn("folding legacy logins failed; the next start tries again", "err", err)
+				return
+			}
+			if moved+clashes > 0 {
+				s.log.Info("folded legacy logins", "moved", moved, "clashes", clashes)
+			}
+		}()
+	}
 	return s, nil
 }
 
@@ -229,8 +250,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // ValueKey is the counter's key.
 func (s *Store) ValueKey() string { return s.o.KeyPrefix + "value" }
 
-// UserKey is the hash holding login's record (fields "hash", FieldLastIncrement).
-// The increment script builds it the same way from a session's login.
+// UserKey is the hash holding the record of account id login (Account.ID,
+// fields "hash", "name", FieldLastIncrement). The increment script builds it
+// the same way from a session's account id.
 func (s *Store) UserKey(login string) string { return s.o.KeyPrefix + "user:" + login }
 
 // SessionKey is the key holding the login of the session with the given token.

@@ -57,8 +57,9 @@ const (
 
 // counterdCommands are the commands counter/daemon/store sends, directly or
 // from its Lua scripts (Redis checks ACLs inside scripts too): HELLO and
-// CLIENT SETNAME from go-redis's handshake; GET, SET, DEL, HSETNX, HGET for
-// users and sessions; INFO replication and WAIT after a registration, so the
+// CLIENT SETNAME from go-redis's handshake; GET, SET, DEL, HSETNX, HGET,
+// HMGET for users and sessions; SCAN and, in a script, RENAME to fold logins
+// registered before they were case-insensitive; INFO replication and WAIT after a registration, so the
 // replicas have the user before it logs in; INFO and SUBSCRIBE, PING for the
 // poller and subscriber;
 // EVALSHA with EVAL as go-redis's fallback; and in the scripts EXISTS, TIME,
@@ -67,7 +68,7 @@ const (
 var counterdCommands = []string{
 	"hello", "client|setname", "ping", "info",
 	"get", "set", "del", "exists", "incr", "hget", "hset", "hsetnx", "time",
-	"publish", "subscribe", "eval", "evalsha", "wait",
+	"publish", "subscribe", "eval", "evalsha", "wait", "hmget", "scan", "rename",
 }
 
 // CounterdCommands returns the commands the counterd ACL user may run.
