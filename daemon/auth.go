@@ -125,7 +125,8 @@ func (s *Server) throttle(r *http.Request, login string) error {
 	return nil
 }
 
-// loginDelay is the wait for an attempt that before others came in the window.
+// loginDelay is the wait for an attempt on a login that `before` other
+// attempts on it, from anywhere, preceded in the window.
 func loginDelay(before int) time.Duration {
 	over := before - attemptsPerLogin + 1
 	if over <= 0 {

@@ -143,3 +143,19 @@ func TestFullThrottleTableRefusesNoNewLogin(t *testing.T) {
 		t.Fatalf("new login from a new address with a full table = %d %q, want 200", w.Code, w.Body)
 	}
 }
+
+func TestLoginDelay(t *testing.T) {
+	tests := []struct {
+		before int
+		want   time.Duration
+	}{
+		{0, 0}, {attemptsPerLogin - 1, 0},
+		{attemptsPerLogin, loginDelayStep}, {attemptsPerLogin + 1, 2 * loginDelayStep},
+		{attemptsPerLogin + 1000, maxLoginDelay},
+	}
+	for _, tt := range tests {
+		if got := loginDelay(tt.before); got != tt.want {
+			t.Errorf("loginDelay(%d) = %v, want %v", tt.before, got, tt.want)
+		}
+	}
+}

@@ -146,7 +146,10 @@ func (s *Store) CheckPassword(ctx context.Context, login, password string) (Acco
 	var acct Account
 	var encoded string
 	for i, rec := range recs {
-		if h, ok := rec[0].(string); ok && len(rec) == 2 {
+		if len(rec) != 2 {
+			continue
+		}
+		if h, ok := rec[0].(string); ok {
 			acct.ID, encoded = ids[i], h
 			acct.Name, _ = rec[1].(string)
 			break
