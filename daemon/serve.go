@@ -153,7 +153,7 @@ func (d *Daemon) httpServer(h http.Handler) *http.Server {
 		WriteTimeout:      d.timeouts.write,
 		IdleTimeout:       d.timeouts.idle,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		ErrorLog:          serverLog(d.log),
 	}
 }
 
