@@ -66,8 +66,8 @@ func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 		fr.write(ctx, plainType[0], healthzBody)
 		fr.health.observe(http.StatusOK, time.Since(start))
 	case "/events":
-		// HEAD, and the refusal past maxEventStreams, are net/http's to answer.
-		if !ctx.IsGet() || fr.s.hub.Clients() >= maxEventStreams {
+		// HEAD, and the refusal past the cap, are net/http's to answer.
+		if !ctx.IsGet() || fr.s.hub.Clients() >= fr.s.maxStreams {
 			fr.adapt(ctx)
 			return
 		}
