@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"io"
 	"log/slog"
@@ -12,29 +11,6 @@ import (
 	"testing"
 	"time"
 )
-
-// serveLogged serves srv as cfg says on 127.0.0.1:0, logging to log, until the test ends.
-func serveLogged(t *testing.T, srv *Server, cfg Config, log *slog.Logger, short ...timeouts) *Daemon {
-	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	d, err := Listen(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, to := range short {
-		d.timeouts = to
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- d.Serve(ctx, srv) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-errc; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return d
-}
 
 // maxRefusalLogLine bounds the log line of one refused request, whatever the client sent.
 const maxRefusalLogLine = 2 << 10
@@ -73,7 +49,7 @@ func TestMalformedRequestLine(t *testing.T) {
 				c.LogLevel = slog.LevelDebug // the refusal must be bounded even when logged
 			})
 			var logs syncBuffer
-			d := serveLogged(t, f.srv, f.srv.cfg, newLogger(f.srv.cfg, &logs))
+			d, _ := serveDaemon(t, f.srv, f.srv.cfg, newLogger(f.srv.cfg, &logs))
 			dial := func() (net.Conn, error) {
 				c, err := net.DialTimeout("tcp", d.Addr().String(), 5*time.Second)
 				if err != nil || !st.tls {

@@ -50,7 +50,7 @@ func TestLimitedCounterdProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "counterd:", err)
 		os.Exit(1)
 	}
-	os.Exit(0)
+	// A clean end returns: the testing package makes os.Exit(0) in a test a failure.
 }
 
 // limitedCounterd is a counterd subprocess under a file limit.
@@ -78,14 +78,18 @@ func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, env ...
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start counterd: %v", err)
 	}
+	var waitErr error
 	go func() {
-		_ = cmd.Wait()
+		waitErr = cmd.Wait()
 		close(c.exited)
 	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-c.exited:
+			if waitErr != nil {
+				t.Errorf("counterd after SIGTERM: %v, want a clean exit; its log:\n%s", waitErr, c.logs)
+			}
 		case <-time.After(15 * time.Second):
 			t.Errorf("counterd (pid %d) still running 15s after SIGTERM, killing it", cmd.Process.Pid)
 			_ = cmd.Process.Kill()
@@ -228,9 +232,10 @@ func TestConnectionCapPerAddress(t *testing.T) {
 					c.TLSCert, c.TLSKey = certFile, keyFile
 				}
 			})
-			d := serveLogged(t, f.srv, f.srv.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			// ask opens a connection from the address from and asks for the value on it.
-			ask := func(from string) (net.Conn, error) {
+			d, _ := serveDaemon(t, f.srv, f.srv.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			// open opens a connection from the address from and asks for path on
+			// it (an event stream stays open).
+			open := func(from, path string) (net.Conn, error) {
 				dialer := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 				c, err := dialer.Dial("tcp", d.Addr().String())
 				if err != nil {
@@ -240,7 +245,7 @@ func TestConnectionCapPerAddress(t *testing.T) {
 				if st.tls {
 					c = tls.Client(c, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{"http/1.1"}})
 				}
-				if _, err := io.WriteString(c, "GET /getvalue HTTP/1.1\r\nHost: example.com\r\n\r\n"); err != nil {
+				if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: example.com\r\n\r\n"); err != nil {
 					c.Close()
 					return nil, err
 				}
@@ -249,10 +254,9 @@ func TestConnectionCapPerAddress(t *testing.T) {
 					c.Close()
 					return nil, err
 				}
-				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
 					c.Close()
-					return nil, fmt.Errorf("GET /getvalue: %s", resp.Status)
+					return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
 				}
 				_ = c.SetDeadline(time.Time{})
 				return c, nil
@@ -263,25 +267,26 @@ func TestConnectionCapPerAddress(t *testing.T) {
 					c.Close()
 				}
 			}()
-			for i := range perAddr {
-				c, err := ask("127.0.0.1")
+			// An event stream counts as the connection it holds.
+			for i, path := range []string{"/events", "/getvalue", "/getvalue"}[:perAddr] {
+				c, err := open("127.0.0.1", path)
 				if err != nil {
-					t.Fatalf("connection %d of %d from 127.0.0.1: %v", i+1, perAddr, err)
+					t.Fatalf("connection %d of %d from 127.0.0.1, %s: %v", i+1, perAddr, path, err)
 				}
 				held = append(held, c)
 			}
-			if c, err := ask("127.0.0.1"); err == nil {
+			if c, err := open("127.0.0.1", "/getvalue"); err == nil {
 				c.Close()
 				t.Fatalf("connection %d from 127.0.0.1 served, want it closed (--max-conns-per-ip %d)", perAddr+1, perAddr)
 			}
-			other, err := ask("127.0.0.2")
+			other, err := open("127.0.0.2", "/getvalue")
 			if err != nil {
 				t.Fatalf("127.0.0.2 while 127.0.0.1 is at its cap: %v", err)
 			}
 			other.Close()
-			held[0].Close()
-			eventually(t, "127.0.0.1 served again after closing a connection", func() (bool, string) {
-				c, err := ask("127.0.0.1")
+			held[0].Close() // the event stream: the hub sees the hang-up and closes its end
+			eventually(t, "127.0.0.1 served again after closing its event stream", func() (bool, string) {
+				c, err := open("127.0.0.1", "/getvalue")
 				if err != nil {
 					return false, err.Error()
 				}
