@@ -31,10 +31,16 @@ func capText(s string, max int) string {
 }
 
 // serverLog is the logger for the HTTP servers' own messages (net/http's
-// ErrorLog, fasthttp's Logger): warnings on log, each capped.
+// ErrorLog, fasthttp's Logger): warnings on l, each capped.
 func serverLog(l *slog.Logger) *log.Logger { return log.New(cappedWriter{l}, "", 0) }
 
 type cappedWriter struct{ l *slog.Logger }
+
+// clientFailures start the servers' messages about one client's failed
+// connection (a malformed request, a failed TLS handshake): the client's
+// doing, nothing for an operator to act on, and one line per hostile
+// connection, so they are logged at debug as net/http's 400s are not at all.
+var clientFailures = []string{"error when serving connection", "http: TLS handshake error"}
 
 func (w cappedWriter) Write(p []byte) (int, error) {
 	msg := strings.TrimSuffix(string(p), "\n")
@@ -43,6 +49,12 @@ func (w cappedWriter) Write(p []byte) (int, error) {
 	if !strings.HasPrefix(msg, "http: panic serving") {
 		msg = capText(msg, maxServerLogLength)
 	}
-	w.l.Log(context.Background(), slog.LevelWarn, msg)
+	level := slog.LevelWarn
+	for _, prefix := range clientFailures {
+		if strings.HasPrefix(msg, prefix) {
+			level = slog.LevelDebug
+		}
+	}
+	w.l.Log(context.Background(), level, msg)
 	return len(p), nil
 }
