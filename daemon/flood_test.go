@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -55,14 +58,17 @@ func TestLimitedCounterdProcess(t *testing.T) {
 
 // limitedCounterd is a counterd subprocess under a file limit.
 type limitedCounterd struct {
+	base   string // its URL, without the final slash
 	addr   string // host:port of its listener
+	client *http.Client
 	logs   *syncBuffer
 	exited chan struct{}
 }
 
 // startLimitedCounterd runs counterd as a subprocess with RLIMIT_NOFILE nofile,
-// reading r, with env (COUNTERD_*=...) added; it is stopped (SIGTERM) when the test ends.
-func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, env ...string) *limitedCounterd {
+// reading r, with env (COUNTERD_*=...) added; it is stopped (SIGTERM) when the
+// test ends. roots trusts its certificate when env gives it one.
+func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, roots *x509.CertPool, env ...string) *limitedCounterd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLimitedCounterdProcess$")
 	for _, kv := range os.Environ() {
@@ -73,7 +79,8 @@ func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, env ...
 	cmd.Env = append(cmd.Env, childNofileEnv+"="+strconv.Itoa(nofile), "COUNTERD_LISTEN=127.0.0.1:0",
 		"COUNTERD_REDIS="+r.URL(), "COUNTERD_LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, env...)
-	c := &limitedCounterd{logs: &syncBuffer{}, exited: make(chan struct{})}
+	c := &limitedCounterd{logs: &syncBuffer{}, exited: make(chan struct{}), client: &http.Client{Timeout: 2 * time.Second,
+		Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: roots}}}}
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start counterd: %v", err)
@@ -102,12 +109,19 @@ func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, env ...
 			t.Fatalf("counterd exited at start: %s", c.logs)
 		default:
 		}
-		_, rest, ok := strings.Cut(c.logs.String(), `"url":"http://`)
-		if !ok {
-			return false, c.logs.String()
+		for _, line := range strings.Split(c.logs.String(), "\n") {
+			var rec struct{ Msg, URL string }
+			if json.Unmarshal([]byte(line), &rec) != nil || rec.Msg != "serving" {
+				continue
+			}
+			u, err := url.Parse(rec.URL)
+			if err != nil {
+				t.Fatalf("counterd logged the URL %q: %v", rec.URL, err)
+			}
+			c.base, c.addr = strings.TrimSuffix(rec.URL, "/"), u.Host
+			return true, ""
 		}
-		c.addr = strings.TrimSuffix(rest[:strings.IndexByte(rest, '"')], "/")
-		return true, ""
+		return false, c.logs.String()
 	})
 	eventually(t, "counterd ready", c.answers("/readyz"))
 	return c
@@ -115,9 +129,8 @@ func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, env ...
 
 // answers reports whether path answers 200 on a new connection.
 func (c *limitedCounterd) answers(path string) func() (bool, string) {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	return func() (bool, string) {
-		resp, err := client.Get("http://" + c.addr + path)
+		resp, err := c.client.Get(c.base + path)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -137,9 +150,27 @@ func (c *limitedCounterd) running(t *testing.T) {
 }
 
 // More connections than the file limit allows (accept fails with EMFILE) must
-// not stop counterd: once they close, it serves again.
+// not stop counterd, on either listener: once they close, it serves again.
 func TestConnectionFloodDoesNotStopCounterd(t *testing.T) {
-	c := startLimitedCounterd(t, floodNofile, redistest.Start(t), "COUNTERD_MAX_CONNS_PER_IP=0")
+	certFile, keyFile, pool := selfSigned(t)
+	r := redistest.Start(t)
+	for _, st := range []struct {
+		name  string
+		roots *x509.CertPool
+		env   []string
+	}{
+		{"fasthttp", nil, nil},
+		{"net-http-tls", pool, []string{"COUNTERD_TLS_CERT=" + certFile, "COUNTERD_TLS_KEY=" + keyFile}},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			c := startLimitedCounterd(t, floodNofile, r, st.roots, append(st.env, "COUNTERD_MAX_CONNS_PER_IP=0")...)
+			flood(t, c)
+		})
+	}
+}
+
+// flood opens more connections than c's file limit, closes them, and checks that c serves again.
+func flood(t *testing.T, c *limitedCounterd) {
 	var conns []net.Conn
 	defer func() {
 		for _, fc := range conns {
@@ -173,7 +204,7 @@ func TestConnectionFloodDoesNotStopCounterd(t *testing.T) {
 // Event streams are capped below the file limit: past the cap counterd refuses
 // a stream (503) instead of running out of descriptors, and still serves the rest.
 func TestEventStreamsStayWithinTheFileLimit(t *testing.T) {
-	c := startLimitedCounterd(t, floodNofile, redistest.Start(t), "COUNTERD_MAX_CONNS_PER_IP=0")
+	c := startLimitedCounterd(t, floodNofile, redistest.Start(t), nil, "COUNTERD_MAX_CONNS_PER_IP=0")
 	var streams []net.Conn
 	defer func() {
 		for _, s := range streams {
