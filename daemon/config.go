@@ -35,6 +35,7 @@ type Config struct {
 	SessionTTL       time.Duration
 	TLSCert, TLSKey  string
 	HTTPRedirectAddr string
+	MaxConnsPerIP    int // open connections one address may hold; 0: no cap
 	ShutdownTimeout  time.Duration
 	LogLevel         slog.Level
 	LogFormat        string
@@ -49,6 +50,7 @@ func DefaultConfig() Config {
 		MaxStaleness:    2 * time.Second,
 		AuthMode:        AuthCookie,
 		SessionTTL:      7 * 24 * time.Hour,
+		MaxConnsPerIP:   256,
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        slog.LevelInfo,
 		LogFormat:       "text",
@@ -103,6 +105,7 @@ func newFlagSet(cfg *Config, cli *cliFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate chain `file`; enables HTTPS (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file`")
 	fs.StringVar(&cfg.HTTPRedirectAddr, "http-redirect-addr", "", "with TLS: `address` of a plain HTTP listener that redirects to HTTPS (health endpoints answer directly)")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "open connections one client address (IPv6: one /64) may hold, event streams included; more are closed at once (0: no cap)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log `format`: text or json")
@@ -201,6 +204,9 @@ func (c Config) validate() error {
 	}
 	if c.HTTPRedirectAddr != "" && !c.TLS() {
 		errs = append(errs, errors.New("--http-redirect-addr needs --tls-cert and --tls-key"))
+	}
+	if c.MaxConnsPerIP < 0 {
+		errs = append(errs, fmt.Errorf("--max-conns-per-ip %d: want 0 (no cap) or more", c.MaxConnsPerIP))
 	}
 	for name, d := range map[string]time.Duration{"--redis-timeout": c.RedisTimeout, "--max-staleness": c.MaxStaleness,
 		"--session-ttl": c.SessionTTL, "--shutdown-timeout": c.ShutdownTimeout} {

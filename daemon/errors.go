@@ -34,6 +34,7 @@ const (
 	msgBadCredentials = "wrong login or password"
 	msgNoSession      = "please log in first"
 	msgDatabase       = "the database did not answer, please try again later"
+	msgNotAProxy      = "CONNECT is not served: this is not a proxy"
 	msgMaster         = "the counter cannot be changed right now: its database master is unreachable; reading still works, please try again later"
 )
 

@@ -34,6 +34,12 @@ Routes: **GET /** the page; **GET /getvalue** the value; **GET /events** the
 value as Server-Sent Events; **POST /register**, **POST /** (log in),
 **POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**, **GET /metrics**.
 
+Limits: one client address (IPv6: one /64) holds at most **--max-conns-per-ip**
+connections, more are closed at once; open event streams are capped at three
+quarters of the file limit (**RLIMIT_NOFILE**, **LimitNOFILE=** in the unit), at
+most 30,000, past which **/events** answers 503; an accept that fails for want of
+descriptors is retried with a backoff, never fatal.
+
 Every flag can also be set as **$COUNTERD_**_FLAG_ (for **--max-staleness**,
 **$COUNTERD_MAX_STALENESS**) or as a key of the **--config** YAML file.
 Precedence: flag, then environment, then file, then default. The Redis

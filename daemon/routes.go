@@ -15,5 +15,5 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /healthz", s.route("healthz", s.healthz))
 	mux.Handle("GET /readyz", s.route("readyz", s.readyz))
 	mux.Handle("GET /metrics", s.route("metrics", s.metrics.handler().ServeHTTP))
-	return s.secure(s.sameOrigin(s.limitBody(mux)))
+	return s.secure(s.refuseConnect(s.sameOrigin(s.limitBody(mux))))
 }

@@ -41,15 +41,20 @@ func Listen(cfg Config, log *slog.Logger) (*Daemon, error) {
 		}
 		d.tls = &tls.Config{GetCertificate: certs.getCertificate, MinVersion: tls.VersionTLS12}
 	}
-	var err error
-	if d.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+	// One count per address across the listeners: they share the file limit.
+	conns := newAddrConns(cfg.MaxConnsPerIP, log)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	d.ln = guardListener(ln, conns, log)
 	if cfg.HTTPRedirectAddr != "" {
-		if d.redirectLn, err = net.Listen("tcp", cfg.HTTPRedirectAddr); err != nil {
+		rln, err := net.Listen("tcp", cfg.HTTPRedirectAddr)
+		if err != nil {
 			d.ln.Close()
 			return nil, fmt.Errorf("listen for redirects: %w", err)
 		}
+		d.redirectLn = guardListener(rln, conns, log)
 	}
 	return d, nil
 }
@@ -153,7 +158,7 @@ func (d *Daemon) httpServer(h http.Handler) *http.Server {
 		WriteTimeout:      d.timeouts.write,
 		IdleTimeout:       d.timeouts.idle,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		ErrorLog:          serverLog(d.log),
 	}
 }
 

@@ -32,6 +32,7 @@ type Server struct {
 	pause      func(ctx context.Context, d time.Duration) error // waits d; tests record instead
 	headers    http.Header
 	streamHead []byte // of hijacked event streams
+	maxStreams int    // open event streams past which /events answers 503
 	handler    http.Handler
 }
 
@@ -82,6 +83,13 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s.pause = sleep
 	s.headers = securityHeaders(cfg.TLS())
 	s.streamHead = streamHead(s.headers)
+	s.maxStreams = maxEventStreams
+	if nofile, err := fileLimit(); err != nil {
+		s.log.Warn("event streams capped without knowing the file limit", "err", err, "max_event_streams", s.maxStreams)
+	} else if s.maxStreams = eventStreamCap(nofile); s.maxStreams < maxEventStreams {
+		s.log.Warn("the file limit caps the event streams; raise it (LimitNOFILE=, ulimit -n) for more",
+			"file_limit", nofile, "max_event_streams", s.maxStreams)
+	}
 	s.metrics.watch(s.store, s.hub, s.now)
 	s.handler = s.routes()
 	return s
