@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"counter/daemon/store"
 )
 
 // fakeStore is an in-memory Store for handler tests; the integration tests use Redis.
@@ -91,24 +93,24 @@ func (f *fakeStore) DeleteSession(_ context.Context, token string) error {
 	return nil
 }
 
-func (f *fakeStore) IncrementSession(ctx context.Context, token string) (int64, error) {
+func (f *fakeStore) IncrementSession(ctx context.Context, token string) (store.Press, error) {
 	login, err := f.SessionLogin(ctx, token)
 	if err != nil {
-		return 0, err
+		return store.Press{}, err
 	}
 	return f.IncrementLogin(ctx, login)
 }
 
-func (f *fakeStore) IncrementLogin(_ context.Context, login string) (int64, error) {
+func (f *fakeStore) IncrementLogin(_ context.Context, login string) (store.Press, error) {
 	f.mu.Lock()
 	if f.masterDown {
 		f.mu.Unlock()
-		return 0, errMasterUnavailable
+		return store.Press{}, errMasterUnavailable
 	}
 	now := f.now()
 	if t, ok := f.last[login]; ok && now.Sub(t) < 24*time.Hour {
 		f.mu.Unlock()
-		return 0, &tooSoonError{RetryAfter: t.Add(24 * time.Hour).Sub(now)}
+		return store.Press{}, &tooSoonError{RetryAfter: t.Add(24 * time.Hour).Sub(now)}
 	}
 	f.last[login] = now
 	f.value++
@@ -117,5 +119,5 @@ func (f *fakeStore) IncrementLogin(_ context.Context, login string) (int64, erro
 	if onChange != nil {
 		onChange(v)
 	}
-	return v, nil
+	return store.Press{Value: v, At: now}, nil
 }

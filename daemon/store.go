@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"time"
+
+	"counter/daemon/store"
 )
 
 // The small views of the store (counter/daemon/store) that the handlers use.
@@ -28,8 +30,8 @@ type (
 	}
 	// incrementer adds one for a user at most once per window.
 	incrementer interface {
-		IncrementSession(ctx context.Context, token string) (int64, error)
-		IncrementLogin(ctx context.Context, login string) (int64, error)
+		IncrementSession(ctx context.Context, token string) (store.Press, error)
+		IncrementLogin(ctx context.Context, login string) (store.Press, error)
 	}
 )
 
