@@ -92,10 +92,14 @@ type Press struct {
 // ErrNoSession, *TooSoonError, ErrOutcomeUnknown (with ErrMasterUnavailable),
 // ErrMasterUnavailable.
 func (s *Store) IncrementSession(ctx context.Context, token string) (Press, error) {
-	if token == "" || s.ends.has(s.SessionKey(token)) {
+	if token == "" {
 		return Press{}, ErrNoSession
 	}
-	return s.increment(ctx, "session", s.SessionKey(token))
+	key := s.SessionKey(token)
+	if s.ends.has(key) { // logged out while the master did not answer
+		return Press{}, ErrNoSession
+	}
+	return s.increment(ctx, "session", key)
 }
 
 // IncrementLogin presses the button for login, which the caller has just
