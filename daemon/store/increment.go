@@ -42,38 +42,43 @@ end
 // last press is unconfirmed: its answer never reached counterd, so it is
 // reported now instead of refusing a press the user was never told about.
 //
-// Every counted press is stored unconfirmed (its value in ARGV[6]) in the
-// same atomic step that counts it; counterd clears the mark (confirmScript)
-// once the reply has reached it. Replaying the press is safe because the
-// counter moved exactly once: the replay reads, never INCRs.
+// Every counted press is stored unconfirmed in the same atomic step that
+// counts it: ARGV[6] holds "<press µs>:<value>"; counterd clears the mark
+// (confirmScript) once the reply has reached it. The mark names its press, so
+// a mark left by an older press is never reported as the last one. Replaying
+// is safe because the counter moved exactly once: the replay reads, never INCRs.
 var incrementScript = redis.NewScript(userLua + `
 if redis.call('EXISTS', userKey) == 0 then return {2} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[3])
-local stored = tonumber(redis.call('HGET', userKey, ARGV[4]) or '')
+local storedRaw = redis.call('HGET', userKey, ARGV[4])
+local stored = tonumber(storedRaw or '')
 if stored then
   -- a time in the future (clock stepped back after a failover) counts as now
   local last = stored
   if last > now then last = now end
   if now - last < window then
-    local unconfirmed = tonumber(redis.call('HGET', userKey, ARGV[6]) or '')
-    if unconfirmed then return {4, unconfirmed, stored} end
+    local mark = redis.call('HGET', userKey, ARGV[6])
+    if mark then
+      local at, v = string.match(mark, '^(%d+):(%d+)$')
+      if at == storedRaw then return {4, tonumber(v), stored} end
+    end
     return {3, last + window - now}
   end
 end
 local v = redis.call('INCR', KEYS[1])
-redis.call('HSET', userKey, ARGV[4], string.format('%d', now), ARGV[6], v)
+redis.call('HSET', userKey, ARGV[4], string.format('%d', now), ARGV[6], string.format('%d:%d', now, v))
 redis.call('PUBLISH', ARGV[5], v)
 return {0, v, now}
 `)
 
-// confirmScript clears the unconfirmed mark of the press at ARGV[5] µs, if
-// it is still the user's last press. KEYS and ARGV[1..2] as incrementScript;
-// ARGV[3] FieldLastIncrement, ARGV[4] FieldUnconfirmed.
+// confirmScript clears the unconfirmed mark ARGV[4] ("<press µs>:<value>")
+// if it is still there: a newer press's mark stays. KEYS and ARGV[1..2] as
+// incrementScript; ARGV[3] FieldUnconfirmed.
 var confirmScript = redis.NewScript(userLua + `
-if redis.call('HGET', userKey, ARGV[3]) == ARGV[5] then
-  redis.call('HDEL', userKey, ARGV[4])
+if redis.call('HGET', userKey, ARGV[3]) == ARGV[4] then
+  redis.call('HDEL', userKey, ARGV[3])
 end
 return {0}
 `)
@@ -128,7 +133,7 @@ func (s *Store) increment(ctx context.Context, mode, key string) (Press, error) 
 	}
 	switch {
 	case (res[0] == 0 || res[0] == 4) && len(res) == 3:
-		s.confirm(ctx, keys, mode, res[2])
+		s.confirm(ctx, keys, mode, unconfirmedMark(res[2], res[1]))
 		return Press{Value: res[1], At: time.UnixMicro(res[2]), Earlier: res[0] == 4}, nil
 	case res[0] == 1:
 		return Press{}, ErrNoSession
@@ -143,23 +148,29 @@ func (s *Store) increment(ctx context.Context, mode, key string) (Press, error) 
 	return Press{}, fmt.Errorf("increment: unexpected script reply %v", res)
 }
 
-// confirm records that the reply of the press at pressUs reached counterd, so
-// the user's next press within the window is refused rather than answered
-// with this one. It is skipped when the caller has gone (its answer is lost:
-// let the retry have it) and best effort otherwise: a press left unconfirmed
-// only means one more replay of a true success, never a second count.
-func (s *Store) confirm(ctx context.Context, keys []string, mode string, pressUs int64) {
+// confirm records that the reply of the press with the unconfirmed mark
+// reached counterd, so the user's next press within the window is refused
+// rather than answered with this one. It is skipped when the caller has gone
+// (its answer is lost: let the retry have it) and best effort otherwise: a
+// press left unconfirmed only means one more replay of a true success, never
+// a second count.
+func (s *Store) confirm(ctx context.Context, keys []string, mode, mark string) {
 	if ctx.Err() != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
-	err := confirmScript.Run(ctx, s.master, keys,
-		mode, s.userPrefix(), FieldLastIncrement, FieldUnconfirmed, strconv.FormatInt(pressUs, 10)).Err()
+	err := confirmScript.Run(ctx, s.master, keys, mode, s.userPrefix(), FieldUnconfirmed, mark).Err()
 	if err != nil {
 		s.redisError("confirm press", err)
 		s.log.Warn("confirming a press failed: the user's next press within the window gets this one's answer again", "err", err)
 	}
+}
+
+// unconfirmedMark is what FieldUnconfirmed holds for the press at pressUs
+// that made value.
+func unconfirmedMark(pressUs, value int64) string {
+	return strconv.FormatInt(pressUs, 10) + ":" + strconv.FormatInt(value, 10)
 }
 
 // incrementError classifies a failed press. An error reply means the master

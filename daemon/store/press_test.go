@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -46,15 +47,15 @@ func TestUnknownPressReportedOnRetry(t *testing.T) {
 	eventually(t, 5*time.Second, "the frozen press ran", func() bool {
 		return srv.Client().Get(bg, s.ValueKey()).Val() == "2"
 	})
-	if u := srv.Client().HGet(bg, s.UserKey("olga"), store.FieldUnconfirmed).Val(); u != "2" {
-		t.Fatalf("%s = %q after the lost press, want \"2\"", store.FieldUnconfirmed, u)
+	last, _ := srv.Client().HGet(bg, s.UserKey("olga"), store.FieldLastIncrement).Int64()
+	if u, want := srv.Client().HGet(bg, s.UserKey("olga"), store.FieldUnconfirmed).Val(), fmt.Sprintf("%d:2", last); u != want {
+		t.Fatalf("%s = %q after the lost press, want %q", store.FieldUnconfirmed, u, want)
 	}
 
 	p, err := s.IncrementSession(bg, tok)
 	if err != nil || !p.Earlier || p.Value != 2 {
 		t.Fatalf("retry = %+v, %v; want the earlier press, value 2", p, err)
 	}
-	last, _ := srv.Client().HGet(bg, s.UserKey("olga"), store.FieldLastIncrement).Int64()
 	if !p.At.Equal(time.UnixMicro(last)) {
 		t.Errorf("retry's Press.At = %v, want the press's own time %v", p.At, time.UnixMicro(last))
 	}
@@ -95,19 +96,42 @@ func TestUnknownPressThatNeverRanCounts(t *testing.T) {
 	}
 }
 
-// TestUnconfirmedPressOutsideWindow: an unconfirmed mark older than the
-// window is no reason to report the old press: the new one counts.
-func TestUnconfirmedPressOutsideWindow(t *testing.T) {
+// TestUnconfirmedMarkOfAnotherPress: a mark is reported only for the press it
+// names: one older than the window, or left by an older press while the last
+// one was confirmed (or pressed by a counterd without marks), is not.
+func TestUnconfirmedMarkOfAnotherPress(t *testing.T) {
 	srv := redistest.Start(t)
 	s := openStore(t, srv, nil, nil)
 	srv.Do("SET", s.ValueKey(), 40)
-	if err := s.Register(bg, "quinn", "quinn-password"); err != nil {
-		t.Fatal(err)
+	now := redisTime(t, srv)
+	tests := []struct {
+		name    string
+		last    time.Time // the last press
+		markAt  time.Time // the press the mark names
+		counted bool      // the new press counts (else TooSoonError)
+	}{
+		{"last press and its mark 25h ago", now.Add(-25 * time.Hour), now.Add(-25 * time.Hour), true},
+		{"last press 1h ago, mark of one 30h ago", now.Add(-time.Hour), now.Add(-30 * time.Hour), false},
 	}
-	old := redisTime(t, srv).Add(-25 * time.Hour).UnixMicro()
-	srv.Do("HSET", s.UserKey("quinn"), store.FieldLastIncrement, old, store.FieldUnconfirmed, 17)
-	p, err := s.IncrementLogin(bg, "quinn")
-	if err != nil || p.Earlier || p.Value != 41 {
-		t.Fatalf("press 25h after an unconfirmed one = %+v, %v; want a new press, value 41", p, err)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			login := fmt.Sprintf("quinn%d", i)
+			if err := s.Register(bg, login, "quinn-password"); err != nil {
+				t.Fatal(err)
+			}
+			srv.Do("HSET", s.UserKey(login), store.FieldLastIncrement, tt.last.UnixMicro(),
+				store.FieldUnconfirmed, fmt.Sprintf("%d:17", tt.markAt.UnixMicro()))
+			before := srv.Do("GET", s.ValueKey())
+			p, err := s.IncrementLogin(bg, login)
+			var soon *store.TooSoonError
+			switch {
+			case tt.counted && (err != nil || p.Earlier || p.Value == 17):
+				t.Fatalf("press = %+v, %v; want a new press", p, err)
+			case !tt.counted && !errors.As(err, &soon):
+				t.Fatalf("press = %+v, %v; want TooSoonError, not the press the mark names", p, err)
+			case !tt.counted && srv.Do("GET", s.ValueKey()) != before:
+				t.Fatalf("counter moved on a refused press")
+			}
+		})
 	}
 }

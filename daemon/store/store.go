@@ -52,9 +52,9 @@ func (e *TooSoonError) Error() string {
 // Redis TIME of the user's last increment, in microseconds since the epoch.
 const FieldLastIncrement = "last_inc_us"
 
-// FieldUnconfirmed is the user-record field holding the value of the user's
-// last press while counterd has not confirmed that the press's answer reached
-// it; see incrementScript.
+// FieldUnconfirmed is the user-record field holding "<press µs>:<value>" of
+// the user's last press while counterd has not confirmed that the press's
+// answer reached it; see incrementScript.
 const FieldUnconfirmed = "unconfirmed_value"
 
 // fieldHash is the user-record field holding the PHC-encoded argon2id hash.
