@@ -25,8 +25,8 @@ if ARGV[1] == 'session' then
 end
 `
 
-// incrementScript is the whole press, atomic on the master in one round trip.
-// Redis TIME (the master's clock) decides the window, so the web nodes'
+// incrementScript is the whole press, atomic on the master in one round trip
+// (then a second one confirms it, below). Redis TIME (the master's clock) decides the window, so the web nodes'
 // clocks never matter.
 //
 //	KEYS[1]  counter key
