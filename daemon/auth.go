@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,7 +28,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		err = s.startSession(w, r, store.Account{ID: store.FoldLogin(c.login), Name: c.login})
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, attempting("register", err))
 		return
 	}
 	s.log.InfoContext(r.Context(), "registered", "login", c.login)
@@ -48,27 +49,40 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		err = s.startSession(w, r, acct)
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, attempting("log in", err))
 		return
 	}
 	s.done(w, r, http.StatusOK, "logged in as "+acct.Name)
 }
 
-// logout ends the session, if any, and clears both cookies.
+// logout clears both cookies, whatever happens next: a browser whose user
+// logged out must not stay logged in because Redis had a bad moment. It then
+// ends the session on the master, or, when the master does not take it, has
+// the store end it once the master answers (refused on this node meanwhile).
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	s.setCookies(w, "", "", -1)
+	msg := "logged out"
 	if ck, err := r.Cookie(sessionCookie); err == nil && validToken(ck.Value) {
-		if err := s.store.DeleteSession(r.Context(), ck.Value); err != nil && !errors.Is(err, errNoSession) {
-			s.fail(w, r, err)
-			return
+		err := s.store.DeleteSession(r.Context(), ck.Value)
+		switch {
+		case err == nil || errors.Is(err, errNoSession):
+		case errors.Is(err, errSessionEndQueued):
+			s.log.DebugContext(r.Context(), "logout queued", slog.Any("err", err))
+			msg = "logged out in this browser; the database master did not answer, so the server ends the session as soon as it does"
+		default:
+			// Not a store.Store outcome (it queues every failure); the cookies are gone all the same.
+			s.log.ErrorContext(r.Context(), "logout failed", slog.Any("err", err))
+			msg = "logged out in this browser; the server could not end the session, it expires by itself"
 		}
 	}
-	s.setCookies(w, "", "", -1)
-	s.done(w, r, http.StatusOK, "logged out")
+	s.done(w, r, http.StatusOK, msg)
 }
 
-// inc adds one for the authenticated user.
+// inc adds one for the authenticated user. A press whose earlier answer was
+// lost (503 outcome unknown) is answered like the original: 200 and the value
+// it produced, marked with earlierPressHeader; the counter did not move again.
 func (s *Server) inc(w http.ResponseWriter, r *http.Request) {
-	var v int64
+	var p store.Press
 	var err error
 	if s.cfg.AuthMode == AuthPerRequest {
 		var c credentials
@@ -81,23 +95,31 @@ func (s *Server) inc(w http.ResponseWriter, r *http.Request) {
 			acct, err = s.store.CheckPassword(r.Context(), c.login, c.password)
 		}
 		if err == nil {
-			v, err = s.store.IncrementLogin(r.Context(), acct.ID)
+			p, err = s.store.IncrementLogin(r.Context(), acct.ID)
 		}
 	} else {
 		ck, cerr := r.Cookie(sessionCookie)
 		if cerr != nil || !validToken(ck.Value) {
 			err = errNoSession
 		} else {
-			v, err = s.store.IncrementSession(r.Context(), ck.Value)
+			p, err = s.store.IncrementSession(r.Context(), ck.Value)
 		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.metrics.increments.Inc()
-	s.done(w, r, http.StatusOK, strconv.FormatInt(v, 10))
+	if p.Earlier {
+		w.Header().Set(earlierPressHeader, p.At.UTC().Format(time.RFC3339Nano))
+	} else {
+		s.metrics.increments.Inc()
+	}
+	s.done(w, r, http.StatusOK, strconv.FormatInt(p.Value, 10))
 }
+
+// earlierPressHeader marks an answer to /inc that reports the user's earlier
+// press (its time, RFC 3339, the master's clock) rather than a new one.
+const earlierPressHeader = "Counter-Earlier-Press"
 
 // throttle counts a login attempt for the client address and, if given, the
 // login: over the address or (login, address) limit it refuses; over the

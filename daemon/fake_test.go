@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -19,16 +20,20 @@ type fakeStore struct {
 	sessions   map[string]string
 	last       map[string]time.Time
 	masterDown bool
-	pingErr    error
-	onChange   func(int64)
-	tokens     int
+	// loseAnswers: presses count but their answer is lost (ErrOutcomeUnknown),
+	// as with a master slower than the timeout; unconfirmed holds them.
+	loseAnswers bool
+	unconfirmed map[string]store.Press
+	pingErr     error
+	onChange    func(int64)
+	tokens      int
 }
 
 var _ Store = (*fakeStore)(nil)
 
 func newFakeStore(now func() time.Time) *fakeStore {
 	return &fakeStore{now: now, confirmed: now(), users: map[string]string{},
-		sessions: map[string]string{}, last: map[string]time.Time{}}
+		sessions: map[string]string{}, last: map[string]time.Time{}, unconfirmed: map[string]store.Press{}}
 }
 
 func (f *fakeStore) Value() (int64, time.Time) {
@@ -69,6 +74,9 @@ func (f *fakeStore) CheckPassword(_ context.Context, login, password string) (st
 func (f *fakeStore) NewSession(_ context.Context, login string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.masterDown {
+		return "", errMasterUnavailable
+	}
 	f.tokens++
 	t := "tok" + strconv.Itoa(f.tokens)
 	f.sessions[t] = login
@@ -87,6 +95,9 @@ func (f *fakeStore) SessionLogin(_ context.Context, token string) (string, error
 func (f *fakeStore) DeleteSession(_ context.Context, token string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.masterDown {
+		return fmt.Errorf("delete session: %w: %w", errSessionEndQueued, errMasterUnavailable)
+	}
 	if _, ok := f.sessions[token]; !ok {
 		return errNoSession
 	}
@@ -94,31 +105,44 @@ func (f *fakeStore) DeleteSession(_ context.Context, token string) error {
 	return nil
 }
 
-func (f *fakeStore) IncrementSession(ctx context.Context, token string) (int64, error) {
+func (f *fakeStore) IncrementSession(ctx context.Context, token string) (store.Press, error) {
 	login, err := f.SessionLogin(ctx, token)
 	if err != nil {
-		return 0, err
+		return store.Press{}, err
 	}
 	return f.IncrementLogin(ctx, login)
 }
 
-func (f *fakeStore) IncrementLogin(_ context.Context, login string) (int64, error) {
+func (f *fakeStore) IncrementLogin(_ context.Context, login string) (store.Press, error) {
 	f.mu.Lock()
 	if f.masterDown {
 		f.mu.Unlock()
-		return 0, errMasterUnavailable
+		return store.Press{}, errMasterUnavailable
 	}
 	now := f.now()
 	if t, ok := f.last[login]; ok && now.Sub(t) < 24*time.Hour {
+		p, lost := f.unconfirmed[login]
+		delete(f.unconfirmed, login)
 		f.mu.Unlock()
-		return 0, &tooSoonError{RetryAfter: t.Add(24 * time.Hour).Sub(now)}
+		if lost {
+			p.Earlier = true
+			return p, nil
+		}
+		return store.Press{}, &tooSoonError{RetryAfter: t.Add(24 * time.Hour).Sub(now)}
 	}
 	f.last[login] = now
 	f.value++
-	v, onChange := f.value, f.onChange
+	p, onChange := store.Press{Value: f.value, At: now}, f.onChange
+	lose := f.loseAnswers
+	if lose {
+		f.unconfirmed[login] = p
+	}
 	f.mu.Unlock()
 	if onChange != nil {
-		onChange(v)
+		onChange(p.Value)
 	}
-	return v, nil
+	if lose {
+		return store.Press{}, fmt.Errorf("increment: %w: %w", errOutcomeUnknown, errMasterUnavailable)
+	}
+	return p, nil
 }

@@ -29,6 +29,12 @@ counterd - serve the global counter page and its API from Redis
 Redis node (**--redis**, a replica in the cluster) and are held in memory;
 writes (registration, logins, increments) go to the master (**--master**).
 An authenticated user may press once per rolling 24 hours, on the master's clock.
+A press the master does not answer within **--redis-timeout** may still count,
+so it is answered 503 "not known yet" with **Retry-After**, never "not
+counted"; pressing again returns that press's own answer (200, its value,
+header **Counter-Earlier-Press**) if it counted, or counts now if it did not.
+A logout clears the cookies at once; if the master does not take it, the
+session is ended there as soon as it answers.
 
 Routes: **GET /** the page; **GET /getvalue** the value; **GET /events** the
 value as Server-Sent Events; **POST /register**, **POST /** (log in),

@@ -30,8 +30,8 @@ type (
 	}
 	// incrementer adds one for a user (an account id) at most once per window.
 	incrementer interface {
-		IncrementSession(ctx context.Context, token string) (int64, error)
-		IncrementLogin(ctx context.Context, login string) (int64, error)
+		IncrementSession(ctx context.Context, token string) (store.Press, error)
+		IncrementLogin(ctx context.Context, login string) (store.Press, error)
 	}
 )
 

@@ -95,9 +95,12 @@ func TestRegisterSessionIncrement(t *testing.T) {
 		t.Fatalf("session TTL = %s, want about 1h", ttl)
 	}
 
-	v, err := s.IncrementSession(bg, tok)
-	if err != nil || v != 1 {
-		t.Fatalf("IncrementSession = %d, %v; want 1, nil", v, err)
+	p, err := s.IncrementSession(bg, tok)
+	if err != nil || p.Value != 1 || p.Earlier {
+		t.Fatalf("IncrementSession = %+v, %v; want value 1, not Earlier", p, err)
+	}
+	if d := time.Since(p.At); d < -5*time.Second || d > 5*time.Second {
+		t.Errorf("Press.At = %v, want about now (Redis TIME)", p.At)
 	}
 	waitValue(t, s, 1)
 	eventually(t, 5*time.Second, "OnChange(1)", func() bool { return s.changes.seen(1) })
@@ -119,8 +122,8 @@ func TestRegisterSessionIncrement(t *testing.T) {
 	if err := s.Register(bg, "carol", "carol-password"); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.IncrementLogin(bg, "carol"); err != nil || v != 2 {
-		t.Fatalf("IncrementLogin(carol) = %d, %v; want 2, nil", v, err)
+	if p, err := s.IncrementLogin(bg, "carol"); err != nil || p.Value != 2 {
+		t.Fatalf("IncrementLogin(carol) = %+v, %v; want value 2, nil", p, err)
 	}
 	if _, err := s.IncrementLogin(bg, "nobody"); !errors.Is(err, store.ErrBadCredentials) {
 		t.Fatalf("IncrementLogin(nobody) = %v, want ErrBadCredentials", err)
@@ -240,8 +243,8 @@ func TestTLSAndPasswordOption(t *testing.T) {
 	if err := s.Register(bg, "nina", "nina-password"); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.IncrementLogin(bg, "nina"); err != nil || v != 1 {
-		t.Fatalf("IncrementLogin over TLS = %d, %v; want 1", v, err)
+	if p, err := s.IncrementLogin(bg, "nina"); err != nil || p.Value != 1 {
+		t.Fatalf("IncrementLogin over TLS = %+v, %v; want value 1", p, err)
 	}
 	waitValue(t, s, 1)
 

@@ -240,7 +240,7 @@ func (s *Store) NewSession(ctx context.Context, login string) (string, error) {
 
 // SessionLogin returns the login of the session with token, or ErrNoSession.
 func (s *Store) SessionLogin(ctx context.Context, token string) (string, error) {
-	if token == "" {
+	if token == "" || s.ends.has(s.SessionKey(token)) {
 		return "", ErrNoSession
 	}
 	login, err := s.readLocalFirst(ctx, "session", func(ctx context.Context, c *redis.Client) (string, error) {
@@ -250,20 +250,6 @@ func (s *Store) SessionLogin(ctx context.Context, token string) (string, error) 
 		return "", ErrNoSession
 	}
 	return login, err
-}
-
-// DeleteSession ends the session with token (logout), on the master.
-func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	if token == "" {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
-	defer cancel()
-	if err := s.master.Del(ctx, s.SessionKey(token)).Err(); err != nil {
-		s.redisError("delete session", err)
-		return s.masterError(ctx, "delete session", err)
-	}
-	return nil
 }
 
 // readLocalFirst runs read on the local node and, when that misses

@@ -63,11 +63,11 @@ const (
 // replicas have the user before it logs in; INFO and SUBSCRIBE, PING for the
 // poller and subscriber;
 // EVALSHA with EVAL as go-redis's fallback; and in the scripts EXISTS, TIME,
-// INCR, HSET, PUBLISH. Anything else counterd starts sending is refused with
+// INCR, HSET, HDEL (confirming a press), PUBLISH. Anything else counterd starts sending is refused with
 // NOPERM until it is added here.
 var counterdCommands = []string{
 	"hello", "client|setname", "ping", "info",
-	"get", "set", "del", "exists", "incr", "hget", "hset", "hsetnx", "time",
+	"get", "set", "del", "exists", "incr", "hget", "hset", "hsetnx", "hdel", "time",
 	"publish", "subscribe", "eval", "evalsha", "wait", "hmget", "scan", "rename",
 }
 

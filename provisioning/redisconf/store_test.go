@@ -79,10 +79,11 @@ func testRealStore(t *testing.T, c *cluster, master, replica *node) {
 	if login, err := s.SessionLogin(ctx, token); err != nil || login != "bob" {
 		t.Fatalf("SessionLogin (GET) = %q, %v", login, err)
 	}
-	v, err := s.IncrementSession(ctx, token)
+	p, err := s.IncrementSession(ctx, token)
 	if err != nil {
 		t.Fatalf("IncrementSession (the increment script): %v", err)
 	}
+	v := p.Value
 	var tooSoon *store.TooSoonError
 	if _, err := s.IncrementSession(ctx, token); !errors.As(err, &tooSoon) {
 		t.Errorf("second IncrementSession: %v, want TooSoonError", err)
