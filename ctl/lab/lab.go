@@ -30,12 +30,16 @@ type Lab struct {
 }
 
 // hostTools are the host commands the lab needs, with their Debian packages.
+// ping and curl are what the READMEs' `lab exec` examples run in the client
+// namespaces (TestHostToolsCoverDocumentedExec keeps the two lists together).
 var hostTools = []struct{ cmd, pkg string }{
 	{"debootstrap", "debootstrap"},
 	{"systemd-nspawn", "systemd-container"},
 	{"nft", "nftables"},
 	{"ip", "iproute2"},
 	{"ssh", "openssh-client"},
+	{"ping", "iputils-ping"},
+	{"curl", "curl"},
 }
 
 // ErrNotRoot is returned when the lab is driven without root.
