@@ -12,7 +12,8 @@
 //	POST /          login, password -> 200 (+ session cookie), 303 for plain forms
 //	POST /inc       +1 once per 24 h -> 200 value | 401 | 429 Retry-After | 503
 //	POST /logout
-//	GET  /healthz /readyz /metrics
+//	GET  /healthz /readyz
+//	GET  /metrics, on the --metrics-listen address only
 //
 // Two HTTP stacks serve one handler (fast.go): plain HTTP is fasthttp, which
 // answers GET and HEAD of /, /getvalue and /healthz itself and hands event

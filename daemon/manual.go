@@ -32,7 +32,9 @@ An authenticated user may press once per rolling 24 hours, on the master's clock
 
 Routes: **GET /** the page; **GET /getvalue** the value; **GET /events** the
 value as Server-Sent Events; **POST /register**, **POST /** (log in),
-**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**, **GET /metrics**.
+**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**. Prometheus
+**GET /metrics** is served only on the **--metrics-listen** address, never on
+the public listeners (it tells the Go version, open files and Redis errors).
 
 Every flag can also be set as **$COUNTERD_**_FLAG_ (for **--max-staleness**,
 **$COUNTERD_MAX_STALENESS**) or as a key of the **--config** YAML file.
