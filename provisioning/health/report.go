@@ -17,9 +17,9 @@ type Report struct {
 	// State is the worst of the results; its exit code is the command's.
 	State nagios.State `json:"state"`
 	// Summary is the first line of the text output.
-	Summary    string `json:"summary"`
-	Master     string `json:"master"`      // the inventory's master
-	Nodes      int    `json:"nodes"`       // nodes reported on
+	Summary string `json:"summary"`
+	Master  string `json:"master"` // the inventory's master
+	Nodes   int    `json:"nodes"`  // nodes reported on
 	// NodesReady counts the nodes that answered /readyz with 200 and were
 	// reached over SSH: a counterd serving its held value on a node that
 	// cannot be reached is not called ready.
