@@ -33,7 +33,7 @@ func (l *Lab) Down(ctx context.Context) error {
 		return err
 	}
 	// The lock goes too (while still held): the lab leaves nothing behind.
-	if err := l.removeLock(st.Created); err != nil {
+	if err := l.removeLock(st.Created.StateDir); err != nil {
 		return err
 	}
 	fmt.Fprintf(l.Out, "lab down in %s\n", time.Since(start).Round(100*time.Millisecond))

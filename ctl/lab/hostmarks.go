@@ -95,12 +95,12 @@ func (st *State) removeNetnsDir() []error {
 
 // removeLock deletes the state directory's lock file while holding it
 // (lockFile checks that the file it locked is still the one at its path),
-// and the state directory if `up` created it and nothing else is left.
-func (l *Lab) removeLock(created Created) error {
+// and the state directory if the lab created it and nothing else is left.
+func (l *Lab) removeLock(createdDir bool) error {
 	if err := os.Remove(filepath.Join(l.StateDir, "lock")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if created.StateDir {
+	if createdDir {
 		// Fails harmlessly when something else is in it.
 		if err := os.Remove(l.StateDir); err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
 			return err

@@ -78,8 +78,6 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 			l.Log.Error("lab up failed; removing what it made", "err", err)
 			if derr := st.down(context.WithoutCancel(ctx)); derr != nil {
 				err = errors.Join(err, fmt.Errorf("clean up: %w", derr))
-			} else if derr := l.removeLock(st.Created); derr != nil {
-				err = errors.Join(err, fmt.Errorf("clean up: %w", derr))
 			}
 		}
 	}()
