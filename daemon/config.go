@@ -23,6 +23,7 @@ const (
 // Config is counterd's whole configuration, after flags, environment and file are merged.
 type Config struct {
 	Listen           string
+	MetricsListen    string // /metrics only here; empty: not served
 	Redis            string // the local node, for reads
 	Master           string // the master, for writes; defaults to Redis
 	RedisPassword    string // from --redis-password-file or $COUNTERD_REDIS_PASSWORD; never logged
@@ -92,6 +93,7 @@ func newFlagSet(cfg *Config, cli *cliFlags) *flag.FlagSet {
 	fs.BoolVar(&cli.version, "version", false, "print the version and exit")
 	fs.BoolVar(&cli.check, "check-config", false, "check the configuration (flags, environment, file, password file) and exit")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`address` to serve HTTP (HTTPS with --tls-cert) on")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "`address` to serve Prometheus /metrics on, apart from the public listeners (e.g. 10.0.0.5:9180; empty: no metrics)")
 	fs.StringVar(&cfg.Redis, "redis", cfg.Redis, "`URL` of the local Redis node, read for the value and sessions")
 	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
 	fs.StringVar(&cli.passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
@@ -201,6 +203,9 @@ func (c Config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.MetricsListen != "" && (c.MetricsListen == c.Listen || c.MetricsListen == c.HTTPRedirectAddr) {
+		errs = append(errs, fmt.Errorf("--metrics-listen %q: must differ from --listen and --http-redirect-addr, which are public", c.MetricsListen))
 	}
 	if c.HTTPRedirectAddr != "" && !c.TLS() {
 		errs = append(errs, errors.New("--http-redirect-addr needs --tls-cert and --tls-key"))

@@ -14,7 +14,8 @@
 //	                a press whose answer was lost (503 outcome unknown) is
 //	                answered by its retry: 200, its value, Counter-Earlier-Press
 //	POST /logout    clears the cookies; ends the session now or when the master is back
-//	GET  /healthz /readyz /metrics
+//	GET  /healthz /readyz
+//	GET  /metrics, on the --metrics-listen address only
 //
 // Two HTTP stacks serve one handler (fast.go): plain HTTP is fasthttp, which
 // answers GET and HEAD of /, /getvalue and /healthz itself and hands event

@@ -38,7 +38,9 @@ session is ended there as soon as it answers.
 
 Routes: **GET /** the page; **GET /getvalue** the value; **GET /events** the
 value as Server-Sent Events; **POST /register**, **POST /** (log in),
-**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**, **GET /metrics**.
+**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**. Prometheus
+**GET /metrics** is served only on the **--metrics-listen** address, never on
+the public listeners (it tells the Go version, open files and Redis errors).
 
 Limits: one client address (IPv6: one /64) holds at most **--max-conns-per-ip**
 connections, more are closed at once; open event streams are capped at three

@@ -27,6 +27,7 @@ type Daemon struct {
 	log        *slog.Logger
 	ln         net.Listener
 	redirectLn net.Listener // nil without --http-redirect-addr
+	metricsLn  net.Listener // nil without --metrics-listen
 	tls        *tls.Config  // nil without TLS
 	timeouts   timeouts
 }
@@ -51,12 +52,28 @@ func Listen(cfg Config, log *slog.Logger) (*Daemon, error) {
 	if cfg.HTTPRedirectAddr != "" {
 		rln, err := net.Listen("tcp", cfg.HTTPRedirectAddr)
 		if err != nil {
-			d.ln.Close()
+			d.Close()
 			return nil, fmt.Errorf("listen for redirects: %w", err)
 		}
 		d.redirectLn = guardListener(rln, conns, log)
 	}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("listen for metrics: %w", err)
+		}
+		d.metricsLn = guardListener(mln, conns, log)
+	}
 	return d, nil
+}
+
+// MetricsAddr is the /metrics listener's address, or nil.
+func (d *Daemon) MetricsAddr() net.Addr {
+	if d.metricsLn == nil {
+		return nil
+	}
+	return d.metricsLn.Addr()
 }
 
 // Addr is the address the main listener took.
@@ -92,9 +109,10 @@ func browsable(a net.Addr) string {
 
 // Close releases listeners of a Daemon that will not Serve.
 func (d *Daemon) Close() {
-	d.ln.Close()
-	if d.redirectLn != nil {
-		d.redirectLn.Close()
+	for _, ln := range []net.Listener{d.ln, d.redirectLn, d.metricsLn} {
+		if ln != nil {
+			ln.Close()
+		}
 	}
 }
 
@@ -102,7 +120,7 @@ func (d *Daemon) Close() {
 // let in-flight requests finish within --shutdown-timeout.
 func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 	var shutdowns []func(context.Context) error
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if d.tls != nil {
 		srv := d.httpServer(s)
 		srv.TLSConfig = d.tls
@@ -117,6 +135,12 @@ func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 		rs := d.httpServer(redirectHandler(s, d.ln.Addr()))
 		shutdowns = append(shutdowns, shutdownHTTP(rs))
 		go func() { errc <- rs.Serve(d.redirectLn) }()
+	}
+	if d.metricsLn != nil {
+		ms := d.httpServer(s.metricsRoutes())
+		shutdowns = append(shutdowns, shutdownHTTP(ms))
+		go func() { errc <- ms.Serve(d.metricsLn) }()
+		d.log.Info("serving metrics", "url", "http://"+browsable(d.metricsLn.Addr())+"/metrics")
 	}
 	go s.watchFreshness(ctx)
 	d.log.Info("serving", "url", d.URL())
