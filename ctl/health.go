@@ -62,7 +62,7 @@ Checks that could not run because another failed (everything after ssh) are
 left out of the text and marked blocked_by in the JSON.
 
 --output json prints {cluster, state, summary, master, nodes, nodes_ready,
-max_lag_seconds, checked_at, duration_seconds, results: [{node, check, state,
+nodes_unreachable, max_lag_seconds, checked_at, duration_seconds, results: [{node, check, state,
 message, blocked_by?, capped_from?}]}; states are "OK", "WARNING",
 "CRITICAL", "UNKNOWN", "SKIPPED". Fields are only ever added.
 

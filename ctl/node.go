@@ -31,16 +31,20 @@ func newNodeRaidCheckCmd() *cobra.Command {
 		Use:   "raid-check",
 		Short: "Check software and hardware RAID and BBU state; write Prometheus textfile metrics and a state file",
 		Long: `Reads /proc/mdstat and mdadm, and storcli, ssacli or MegaCli where installed.
-Exit codes as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;
-4 when the metrics or state file could not be written.`,
+Exit codes as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+When the metrics or state file could not be written, the check is UNKNOWN
+(CRITICAL if the RAID itself is), as nothing will show its result.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := raid.Run(cmd.Context(), opts.Options, cmd.OutOrStdout())
+			state := r.Severity
 			if err != nil {
-				return &ExitError{Code: 4, Err: err}
+				// Monitoring plugins exit 0-3 only: unwritten files make the
+				// result UNKNOWN to whoever reads them, not a fifth state.
+				state = state.Worse(nagios.Unknown)
 			}
-			if r.Severity != nagios.OK {
-				return &ExitError{Code: int(r.Severity)}
+			if code := state.ExitCode(); code != 0 {
+				return &ExitError{Code: code, Err: err}
 			}
 			return nil
 		},

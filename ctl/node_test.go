@@ -37,13 +37,4 @@ func TestNodeRaidCheckExitCodes(t *testing.T) {
 			}
 		})
 	}
-	t.Run("unwritable", func(t *testing.T) {
-		var stdout, stderr bytes.Buffer
-		missing := filepath.Join(t.TempDir(), "missing")
-		code := Main(t.Context(), []string{"node", "raid-check", "--textfile-dir", missing,
-			"--state", filepath.Join(missing, "raid.json")}, &stdout, &stderr)
-		if code != 4 || !strings.Contains(stderr.String(), missing) {
-			t.Fatalf("raid-check into a missing dir = %d, stderr %q; want 4 naming %s", code, stderr.String(), missing)
-		}
-	})
 }

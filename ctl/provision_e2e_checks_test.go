@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,7 +154,7 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 // scanScript probes TCP ports of the addresses given, all at once, and
 // prints "address port open|refused|filtered" per probe; a dropped SYN
 // (filtered) times out after 2 s.
-const scanScript = `for a in "$@"; do for p in 22 80 443 6379 6380 8080; do
+const scanScript = `for a in "$@"; do for p in 22 80 443 6379 6380 8080 9180; do
 	( timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$a" "$p" 2>/dev/null
 	  case $? in 0) r=open;; 124) r=filtered;; *) r=refused;; esac
 	  echo "$a $p $r" ) &
@@ -160,7 +162,8 @@ done; done; wait`
 
 // allowed is the issue's port policy: HTTP/HTTPS from anywhere, Redis TLS
 // from cluster nodes, SSH to master and mirror from the admin networks
-// and each other, to replicas from the master and mirror.
+// and each other, to replicas from the master and mirror, counterd's
+// metrics (9180) from the admin networks only.
 func allowed(inv *inventory.Inventory, from string, to inventory.Node, port int) bool {
 	src, isNode := inventory.Node{}, false
 	for _, n := range inv.Nodes {
@@ -176,6 +179,11 @@ func allowed(inv *inventory.Inventory, from string, to inventory.Node, port int)
 		return true
 	case 6380:
 		return isNode
+	case 9180:
+		if a, err := netip.ParseAddr(from); err == nil {
+			return slices.ContainsFunc(inv.AdminNetworks, func(p netip.Prefix) bool { return p.Contains(a) })
+		}
+		return false
 	case 22:
 		if to.Role == inventory.RoleReplica {
 			return isNode && src.Role != inventory.RoleReplica
@@ -206,8 +214,8 @@ func checkPorts(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	clientAddr := "" // not a node: allowed() treats it as the internet
 	for _, scan := range []struct{ from, out string }{{clientAddr, eu}, {na.Address, string(fromNA)}} {
 		lines := strings.Split(strings.TrimSpace(scan.out), "\n")
-		if len(lines) != 6*len(addrs) {
-			t.Errorf("scan from %q printed %d lines, want %d:\n%s", scan.from, len(lines), 6*len(addrs), scan.out)
+		if len(lines) != 7*len(addrs) {
+			t.Errorf("scan from %q printed %d lines, want %d:\n%s", scan.from, len(lines), 7*len(addrs), scan.out)
 		}
 		for _, l := range lines {
 			f := strings.Fields(l)

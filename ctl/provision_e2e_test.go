@@ -63,10 +63,13 @@ func TestProvisionLab(t *testing.T) {
 	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
 	e.bin = labtest.BuildCounterctl(t)
 	buildDeb(t, e.debDir)
+	traceBefore := labtest.TraceBefore(t)
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
 			if _, err := e.lab(2*time.Minute, "down"); err != nil {
 				t.Errorf("cleanup: %v", err)
+			} else {
+				labtest.CheckNoTrace(t, traceBefore, e.stateDir)
 			}
 		}
 	})
@@ -113,6 +116,8 @@ func TestProvisionLab(t *testing.T) {
 	t.Run("ports match the policy", func(t *testing.T) { checkPorts(t, e, inv) })
 	t.Run("replicas take ssh from the master only", func(t *testing.T) { checkJump(t, inv) })
 	t.Run("a changed host key is refused", func(t *testing.T) { checkHostKey(t, e, inv) })
+	t.Run("metrics only to the admin network", func(t *testing.T) { checkMetrics(t, e, inv) })
+	t.Run("a killed replica starts again", func(t *testing.T) { checkKilledReplicaStarts(t, e, inv) })
 }
 
 // buildDeb builds the counter package for this machine's architecture, as

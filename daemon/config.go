@@ -23,6 +23,7 @@ const (
 // Config is counterd's whole configuration, after flags, environment and file are merged.
 type Config struct {
 	Listen           string
+	MetricsListen    string // /metrics only here; empty: not served
 	Redis            string // the local node, for reads
 	Master           string // the master, for writes; defaults to Redis
 	RedisPassword    string // from --redis-password-file or $COUNTERD_REDIS_PASSWORD; never logged
@@ -35,6 +36,7 @@ type Config struct {
 	SessionTTL       time.Duration
 	TLSCert, TLSKey  string
 	HTTPRedirectAddr string
+	MaxConnsPerIP    int // open connections one address may hold; 0: no cap
 	ShutdownTimeout  time.Duration
 	LogLevel         slog.Level
 	LogFormat        string
@@ -49,6 +51,7 @@ func DefaultConfig() Config {
 		MaxStaleness:    2 * time.Second,
 		AuthMode:        AuthCookie,
 		SessionTTL:      7 * 24 * time.Hour,
+		MaxConnsPerIP:   256,
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        slog.LevelInfo,
 		LogFormat:       "text",
@@ -90,6 +93,7 @@ func newFlagSet(cfg *Config, cli *cliFlags) *flag.FlagSet {
 	fs.BoolVar(&cli.version, "version", false, "print the version and exit")
 	fs.BoolVar(&cli.check, "check-config", false, "check the configuration (flags, environment, file, password file) and exit")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`address` to serve HTTP (HTTPS with --tls-cert) on")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "`address` to serve Prometheus /metrics on, apart from the public listeners (e.g. 10.0.0.5:9180; empty: no metrics)")
 	fs.StringVar(&cfg.Redis, "redis", cfg.Redis, "`URL` of the local Redis node, read for the value and sessions")
 	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
 	fs.StringVar(&cli.passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
@@ -103,6 +107,7 @@ func newFlagSet(cfg *Config, cli *cliFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate chain `file`; enables HTTPS (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file`")
 	fs.StringVar(&cfg.HTTPRedirectAddr, "http-redirect-addr", "", "with TLS: `address` of a plain HTTP listener that redirects to HTTPS (health endpoints answer directly)")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "open connections one client address (IPv6: one /64) may hold, event streams included; more are closed at once (0: no cap)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log `format`: text or json")
@@ -199,8 +204,14 @@ func (c Config) validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
+	if c.MetricsListen != "" && (c.MetricsListen == c.Listen || c.MetricsListen == c.HTTPRedirectAddr) {
+		errs = append(errs, fmt.Errorf("--metrics-listen %q: must differ from --listen and --http-redirect-addr, which are public", c.MetricsListen))
+	}
 	if c.HTTPRedirectAddr != "" && !c.TLS() {
 		errs = append(errs, errors.New("--http-redirect-addr needs --tls-cert and --tls-key"))
+	}
+	if c.MaxConnsPerIP < 0 {
+		errs = append(errs, fmt.Errorf("--max-conns-per-ip %d: want 0 (no cap) or more", c.MaxConnsPerIP))
 	}
 	for name, d := range map[string]time.Duration{"--redis-timeout": c.RedisTimeout, "--max-staleness": c.MaxStaleness,
 		"--session-ttl": c.SessionTTL, "--shutdown-timeout": c.ShutdownTimeout} {

@@ -124,6 +124,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "bad redis url hides password", args: []string{"--redis", "http://user:hunter2@x/"}, wantErr: "--redis: want redis://"},
 		{name: "half tls", args: []string{"--tls-cert", "c.pem"}, wantErr: "--tls-cert and --tls-key go together"},
 		{name: "redirect needs tls", args: []string{"--http-redirect-addr", ":80"}, wantErr: "--http-redirect-addr needs"},
+		{name: "metrics on the public listener", args: []string{"--listen", ":8080", "--metrics-listen", ":8080"}, wantErr: `--metrics-listen ":8080": must differ`},
 		{name: "non-positive duration", args: []string{"--max-staleness", "0s"}, wantErr: "--max-staleness 0s: must be positive"},
 	}
 	for _, tt := range tests {

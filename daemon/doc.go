@@ -10,9 +10,12 @@
 //	                event "stale" (1/0) when it passes --max-staleness and back
 //	POST /register  login, password -> 201 (+ session cookie in cookie mode)
 //	POST /          login, password -> 200 (+ session cookie), 303 for plain forms
-//	POST /inc       +1 once per 24 h -> 200 value | 401 | 429 Retry-After | 503
-//	POST /logout
-//	GET  /healthz /readyz /metrics
+//	POST /inc       +1 once per 24 h -> 200 value | 401 | 429 Retry-After | 503;
+//	                a press whose answer was lost (503 outcome unknown) is
+//	                answered by its retry: 200, its value, Counter-Earlier-Press
+//	POST /logout    clears the cookies; ends the session now or when the master is back
+//	GET  /healthz /readyz
+//	GET  /metrics, on the --metrics-listen address only
 //
 // Two HTTP stacks serve one handler (fast.go): plain HTTP is fasthttp, which
 // answers GET and HEAD of /, /getvalue and /healthz itself and hands event

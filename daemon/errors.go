@@ -24,6 +24,24 @@ var (
 	errTooManyStreams = errors.New("too many open event streams")
 )
 
+// attemptError names what the user was doing when err happened, so that a
+// 503 says what cannot be done right now ("cannot log in right now").
+type attemptError struct {
+	action string // completes "cannot ... right now"
+	err    error
+}
+
+func (e *attemptError) Error() string { return e.action + ": " + e.err.Error() }
+func (e *attemptError) Unwrap() error { return e.err }
+
+// attempting wraps a non-nil err with the action the user attempted.
+func attempting(action string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &attemptError{action: action, err: err}
+}
+
 // throttledError is a client that tried to log in too often.
 type throttledError struct{ retryAfter time.Duration }
 
@@ -34,8 +52,23 @@ const (
 	msgBadCredentials = "wrong login or password"
 	msgNoSession      = "please log in first"
 	msgDatabase       = "the database did not answer, please try again later"
-	msgMaster         = "the counter cannot be changed right now: its database master is unreachable; reading still works, please try again later"
+	msgNotAProxy      = "CONNECT is not served: this is not a proxy"
+	// A press whose script was refused by the master (an error reply): it did not run.
+	msgMaster = "your press was not counted: the counter cannot be changed right now, its database master is unavailable; reading still works, please try again later"
+	// A press sent to the master whose answer did not come back in time: it
+	// may have counted. Never "not counted" (issue 13: users told that
+	// retried and were refused for 24 hours).
+	msgOutcomeUnknown = "no answer from the database master in time, so it is not known yet whether your press counted; press again in a moment to find out (a press never counts twice)"
 )
+
+// outcomeRetryAfter is the Retry-After of an unknown press: a guess at how
+// soon the master answers again; an earlier retry is harmless.
+const outcomeRetryAfter = 3 * time.Second
+
+// msgUnavailable is the 503 of an action other than a press while the master is unavailable.
+func msgUnavailable(action string) string {
+	return "cannot " + action + " right now: the database master is unreachable; reading still works, please try again later"
+}
 
 // statusOf maps an error to the HTTP status, the message shown and the Retry-After delay.
 // It is the only place that knows which error means which status.
@@ -45,6 +78,7 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 		tooBig  *http.MaxBytesError
 		soon    *tooSoonError
 		throttl *throttledError
+		attempt *attemptError
 	)
 	switch {
 	case errors.As(err, &bad):
@@ -67,6 +101,10 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 		return http.StatusTooManyRequests, "you can press the button once every 24 hours", soon.RetryAfter
 	case errors.As(err, &throttl):
 		return http.StatusTooManyRequests, "too many login attempts, please wait", throttl.retryAfter
+	case errors.Is(err, errOutcomeUnknown):
+		return http.StatusServiceUnavailable, msgOutcomeUnknown, outcomeRetryAfter
+	case errors.Is(err, errMasterUnavailable) && errors.As(err, &attempt):
+		return http.StatusServiceUnavailable, msgUnavailable(attempt.action), 0
 	case errors.Is(err, errMasterUnavailable):
 		return http.StatusServiceUnavailable, msgMaster, 0
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, new(*net.OpError)):

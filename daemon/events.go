@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -41,8 +43,30 @@ const (
 	heartbeatEvery   = 15 * time.Second
 	eventWriteWithin = time.Second // per client and event; beyond it the client is dropped
 	broadcastWorkers = 8           // so a stuck client delays only its share of the others
-	maxEventStreams  = 30_000
+	maxEventStreams  = 30_000      // with LimitNOFILE=65536; a lower file limit lowers it (eventStreamCap)
 )
+
+// eventStreamCap is how many event streams fit a file limit of nofile
+// descriptors: a quarter of them (at least 64) stays for everything else
+// (listeners, Redis connections, requests in flight), so a page left open
+// everywhere can never make accept fail; never more than maxEventStreams.
+func eventStreamCap(nofile uint64) int {
+	reserve := max(nofile/4, 64)
+	if nofile <= reserve {
+		return 0
+	}
+	return int(min(nofile-reserve, maxEventStreams))
+}
+
+// fileLimit is the process's RLIMIT_NOFILE (its soft limit, which Go raises
+// to the hard one at start).
+func fileLimit() (uint64, error) {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0, fmt.Errorf("read the file limit: %w", err)
+	}
+	return l.Cur, nil
+}
 
 var errHubClosed = errors.New("shutting down")
 

@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
+
+	"counter/daemon/store"
 )
 
 // fakeStore is an in-memory Store for handler tests; the integration tests use Redis.
@@ -17,16 +20,20 @@ type fakeStore struct {
 	sessions   map[string]string
 	last       map[string]time.Time
 	masterDown bool
-	pingErr    error
-	onChange   func(int64)
-	tokens     int
+	// loseAnswers: presses count but their answer is lost (ErrOutcomeUnknown),
+	// as with a master slower than the timeout; unconfirmed holds them.
+	loseAnswers bool
+	unconfirmed map[string]store.Press
+	pingErr     error
+	onChange    func(int64)
+	tokens      int
 }
 
 var _ Store = (*fakeStore)(nil)
 
 func newFakeStore(now func() time.Time) *fakeStore {
 	return &fakeStore{now: now, confirmed: now(), users: map[string]string{},
-		sessions: map[string]string{}, last: map[string]time.Time{}}
+		sessions: map[string]string{}, last: map[string]time.Time{}, unconfirmed: map[string]store.Press{}}
 }
 
 func (f *fakeStore) Value() (int64, time.Time) {
@@ -47,25 +54,29 @@ func (f *fakeStore) Register(_ context.Context, login, password string) error {
 	if f.masterDown {
 		return errMasterUnavailable
 	}
-	if _, ok := f.users[login]; ok {
+	if _, ok := f.users[store.FoldLogin(login)]; ok {
 		return errExists
 	}
-	f.users[login] = password
+	f.users[store.FoldLogin(login)] = password
 	return nil
 }
 
-func (f *fakeStore) Authenticate(_ context.Context, login, password string) error {
+func (f *fakeStore) CheckPassword(_ context.Context, login, password string) (store.Account, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if p, ok := f.users[login]; !ok || p != password {
-		return errBadCredentials
+	id := store.FoldLogin(login)
+	if p, ok := f.users[id]; !ok || p != password {
+		return store.Account{}, errBadCredentials
 	}
-	return nil
+	return store.Account{ID: id, Name: id}, nil
 }
 
 func (f *fakeStore) NewSession(_ context.Context, login string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.masterDown {
+		return "", errMasterUnavailable
+	}
 	f.tokens++
 	t := "tok" + strconv.Itoa(f.tokens)
 	f.sessions[t] = login
@@ -84,6 +95,9 @@ func (f *fakeStore) SessionLogin(_ context.Context, token string) (string, error
 func (f *fakeStore) DeleteSession(_ context.Context, token string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.masterDown {
+		return fmt.Errorf("delete session: %w: %w", errSessionEndQueued, errMasterUnavailable)
+	}
 	if _, ok := f.sessions[token]; !ok {
 		return errNoSession
 	}
@@ -91,31 +105,44 @@ func (f *fakeStore) DeleteSession(_ context.Context, token string) error {
 	return nil
 }
 
-func (f *fakeStore) IncrementSession(ctx context.Context, token string) (int64, error) {
+func (f *fakeStore) IncrementSession(ctx context.Context, token string) (store.Press, error) {
 	login, err := f.SessionLogin(ctx, token)
 	if err != nil {
-		return 0, err
+		return store.Press{}, err
 	}
 	return f.IncrementLogin(ctx, login)
 }
 
-func (f *fakeStore) IncrementLogin(_ context.Context, login string) (int64, error) {
+func (f *fakeStore) IncrementLogin(_ context.Context, login string) (store.Press, error) {
 	f.mu.Lock()
 	if f.masterDown {
 		f.mu.Unlock()
-		return 0, errMasterUnavailable
+		return store.Press{}, errMasterUnavailable
 	}
 	now := f.now()
 	if t, ok := f.last[login]; ok && now.Sub(t) < 24*time.Hour {
+		p, lost := f.unconfirmed[login]
+		delete(f.unconfirmed, login)
 		f.mu.Unlock()
-		return 0, &tooSoonError{RetryAfter: t.Add(24 * time.Hour).Sub(now)}
+		if lost {
+			p.Earlier = true
+			return p, nil
+		}
+		return store.Press{}, &tooSoonError{RetryAfter: t.Add(24 * time.Hour).Sub(now)}
 	}
 	f.last[login] = now
 	f.value++
-	v, onChange := f.value, f.onChange
+	p, onChange := store.Press{Value: f.value, At: now}, f.onChange
+	lose := f.loseAnswers
+	if lose {
+		f.unconfirmed[login] = p
+	}
 	f.mu.Unlock()
 	if onChange != nil {
-		onChange(v)
+		onChange(p.Value)
 	}
-	return v, nil
+	if lose {
+		return store.Press{}, fmt.Errorf("increment: %w: %w", errOutcomeUnknown, errMasterUnavailable)
+	}
+	return p, nil
 }

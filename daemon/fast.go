@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -30,6 +31,7 @@ type fastRoutes struct {
 	s                        *Server
 	headers                  [][2][]byte // the security headers, ready to copy
 	fallback                 fasthttp.RequestHandler
+	log                      *slog.Logger // the listener's, for refusals
 	page, value, health, evs *routeMetrics
 }
 
@@ -47,7 +49,7 @@ func (s *Server) fastRoutes() *fastRoutes {
 
 func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() && !ctx.IsHead() {
-		fr.fallback(ctx)
+		fr.adapt(ctx)
 		return
 	}
 	start := time.Now()
@@ -64,9 +66,9 @@ func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 		fr.write(ctx, plainType[0], healthzBody)
 		fr.health.observe(http.StatusOK, time.Since(start))
 	case "/events":
-		// HEAD, and the refusal past maxEventStreams, are net/http's to answer.
-		if !ctx.IsGet() || fr.s.hub.Clients() >= maxEventStreams {
-			fr.fallback(ctx)
+		// HEAD, and the refusal past the cap, are net/http's to answer.
+		if !ctx.IsGet() || fr.s.hub.Clients() >= fr.s.maxStreams {
+			fr.adapt(ctx)
 			return
 		}
 		ctx.HijackSetNoResponse(true)
@@ -81,8 +83,32 @@ func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 		})
 		fr.evs.observe(http.StatusOK, time.Since(start))
 	default:
-		fr.fallback(ctx)
+		fr.adapt(ctx)
 	}
+}
+
+// adapt hands a request to the net/http handler. What the adaptor cannot
+// convert to a net/http request it would answer 500, without the security
+// headers, logging the whole URI twice: net/http refuses the same with 400.
+func (fr *fastRoutes) adapt(ctx *fasthttp.RequestCtx) {
+	if ctx.IsConnect() {
+		// Before parsing: "CONNECT 127.0.0.1:80" does not parse, "CONNECT a.example:80" does.
+		fr.badRequest(ctx, msgNotAProxy)
+		return
+	}
+	if _, err := url.ParseRequestURI(string(ctx.RequestURI())); err != nil {
+		fr.badRequest(ctx, "malformed request target")
+		return
+	}
+	fr.fallback(ctx)
+}
+
+// badRequest refuses a request the handlers never see, logging (at debug) a bounded part of it.
+func (fr *fastRoutes) badRequest(ctx *fasthttp.RequestCtx, msg string) {
+	fr.log.Debug("bad request", "remote", ctx.RemoteAddr().String(),
+		"method", capText(string(ctx.Method()), maxLoggedText),
+		"target", capText(string(ctx.RequestURI()), maxLoggedText), "reason", msg)
+	fr.answer(ctx, http.StatusBadRequest, msg)
 }
 
 // write answers 200 with a body that is never modified (pre-rendered), so it is not copied.
@@ -120,6 +146,11 @@ func (fr *fastRoutes) refuse(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		code, msg = http.StatusRequestTimeout, "request timeout"
 	}
+	fr.answer(ctx, code, msg)
+}
+
+// answer sends code with msg as a plain-text body and the security headers.
+func (fr *fastRoutes) answer(ctx *fasthttp.RequestCtx, code int, msg string) {
 	fr.setHeaders(ctx, plainType[0])
 	ctx.SetStatusCode(code)
 	ctx.SetBodyString(msg + "\n")
@@ -129,11 +160,12 @@ func (fr *fastRoutes) refuse(ctx *fasthttp.RequestCtx, err error) {
 // limits as the net/http one.
 func (d *Daemon) fastServer(s *Server) *fasthttp.Server {
 	fr := s.fastRoutes()
+	fr.log = d.log
 	return &fasthttp.Server{
 		Handler:                      fr.serve,
 		ErrorHandler:                 fr.refuse,
-		Logger:                       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
-		ReadTimeout:                  d.timeouts.read, // from the first byte of a request to its end
+		Logger:                       serverLog(d.log), // capped: fasthttp quotes request URIs
+		ReadTimeout:                  d.timeouts.read,  // from the first byte of a request to its end
 		WriteTimeout:                 d.timeouts.write,
 		IdleTimeout:                  d.timeouts.idle,
 		ReadBufferSize:               maxHeaderBytes, // also the largest request header

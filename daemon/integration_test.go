@@ -56,13 +56,8 @@ func newUser(t *testing.T, base string) *user {
 
 func (u *user) post(path string, form url.Values) (int, string) {
 	u.t.Helper()
-	resp, err := u.c.PostForm(u.base+path, form)
-	if err != nil {
-		u.t.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, strings.TrimSpace(string(b))
+	r := u.send(path, form)
+	return r.code, r.body
 }
 
 func (u *user) get(path string) (int, string) {

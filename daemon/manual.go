@@ -29,10 +29,24 @@ counterd - serve the global counter page and its API from Redis
 Redis node (**--redis**, a replica in the cluster) and are held in memory;
 writes (registration, logins, increments) go to the master (**--master**).
 An authenticated user may press once per rolling 24 hours, on the master's clock.
+A press the master does not answer within **--redis-timeout** may still count,
+so it is answered 503 "not known yet" with **Retry-After**, never "not
+counted"; pressing again returns that press's own answer (200, its value,
+header **Counter-Earlier-Press**) if it counted, or counts now if it did not.
+A logout clears the cookies at once; if the master does not take it, the
+session is ended there as soon as it answers.
 
 Routes: **GET /** the page; **GET /getvalue** the value; **GET /events** the
 value as Server-Sent Events; **POST /register**, **POST /** (log in),
-**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**, **GET /metrics**.
+**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**. Prometheus
+**GET /metrics** is served only on the **--metrics-listen** address, never on
+the public listeners (it tells the Go version, open files and Redis errors).
+
+Limits: one client address (IPv6: one /64) holds at most **--max-conns-per-ip**
+connections, more are closed at once; open event streams are capped at three
+quarters of the file limit (**RLIMIT_NOFILE**, **LimitNOFILE=** in the unit), at
+most 30,000, past which **/events** answers 503; an accept that fails for want of
+descriptors is retried with a backoff, never fatal.
 
 Every flag can also be set as **$COUNTERD_**_FLAG_ (for **--max-staleness**,
 **$COUNTERD_MAX_STALENESS**) or as a key of the **--config** YAML file.

@@ -31,6 +31,18 @@ func (s *Server) secure(next http.Handler) http.Handler {
 	})
 }
 
+// refuseConnect answers CONNECT with 400: counterd is an origin server, not a
+// proxy, and a CONNECT target (host:port) names nothing it serves.
+func (s *Server) refuseConnect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodConnect {
+			s.fail(w, r, &badRequest{msgNotAProxy})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // sameOrigin refuses cross-origin POSTs (by Sec-Fetch-Site, else Origin); requests
 // with neither header, as from curl, pass. SameSite=Strict cookies are the second line.
 func (s *Server) sameOrigin(next http.Handler) http.Handler {

@@ -27,6 +27,8 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, hub *Hub, m *M
 		Logger:       log.With("component", "store"),
 		OnChange:     hub.Publish,
 		OnRedisError: m.RedisError,
+		// Accounts from before logins were case-insensitive: see docs/security.md.
+		FoldLegacyLogins: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)

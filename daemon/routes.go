@@ -14,6 +14,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /inc", s.route("inc", s.inc))
 	mux.Handle("GET /healthz", s.route("healthz", s.healthz))
 	mux.Handle("GET /readyz", s.route("readyz", s.readyz))
+	return s.secure(s.refuseConnect(s.sameOrigin(s.limitBody(mux))))
+}
+
+// metricsRoutes is all that the --metrics-listen address serves. /metrics
+// tells the Go version, open files and Redis errors: not for the public, so
+// it has its own listener, which provisioning firewalls to the admin networks.
+func (s *Server) metricsRoutes() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.route("metrics", s.metrics.handler().ServeHTTP))
-	return s.secure(s.sameOrigin(s.limitBody(mux)))
+	return mux
 }

@@ -27,6 +27,7 @@ type Daemon struct {
 	log        *slog.Logger
 	ln         net.Listener
 	redirectLn net.Listener // nil without --http-redirect-addr
+	metricsLn  net.Listener // nil without --metrics-listen
 	tls        *tls.Config  // nil without TLS
 	timeouts   timeouts
 }
@@ -41,17 +42,38 @@ func Listen(cfg Config, log *slog.Logger) (*Daemon, error) {
 		}
 		d.tls = &tls.Config{GetCertificate: certs.getCertificate, MinVersion: tls.VersionTLS12}
 	}
-	var err error
-	if d.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+	// One count per address across the listeners: they share the file limit.
+	conns := newAddrConns(cfg.MaxConnsPerIP, log)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	d.ln = guardListener(ln, conns, log)
 	if cfg.HTTPRedirectAddr != "" {
-		if d.redirectLn, err = net.Listen("tcp", cfg.HTTPRedirectAddr); err != nil {
-			d.ln.Close()
+		rln, err := net.Listen("tcp", cfg.HTTPRedirectAddr)
+		if err != nil {
+			d.Close()
 			return nil, fmt.Errorf("listen for redirects: %w", err)
 		}
+		d.redirectLn = guardListener(rln, conns, log)
+	}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("listen for metrics: %w", err)
+		}
+		d.metricsLn = guardListener(mln, conns, log)
 	}
 	return d, nil
+}
+
+// MetricsAddr is the /metrics listener's address, or nil.
+func (d *Daemon) MetricsAddr() net.Addr {
+	if d.metricsLn == nil {
+		return nil
+	}
+	return d.metricsLn.Addr()
 }
 
 // Addr is the address the main listener took.
@@ -87,9 +109,10 @@ func browsable(a net.Addr) string {
 
 // Close releases listeners of a Daemon that will not Serve.
 func (d *Daemon) Close() {
-	d.ln.Close()
-	if d.redirectLn != nil {
-		d.redirectLn.Close()
+	for _, ln := range []net.Listener{d.ln, d.redirectLn, d.metricsLn} {
+		if ln != nil {
+			ln.Close()
+		}
 	}
 }
 
@@ -97,7 +120,7 @@ func (d *Daemon) Close() {
 // let in-flight requests finish within --shutdown-timeout.
 func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 	var shutdowns []func(context.Context) error
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if d.tls != nil {
 		srv := d.httpServer(s)
 		srv.TLSConfig = d.tls
@@ -112,6 +135,12 @@ func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 		rs := d.httpServer(redirectHandler(s, d.ln.Addr()))
 		shutdowns = append(shutdowns, shutdownHTTP(rs))
 		go func() { errc <- rs.Serve(d.redirectLn) }()
+	}
+	if d.metricsLn != nil {
+		ms := d.httpServer(s.metricsRoutes())
+		shutdowns = append(shutdowns, shutdownHTTP(ms))
+		go func() { errc <- ms.Serve(d.metricsLn) }()
+		d.log.Info("serving metrics", "url", "http://"+browsable(d.metricsLn.Addr())+"/metrics")
 	}
 	go s.watchFreshness(ctx)
 	d.log.Info("serving", "url", d.URL())
@@ -153,7 +182,7 @@ func (d *Daemon) httpServer(h http.Handler) *http.Server {
 		WriteTimeout:      d.timeouts.write,
 		IdleTimeout:       d.timeouts.idle,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		ErrorLog:          serverLog(d.log),
 	}
 }
 

@@ -16,8 +16,16 @@ import (
 // startDaemon serves f's Server on 127.0.0.1:0 until the test ends; cancel drains it.
 func startDaemon(t *testing.T, f *fixture, cfg Config, short ...timeouts) (base string, cancel func() error) {
 	t.Helper()
+	d, cancel := serveDaemon(t, f.srv, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), short...)
+	return "http://" + d.Addr().String(), cancel
+}
+
+// serveDaemon serves srv as cfg says on 127.0.0.1:0, logging to log, until the
+// test ends; cancel drains it and returns what Serve did.
+func serveDaemon(t *testing.T, srv *Server, cfg Config, log *slog.Logger, short ...timeouts) (d *Daemon, cancel func() error) {
+	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
-	d, err := Listen(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d, err := Listen(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +34,7 @@ func startDaemon(t *testing.T, f *fixture, cfg Config, short ...timeouts) (base 
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- d.Serve(ctx, f.srv) }()
+	go func() { errc <- d.Serve(ctx, srv) }()
 	var done bool
 	var serveErr error
 	cancel = func() error {
@@ -37,7 +45,7 @@ func startDaemon(t *testing.T, f *fixture, cfg Config, short ...timeouts) (base 
 		return serveErr
 	}
 	t.Cleanup(func() { cancel() })
-	return "http://" + d.Addr().String(), cancel
+	return d, cancel
 }
 
 // readEvent returns the data of the next value event (unnamed) of an event stream.

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,18 +26,32 @@ type Server struct {
 	log        *slog.Logger
 	now        func() time.Time
 	pages      *pages
-	byLogin    *throttle // login attempts per login
-	byAddr     *throttle // login and registration attempts per client address
+	byAddr     *throttle                                        // login and registration attempts per client address: refuses
+	byPair     *throttle                                        // login attempts per (login, address): refuses
+	byLogin    *throttle                                        // login attempts per login from anywhere: only slows
+	pause      func(ctx context.Context, d time.Duration) error // waits d; tests record instead
 	headers    http.Header
 	streamHead []byte // of hijacked event streams
+	maxStreams int    // open event streams past which /events answers 503
 	handler    http.Handler
 }
 
-// Limits of login attempts, in memory.
+// Limits of login attempts, in memory, per attemptWindow (sliding). An address
+// or an (address, login) pair over its limit gets 429. A login over
+// attemptsPerLogin from all addresses together is never refused, only slowed:
+// a refusal there would let strangers lock the owner out (OWASP authentication
+// cheat sheet, "account lockout"); the pair limit already stops one guesser.
 const (
-	attemptsPerLogin = 10
 	attemptsPerAddr  = 30
+	attemptsPerPair  = 10
+	attemptsPerLogin = 10
 	attemptWindow    = time.Minute
+	// Each attempt past attemptsPerLogin waits loginDelayStep more, up to
+	// maxLoginDelay: a distributed guesser pays seconds per guess, the owner
+	// one bounded wait.
+	loginDelayStep = 250 * time.Millisecond
+	maxLoginDelay  = 3 * time.Second
+	// Keys per table; when full, the least recently used key is forgotten.
 	maxThrottledKeys = 100_000
 )
 
@@ -62,10 +77,19 @@ func NewServer(cfg Config, deps Deps) *Server {
 		s.now = time.Now
 	}
 	s.pages = newPages(cfg.AuthMode, cfg.MaxStaleness)
-	s.byLogin = newThrottle(attemptsPerLogin, attemptWindow, maxThrottledKeys, s.now)
 	s.byAddr = newThrottle(attemptsPerAddr, attemptWindow, maxThrottledKeys, s.now)
+	s.byPair = newThrottle(attemptsPerPair, attemptWindow, maxThrottledKeys, s.now)
+	s.byLogin = newThrottle(attemptsPerLogin, attemptWindow, maxThrottledKeys, s.now)
+	s.pause = sleep
 	s.headers = securityHeaders(cfg.TLS())
 	s.streamHead = streamHead(s.headers)
+	s.maxStreams = maxEventStreams
+	if nofile, err := fileLimit(); err != nil {
+		s.log.Warn("event streams capped without knowing the file limit", "err", err, "max_event_streams", s.maxStreams)
+	} else if s.maxStreams = eventStreamCap(nofile); s.maxStreams < maxEventStreams {
+		s.log.Warn("the file limit caps the event streams; raise it (LimitNOFILE=, ulimit -n) for more",
+			"file_limit", nofile, "max_event_streams", s.maxStreams)
+	}
 	s.metrics.watch(s.store, s.hub, s.now)
 	s.handler = s.routes()
 	return s

@@ -8,6 +8,8 @@ var (
 	errBadCredentials    = store.ErrBadCredentials
 	errNoSession         = store.ErrNoSession
 	errMasterUnavailable = store.ErrMasterUnavailable
+	errOutcomeUnknown    = store.ErrOutcomeUnknown
+	errSessionEndQueued  = store.ErrSessionEndQueued
 )
 
 type tooSoonError = store.TooSoonError

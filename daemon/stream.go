@@ -10,8 +10,8 @@ import (
 
 // events streams the value: once on connect, then on every change, with heartbeats.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	if s.hub.Clients() >= maxEventStreams {
-		// A soft cap, so streams cannot take every file descriptor (LimitNOFILE=65536).
+	if s.hub.Clients() >= s.maxStreams {
+		// A soft cap, so streams cannot take every file descriptor (eventStreamCap).
 		s.fail(w, r, errTooManyStreams)
 		return
 	}

@@ -29,9 +29,10 @@ func TestThrottle(t *testing.T) {
 		{name: "two windows later all is forgotten", limit: 1, keys: 10, steps: []step{
 			{0, "a", true, 0}, {0, "a", false, time.Minute}, {2 * time.Minute, "a", true, 0},
 		}},
-		{name: "full table refuses new keys only", limit: 5, keys: 2, steps: []step{
-			{0, "a", true, 0}, {0, "b", true, 0}, {0, "c", false, time.Minute}, {0, "a", true, 0},
-			{time.Minute, "c", true, 0},
+		{name: "full table forgets the least recently used key", limit: 1, keys: 2, steps: []step{
+			{0, "a", true, 0}, {0, "b", true, 0}, {0, "a", false, time.Minute},
+			{0, "c", true, 0}, // b is forgotten, a (just tried) is kept
+			{0, "a", false, time.Minute}, {0, "b", true, 0},
 		}},
 	}
 	for _, tt := range tests {

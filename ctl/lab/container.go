@@ -150,10 +150,23 @@ func reachable(ctx context.Context, addr string, port int, d time.Duration) bool
 	return true
 }
 
+// sshUp reports whether a member's sshd answers on its address, asked from
+// inside the member's own network namespace: over its loopback, which every
+// node firewall accepts. From the host it cannot tell: once provisioned, a
+// replica takes SSH only from the master and the mirror.
+func sshUp(ctx context.Context, m Member) bool {
+	up := false
+	err := inNetns(m.Netns(), func() error {
+		up = reachable(ctx, m.Address.String(), 22, time.Second)
+		return nil
+	})
+	return err == nil && up
+}
+
 // waitSSH polls a member's sshd until it answers or the deadline passes.
 func waitSSH(ctx context.Context, m Member, within time.Duration) error {
 	deadline := time.Now().Add(within)
-	for !reachable(ctx, m.Address.String(), 22, time.Second) {
+	for !sshUp(ctx, m) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s (%s): sshd did not answer within %s", m.Name, m.Address, within)
 		}

@@ -17,8 +17,8 @@ type TSIG struct {
 }
 
 // knotConf serves one zone from /var/lib/knot and accepts updates only when
-// signed with the lab's TSIG key; Knot answers unsigned updates with REFUSED
-// (NOTAUTH for a bad signature).
+// signed with the lab's TSIG key; Knot 3.2 answers unsigned updates, and
+// those with a bad signature, with NOTAUTH (BIND would say REFUSED).
 func knotConf(zone string, key TSIG) string {
 	return fmt.Sprintf(`# Written by counterctl lab.
 server:

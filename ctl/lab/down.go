@@ -32,6 +32,10 @@ func (l *Lab) Down(ctx context.Context) error {
 	if err := st.down(ctx); err != nil {
 		return err
 	}
+	// The lock goes too (while still held): the lab leaves nothing behind.
+	if err := l.removeLock(st.Created.StateDir); err != nil {
+		return err
+	}
 	fmt.Fprintf(l.Out, "lab down in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }

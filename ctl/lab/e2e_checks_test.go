@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,8 +56,8 @@ func testDNSUpdates(t *testing.T, st *lab.State, stateDir string) {
 		t.Errorf("%s has no A record after a signed update", signed)
 	}
 	r, err = update(unsigned, false)
-	if err != nil || r.Rcode == dns.RcodeSuccess {
-		t.Errorf("unsigned update: %v, rcode %v; want it refused", err, rcode(r))
+	if err != nil || r.Rcode != dns.RcodeNotAuth {
+		t.Errorf("unsigned update: %v, rcode %v; want NOTAUTH (Knot's answer)", err, rcode(r))
 	}
 	if lookup(unsigned) != 0 {
 		t.Errorf("%s exists after an unsigned update", unsigned)
@@ -192,7 +191,7 @@ func checkNothingLeft(t *testing.T, st *lab.State, stateDir, forwardWas string) 
 	if fw, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); strings.TrimSpace(string(fw)) != forwardWas {
 		t.Errorf("ip_forward = %s after down, was %s before up", fw, forwardWas)
 	}
-	if left, _ := os.ReadDir(stateDir); slices.ContainsFunc(left, func(e os.DirEntry) bool { return e.Name() != "lock" }) {
-		t.Errorf("state dir %s not emptied: %v", stateDir, left)
+	if left, _ := os.ReadDir(stateDir); len(left) > 0 {
+		t.Errorf("state dir %s not emptied (the lock too): %v", stateDir, left)
 	}
 }

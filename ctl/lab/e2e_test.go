@@ -59,6 +59,7 @@ func (c *labCLI) must(timeout time.Duration, args ...string) string {
 func TestLabEndToEnd(t *testing.T) {
 	labtest.Require(t, "LAB E2E", "ssh", "ping")
 	forwardWas, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	traceBefore := labtest.TraceBefore(t)
 
 	bin := labtest.BuildCounterctl(t)
 	c := &labCLI{t: t, bin: bin, stateDir: t.TempDir()}
@@ -182,6 +183,7 @@ func TestLabEndToEnd(t *testing.T) {
 	c.must(time.Minute, "down")
 	t.Logf("lab down took %s", time.Since(start).Round(100*time.Millisecond))
 	checkNothingLeft(t, st, c.stateDir, strings.TrimSpace(string(forwardWas)))
+	labtest.CheckNoTrace(t, traceBefore, c.stateDir)
 }
 
 func parallel(ms []lab.Member, fn func(lab.Member)) {

@@ -187,22 +187,32 @@ func customiseBase(root string, m *Mirror) error {
 }
 
 // lockFile takes an exclusive flock or fails at once naming what is busy.
+// `lab down` deletes its lock file while holding it, so a lock taken on a
+// file that is no longer at path is worthless: then it tries again.
 func lockFile(path, what string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s is in use by another counterctl lab run (lock %s); wait for it to finish", what, path)
+	for range 5 {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, fmt.Errorf("%s is in use by another counterctl lab run (lock %s); wait for it to finish", what, path)
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		held, herr := f.Stat()
+		now, nerr := os.Stat(path)
+		if herr == nil && nerr == nil && os.SameFile(held, now) {
+			return func() { f.Close() }, nil
+		}
+		f.Close() // removed (or replaced) by its holder before we locked it
 	}
-	return func() { f.Close() }, nil
+	return nil, fmt.Errorf("lock %s: the file kept being replaced; is another counterctl lab running?", path)
 }
 
 // BuildAll builds (or reuses) the base image and every layer, and returns their

@@ -30,12 +30,16 @@ type Lab struct {
 }
 
 // hostTools are the host commands the lab needs, with their Debian packages.
+// ping and curl are what the READMEs' `lab exec` examples run in the client
+// namespaces (TestHostToolsCoverDocumentedExec keeps the two lists together).
 var hostTools = []struct{ cmd, pkg string }{
 	{"debootstrap", "debootstrap"},
 	{"systemd-nspawn", "systemd-container"},
 	{"nft", "nftables"},
 	{"ip", "iproute2"},
 	{"ssh", "openssh-client"},
+	{"ping", "iputils-ping"},
+	{"curl", "curl"},
 }
 
 // ErrNotRoot is returned when the lab is driven without root.
@@ -83,8 +87,23 @@ func lastLines(s string, n int) string {
 }
 
 // lock takes the state directory's lock for a command that changes the lab.
+// Where no lab is up when it is released (never up, just down, or a failed
+// up), the lock file goes, with the state directory if this lock made it.
 func (l *Lab) lock() (func(), error) {
-	return lockFile(filepath.Join(l.StateDir, "lock"), "the lab in "+l.StateDir)
+	_, err := os.Stat(l.StateDir)
+	madeDir := errors.Is(err, os.ErrNotExist)
+	unlock, err := lockFile(filepath.Join(l.StateDir, "lock"), "the lab in "+l.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if _, err := os.Stat(statePath(l.StateDir)); errors.Is(err, os.ErrNotExist) {
+			if err := l.removeLock(madeDir); err != nil && l.Log != nil {
+				l.Log.Warn("could not remove the lab's lock", "err", err)
+			}
+		}
+		unlock()
+	}, nil
 }
 
 // load reads the lab's state.

@@ -67,9 +67,11 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 // addNetns creates a namespace and records it as the lab's only once made,
 // so a clean-up never deletes a namespace someone else already had.
 func (st *State) addNetns(ctx context.Context, name string) error {
+	before := noteNetns()
 	if _, err := run(ctx, "ip", "netns", "add", name); err != nil {
 		return err
 	}
+	st.recordNetns(before)
 	st.Netns = append(st.Netns, name)
 	if err := st.Save(); err != nil {
 		return err
@@ -227,6 +229,7 @@ func (st *State) teardownNetwork(ctx context.Context) []error {
 		}
 	}
 	st.Netns = nil
+	errs = append(errs, st.removeNetnsDir()...)
 	if st.NFTable {
 		if out, _ := run(ctx, "nft", "list", "tables", "ip"); strings.Contains(out, "table ip "+nftTable+"\n") {
 			if _, err := run(ctx, "nft", "delete", "table", "ip", nftTable); err != nil {

@@ -22,6 +22,7 @@ type State struct {
 	Netns       []string          `json:"netns"`
 	HostLink    string            `json:"host_link,omitempty"`
 	NFTable     bool              `json:"nft_table"`
+	Created     Created           `json:"created"` // host-wide things up made, that down removes
 	Ready       bool              `json:"ready"`
 
 	dir string

@@ -7,7 +7,6 @@ import (
 	"os"
 	"sync"
 	"text/tabwriter"
-	"time"
 )
 
 // Row is one member's status.
@@ -36,7 +35,7 @@ func (st *State) Status(ctx context.Context) []Row {
 				}
 			case !st.Containers[m.Name].Alive():
 				r.Note = "stopped"
-			case !reachable(ctx, m.Address.String(), 22, 2*time.Second):
+			case !sshUp(ctx, m): // from its own namespace: a provisioned replica firewalls the host
 				r.Note = "running, sshd unreachable"
 			default:
 				r.Up = true

@@ -24,6 +24,8 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 		return err
 	}
 	start := time.Now()
+	_, statErr := os.Stat(l.StateDir)
+	madeDir := errors.Is(statErr, os.ErrNotExist)
 	unlock, err := l.lock()
 	if err != nil {
 		return err
@@ -59,6 +61,7 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	}
 
 	st := newState(l.StateDir)
+	st.Created.StateDir = madeDir
 	st.Plan, st.Zone = plan, l.Topology.Zone
 	st.TSIG = TSIG{Name: "counter-update.", Algorithm: "hmac-sha256"}
 	for _, m := range plan.Containers() {

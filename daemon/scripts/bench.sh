@@ -42,8 +42,9 @@ pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 redis-cli -p "$REDIS_PORT" SET counter:value "$COUNTER" >/dev/null
 
+# Every load client connects from 127.0.0.1: no per-address cap.
 taskset -c 1 "$BIN/counterd" --listen "127.0.0.1:$PORT" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
-  --log-level warn >"$work/counterd.log" 2>&1 &
+  --max-conns-per-ip 0 --log-level warn >"$work/counterd.log" 2>&1 &
 cpid=$!
 pids+=("$cpid")
 wait_http "http://127.0.0.1:$PORT/readyz"

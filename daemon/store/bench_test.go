@@ -12,7 +12,8 @@ import (
 )
 
 // BenchmarkIncrementSession: one press each by b.N distinct users, through
-// the Lua script on a loopback master (so: script cost plus one round trip).
+// the Lua script on a loopback master (so: script cost plus two round trips,
+// the press and its confirmation).
 func BenchmarkIncrementSession(b *testing.B) {
 	srv := redistest.Start(b)
 	s := openStore(b, srv, nil, nil)

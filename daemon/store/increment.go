@@ -4,97 +4,197 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// incrementScript is the whole press, atomic on the master in one round trip.
-// Redis TIME (the master's clock) decides the window, so the web nodes'
+// userLua sets userKey to the record of the user behind KEYS[2], a session
+// key (ARGV[1] = "session", resolved through ARGV[2], the user key prefix) or
+// a user key (ARGV[1] = "login"). A session whose key is gone returns {1}.
+// The session's user key is built here, so it is not declared in KEYS: fine
+// on one master, not usable on Redis Cluster.
+const userLua = `
+local userKey = KEYS[2]
+if ARGV[1] == 'session' then
+  local login = redis.call('GET', KEYS[2])
+  if not login then return {1} end
+  userKey = ARGV[2] .. login
+  -- A session from before logins were folded may name a spelling that
+  -- FoldLegacyLogins has since moved to its folded (ASCII lower case) key.
+  if redis.call('EXISTS', userKey) == 0 then userKey = ARGV[2] .. string.lower(login) end
+end
+`
+
+// incrementScript is the whole press, atomic on the master in one round trip
+// (then a second one confirms it, below). Redis TIME (the master's clock) decides the window, so the web nodes'
 // clocks never matter.
 //
 //	KEYS[1]  counter key
 //	KEYS[2]  session key (ARGV[1] = "session") or user key (ARGV[1] = "login")
 //	ARGV[2]  user key prefix, to find the user of a session
 //	ARGV[3]  window in microseconds
-//	ARGV[4]  user field of the last increment
+//	ARGV[4]  user field of the last increment (FieldLastIncrement)
 //	ARGV[5]  channel for the new value
+//	ARGV[6]  user field of the unconfirmed press (FieldUnconfirmed)
 //
-// Returns {0, value}, {1} no session, {2} no such user, {3, retry-after µs}.
-// The session's user key is built inside the script, so it is not declared in
-// KEYS: fine on one master, not usable on Redis Cluster.
-var incrementScript = redis.NewScript(`
-local userKey = KEYS[2]
-if ARGV[1] == 'session' then
-  local login = redis.call('GET', KEYS[2])
-  if not login then return {1} end
-  userKey = ARGV[2] .. login
-end
+// Returns {0, value, press µs} counted now, {1} no session, {2} no such
+// user, {3, retry-after µs} too soon, {4, value, press µs} too soon but the
+// last press is unconfirmed: its answer never reached counterd, so it is
+// reported now instead of refusing a press the user was never told about.
+//
+// Every counted press is stored unconfirmed in the same atomic step that
+// counts it: ARGV[6] holds "<press µs>:<value>"; counterd clears the mark
+// (confirmScript) once the reply has reached it. The mark names its press, so
+// a mark left by an older press is never reported as the last one. Replaying
+// is safe because the counter moved exactly once: the replay reads, never INCRs.
+var incrementScript = redis.NewScript(userLua + `
 if redis.call('EXISTS', userKey) == 0 then return {2} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[3])
-local last = tonumber(redis.call('HGET', userKey, ARGV[4]) or '')
-if last then
+local storedRaw = redis.call('HGET', userKey, ARGV[4])
+local stored = tonumber(storedRaw or '')
+if stored then
   -- a time in the future (clock stepped back after a failover) counts as now
+  local last = stored
   if last > now then last = now end
-  if now - last < window then return {3, last + window - now} end
+  if now - last < window then
+    local mark = redis.call('HGET', userKey, ARGV[6])
+    if mark then
+      local at, v = string.match(mark, '^(%d+):(%d+)$')
+      if at == storedRaw then return {4, tonumber(v), stored} end
+    end
+    return {3, last + window - now}
+  end
 end
 local v = redis.call('INCR', KEYS[1])
-redis.call('HSET', userKey, ARGV[4], string.format('%d', now))
+redis.call('HSET', userKey, ARGV[4], string.format('%d', now), ARGV[6], string.format('%d:%d', now, v))
 redis.call('PUBLISH', ARGV[5], v)
-return {0, v}
+return {0, v, now}
 `)
 
-// IncrementSession presses the button for the session's user.
-// Errors: ErrNoSession, *TooSoonError, ErrMasterUnavailable.
-func (s *Store) IncrementSession(ctx context.Context, token string) (int64, error) {
-	if token == "" {
-		return 0, ErrNoSession
-	}
-	return s.increment(ctx, "session", s.SessionKey(token))
+// confirmScript clears the unconfirmed mark ARGV[4] ("<press µs>:<value>")
+// if it is still there: a newer press's mark stays. KEYS and ARGV[1..2] as
+// incrementScript; ARGV[3] FieldUnconfirmed.
+var confirmScript = redis.NewScript(userLua + `
+if redis.call('HGET', userKey, ARGV[3]) == ARGV[4] then
+  redis.call('HDEL', userKey, ARGV[3])
+end
+return {0}
+`)
+
+// Press is a counted press.
+type Press struct {
+	Value int64     // the counter right after this press
+	At    time.Time // when the master counted it, on its clock
+	// Earlier marks the user's last press, counted earlier, whose answer was
+	// lost (counterd answered ErrOutcomeUnknown): it is reported in place of
+	// a refusal, and the counter did not move again.
+	Earlier bool
 }
 
-// IncrementLogin presses the button for login, which the caller has just
-// authenticated. Errors: ErrBadCredentials (no such user), *TooSoonError,
+// IncrementSession presses the button for the session's user. Errors:
+// ErrNoSession, *TooSoonError, ErrOutcomeUnknown (with ErrMasterUnavailable),
 // ErrMasterUnavailable.
-func (s *Store) IncrementLogin(ctx context.Context, login string) (int64, error) {
+func (s *Store) IncrementSession(ctx context.Context, token string) (Press, error) {
+	if token == "" {
+		return Press{}, ErrNoSession
+	}
+	key := s.SessionKey(token)
+	if s.ends.has(key) { // logged out while the master did not answer
+		return Press{}, ErrNoSession
+	}
+	return s.increment(ctx, "session", key)
+}
+
+// IncrementLogin presses the button for the account id login (Account.ID),
+// which the caller has just authenticated. Errors: ErrBadCredentials (no such
+// user), *TooSoonError, ErrOutcomeUnknown (with ErrMasterUnavailable),
+// ErrMasterUnavailable.
+func (s *Store) IncrementLogin(ctx context.Context, login string) (Press, error) {
 	if login == "" {
-		return 0, ErrBadCredentials
+		return Press{}, ErrBadCredentials
 	}
 	return s.increment(ctx, "login", s.UserKey(login))
 }
 
-func (s *Store) increment(ctx context.Context, mode, key string) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+func (s *Store) increment(ctx context.Context, mode, key string) (Press, error) {
+	keys := []string{s.ValueKey(), key}
+	sctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
-	res, err := incrementScript.Run(ctx, s.master,
-		[]string{s.ValueKey(), key},
-		mode, s.o.KeyPrefix+"user:", s.o.Window.Microseconds(), FieldLastIncrement, s.Channel(),
+	res, err := incrementScript.Run(sctx, s.master, keys,
+		mode, s.userPrefix(), s.o.Window.Microseconds(), FieldLastIncrement, s.Channel(), FieldUnconfirmed,
 	).Int64Slice()
 	if err != nil {
 		s.redisError("increment", err)
-		return 0, s.masterError(ctx, "increment", err)
+		return Press{}, s.incrementError(sctx, err)
 	}
 	if len(res) == 0 {
-		return 0, fmt.Errorf("increment: empty script reply")
+		return Press{}, fmt.Errorf("increment: empty script reply")
 	}
 	switch {
-	case res[0] == 0 && len(res) == 2:
-		return res[1], nil
+	case (res[0] == 0 || res[0] == 4) && len(res) == 3:
+		s.confirm(ctx, keys, mode, unconfirmedMark(res[2], res[1]))
+		return Press{Value: res[1], At: time.UnixMicro(res[2]), Earlier: res[0] == 4}, nil
 	case res[0] == 1:
-		return 0, ErrNoSession
+		return Press{}, ErrNoSession
 	case res[0] == 2 && mode == "session":
 		// The session outlived its user (deleted by an admin): treat as logged out.
-		return 0, ErrNoSession
+		return Press{}, ErrNoSession
 	case res[0] == 2:
-		return 0, ErrBadCredentials
+		return Press{}, ErrBadCredentials
 	case res[0] == 3 && len(res) == 2:
-		return 0, &TooSoonError{RetryAfter: time.Duration(res[1]) * time.Microsecond}
+		return Press{}, &TooSoonError{RetryAfter: time.Duration(res[1]) * time.Microsecond}
 	}
-	return 0, fmt.Errorf("increment: unexpected script reply %v", res)
+	return Press{}, fmt.Errorf("increment: unexpected script reply %v", res)
 }
+
+// confirm records that the reply of the press with the unconfirmed mark
+// reached counterd, so the user's next press within the window is refused
+// rather than answered with this one. It is skipped when the caller has gone
+// (its answer is lost: let the retry have it) and best effort otherwise: a
+// press left unconfirmed only means one more replay of a true success, never
+// a second count.
+func (s *Store) confirm(ctx context.Context, keys []string, mode, mark string) {
+	if ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	err := confirmScript.Run(ctx, s.master, keys, mode, s.userPrefix(), FieldUnconfirmed, mark).Err()
+	if err != nil {
+		s.redisError("confirm press", err)
+		s.log.Warn("confirming a press failed: the user's next press within the window gets this one's answer again", "err", err)
+	}
+}
+
+// unconfirmedMark is what FieldUnconfirmed holds for the press at pressUs
+// that made value.
+func unconfirmedMark(pressUs, value int64) string {
+	return strconv.FormatInt(pressUs, 10) + ":" + strconv.FormatInt(value, 10)
+}
+
+// incrementError classifies a failed press. An error reply means the master
+// refused the script (a demoted or loading node): it did not run, so the
+// press did not count. Any other failure (a timeout, a connection lost after
+// the script was written, a retry that could not connect) leaves the outcome
+// unknown: the script may have run, or may still run when a frozen master
+// wakes. That is ErrOutcomeUnknown, never "not counted".
+func (s *Store) incrementError(ctx context.Context, err error) error {
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !errors.Is(err, context.DeadlineExceeded) {
+		return s.masterError(ctx, "increment", err)
+	}
+	if ctxErr := context.Cause(ctx); errors.Is(ctxErr, context.Canceled) {
+		return fmt.Errorf("increment: %w", ctxErr)
+	}
+	return fmt.Errorf("increment: %w: %w: %w", ErrOutcomeUnknown, ErrMasterUnavailable, err)
+}
+
+func (s *Store) userPrefix() string { return s.o.KeyPrefix + "user:" }
 
 // masterError classifies a failed master command: the caller's own
 // cancellation stays what it is; a master that cannot be reached, answers

@@ -26,38 +26,47 @@ func TestConcurrentIncrementsCountOnce(t *testing.T) {
 
 	const n = 50
 	var (
-		wg              sync.WaitGroup
-		mu              sync.Mutex
-		ok, soon, other int
-		got             []int64
+		wg                      sync.WaitGroup
+		mu                      sync.Mutex
+		fresh, earlier, soon, o int
+		got                     []store.Press
 	)
 	start := make(chan struct{})
 	for range n {
 		wg.Go(func() {
 			<-start
-			v, err := s.IncrementSession(bg, tok)
+			p, err := s.IncrementSession(bg, tok)
 			var tooSoon *store.TooSoonError
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
+			case err == nil && !p.Earlier:
+				fresh++
+				got = append(got, p)
 			case err == nil:
-				ok++
-				got = append(got, v)
+				// A press that ran before the one that counted had its answer
+				// confirmed: it is told about that press, which is true.
+				earlier++
+				got = append(got, p)
 			case errors.As(err, &tooSoon):
 				soon++
 			default:
-				other++
+				o++
 				t.Errorf("IncrementSession: %v", err)
 			}
 		})
 	}
 	close(start)
 	wg.Wait()
-	if ok != 1 || soon != n-1 || other != 0 {
-		t.Fatalf("%d concurrent presses: %d ok, %d too soon, %d other; want 1, %d, 0", n, ok, soon, other, n-1)
+	t.Logf("%d concurrent presses: %d counted, %d told about that press, %d too soon", n, fresh, earlier, soon)
+	if fresh != 1 || earlier+soon != n-1 || o != 0 {
+		t.Fatalf("%d concurrent presses: %d counted, %d earlier, %d too soon, %d other; want 1 counted, the rest earlier or too soon",
+			n, fresh, earlier, soon, o)
 	}
-	if got[0] != 1001 {
-		t.Fatalf("the one increment returned %d, want 1001", got[0])
+	for _, p := range got {
+		if p.Value != 1001 || !p.At.Equal(got[0].At) {
+			t.Fatalf("presses answered %+v and %+v, want all the one press: value 1001 at one time", got[0], p)
+		}
 	}
 	if v := master.Do("GET", s.ValueKey()); v != "1001" {
 		t.Fatalf("counter on master = %v, want 1001", v)

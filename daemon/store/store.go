@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +27,13 @@ var (
 	ErrBadCredentials    = errors.New("unknown login or wrong password") // same for both cases
 	ErrNoSession         = errors.New("not logged in")
 	ErrMasterUnavailable = errors.New("master unavailable")
+	// ErrOutcomeUnknown: the press was sent but its answer never came back in
+	// time, so it may have counted. Pressing again tells: the same press is
+	// reported (Press.Earlier), or it counts now if it never ran.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrSessionEndQueued: the master did not take the logout; the session is
+	// refused on this node and deleted on the master once it answers.
+	ErrSessionEndQueued = errors.New("session end queued until the master answers")
 )
 
 // TooSoonError is returned by the increments when the user pressed within
@@ -45,8 +53,17 @@ func (e *TooSoonError) Error() string {
 // Redis TIME of the user's last increment, in microseconds since the epoch.
 const FieldLastIncrement = "last_inc_us"
 
-// fieldHash is the user-record field holding the PHC-encoded argon2id hash.
-const fieldHash = "hash"
+// FieldUnconfirmed is the user-record field holding "<press µs>:<value>" of
+// the user's last press while counterd has not confirmed that the press's
+// answer reached it; see incrementScript.
+const FieldUnconfirmed = "unconfirmed_value"
+
+// Fields of a user record: the PHC-encoded argon2id hash, and the login as
+// registered (records made before logins were folded have none).
+const (
+	fieldHash = "hash"
+	fieldName = "name"
+)
 
 // Options configure Open. Zero values take the documented defaults.
 type Options struct {
@@ -69,6 +86,9 @@ type Options struct {
 	OnChange     func(value int64)
 	OnRedisError func(op string, err error) // metrics hook, may be nil
 	Now          func() time.Time           // nil = time.Now
+	// FoldLegacyLogins runs FoldLegacyLogins once in the background after
+	// Open (counterd sets it; tests call the method themselves).
+	FoldLegacyLogins bool
 }
 
 func (o *Options) setDefaults() {
@@ -137,8 +157,10 @@ type Store struct {
 
 	hashSem   chan struct{} // bounds concurrent argon2 runs (memory)
 	dummyHash string        // for unknown logins, so they cost what known ones do
+	verifies  atomic.Int64  // argon2 verifies run, for tests
 
 	held    held
+	ends    *sessionEnds  // logouts the master has not taken yet
 	kick    chan struct{} // wakes the OnChange notifier
 	pollNow chan struct{} // asks the poller for an immediate read
 
@@ -174,6 +196,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		hashSem:   make(chan struct{}, o.HashConcurrency),
 		kick:      make(chan struct{}, 1),
 		pollNow:   make(chan struct{}, 1),
+		ends:      newSessionEnds(maxPendingEnds),
 	}
 	s.local = redis.NewClient(localOpts)
 	if o.MasterURL == o.LocalURL {
@@ -192,10 +215,25 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	// The background loops outlive Open's ctx: they stop on Close.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.notify(bg)
 	go s.subscribe(bg)
 	go s.poll(bg)
+	go s.endSessions(bg)
+	if o.FoldLegacyLogins {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			moved, clashes, err := s.FoldLegacyLogins(bg)
+			if err != nil {
+				s.log.Warn("folding legacy logins failed; the next start tries again", "err", err)
+				return
+			}
+			if moved+clashes > 0 {
+				s.log.Info("folded legacy logins", "moved", moved, "clashes", clashes)
+			}
+		}()
+	}
 	return s, nil
 }
 
@@ -227,8 +265,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // ValueKey is the counter's key.
 func (s *Store) ValueKey() string { return s.o.KeyPrefix + "value" }
 
-// UserKey is the hash holding login's record (fields "hash", FieldLastIncrement).
-// The increment script builds it the same way from a session's login.
+// UserKey is the hash holding the record of account id login (Account.ID,
+// fields "hash", "name", FieldLastIncrement, FieldUnconfirmed). The increment
+// script builds it the same way from a session's account id.
 func (s *Store) UserKey(login string) string { return s.o.KeyPrefix + "user:" + login }
 
 // SessionKey is the key holding the login of the session with the given token.

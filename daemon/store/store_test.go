@@ -56,8 +56,8 @@ func TestRegisterSessionIncrement(t *testing.T) {
 	if err := s.Register(bg, "alice", "alice-password"); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
-	// Right after Register the replica may not have the user yet: Authenticate
-	// must fall back to the master rather than fail.
+	// Authenticate reads the replica only; Register has waited (WAIT) until
+	// the replica has the user, so it is found at once.
 	if err := s.Authenticate(bg, "alice", "alice-password"); err != nil {
 		t.Fatalf("Authenticate(right password): %v", err)
 	}
@@ -96,9 +96,12 @@ func TestRegisterSessionIncrement(t *testing.T) {
 		t.Fatalf("session TTL = %s, want about 1h", ttl)
 	}
 
-	v, err := s.IncrementSession(bg, tok)
-	if err != nil || v != 1 {
-		t.Fatalf("IncrementSession = %d, %v; want 1, nil", v, err)
+	p, err := s.IncrementSession(bg, tok)
+	if err != nil || p.Value != 1 || p.Earlier {
+		t.Fatalf("IncrementSession = %+v, %v; want value 1, not Earlier", p, err)
+	}
+	if d := time.Since(p.At); d < -5*time.Second || d > 5*time.Second {
+		t.Errorf("Press.At = %v, want about now (Redis TIME)", p.At)
 	}
 	waitValue(t, s, 1)
 	testutil.Eventually(t, 5*time.Second, "OnChange(1)", func() bool { return s.changes.seen(1) })
@@ -120,8 +123,8 @@ func TestRegisterSessionIncrement(t *testing.T) {
 	if err := s.Register(bg, "carol", "carol-password"); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.IncrementLogin(bg, "carol"); err != nil || v != 2 {
-		t.Fatalf("IncrementLogin(carol) = %d, %v; want 2, nil", v, err)
+	if p, err := s.IncrementLogin(bg, "carol"); err != nil || p.Value != 2 {
+		t.Fatalf("IncrementLogin(carol) = %+v, %v; want value 2, nil", p, err)
 	}
 	if _, err := s.IncrementLogin(bg, "nobody"); !errors.Is(err, store.ErrBadCredentials) {
 		t.Fatalf("IncrementLogin(nobody) = %v, want ErrBadCredentials", err)
@@ -241,8 +244,8 @@ func TestTLSAndPasswordOption(t *testing.T) {
 	if err := s.Register(bg, "nina", "nina-password"); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.IncrementLogin(bg, "nina"); err != nil || v != 1 {
-		t.Fatalf("IncrementLogin over TLS = %d, %v; want 1", v, err)
+	if p, err := s.IncrementLogin(bg, "nina"); err != nil || p.Value != 1 {
+		t.Fatalf("IncrementLogin over TLS = %+v, %v; want value 1", p, err)
 	}
 	waitValue(t, s, 1)
 

@@ -263,12 +263,31 @@ func (s *Server) Restart() {
 	}
 }
 
-// ReplicaOf makes s a replica of master and waits until the link is up.
+// ReplicaOf makes s a replica of master and waits until the link is up and
+// the master streams writes to it (state=online: until the replica's first
+// REPLCONF ACK, up to a second after the sync, WAIT on the master counts it not).
 func (s *Server) ReplicaOf(master *Server) {
 	s.tb.Helper()
 	s.Do("REPLICAOF", "127.0.0.1", strconv.Itoa(master.port))
 	if err := s.WaitLinkUp(startDeadline); err != nil {
 		s.tb.Fatalf("redistest: %v", err)
+	}
+	c := master.newClient()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
+	defer cancel()
+	me := "port=" + strconv.Itoa(s.port) + ",state=online"
+	for {
+		info, err := c.Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, me) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			s.tb.Fatalf("redistest: master pid %d does not list replica pid %d online within %s (last: %v %q)",
+				master.Pid(), s.Pid(), startDeadline, err, info)
+		case <-time.After(20 * time.Millisecond): // poll interval, not synchronisation
+		}
 	}
 }
 

@@ -28,13 +28,15 @@ const (
 
 // Ports are the TCP ports the ruleset opens. counterd binds HTTP and HTTPS
 // itself (CAP_NET_BIND_SERVICE), so its default :8080 is not opened.
+// Metrics is counterd's --metrics-listen port, open to the admin networks only.
 type Ports struct {
-	HTTP, HTTPS, Redis, SSH uint16
+	HTTP, HTTPS, Redis, SSH, Metrics uint16
 }
 
-// DefaultPorts are 80, 443, Redis TLS on 6380 and SSH on 22.
+// DefaultPorts are 80, 443, Redis TLS on 6380, SSH on 22 and counterd's
+// metrics on 9180.
 func DefaultPorts() Ports {
-	return Ports{HTTP: 80, HTTPS: 443, Redis: 6380, SSH: 22}
+	return Ports{HTTP: 80, HTTPS: 443, Redis: 6380, SSH: 22, Metrics: 9180}
 }
 
 // Params describe one node's firewall. Addresses may be IPv4 or IPv6 in
@@ -48,7 +50,8 @@ type Params struct {
 	// be empty). Replicas take SSH from both, so a replica stays reachable
 	// through whichever of them is master after a failover.
 	Master, Mirror []netip.Addr
-	// AdminNetworks may SSH to the master and the mirror.
+	// AdminNetworks may SSH to the master and the mirror, and reach every
+	// node's metrics port.
 	AdminNetworks []netip.Prefix
 	// Ports; zero fields take DefaultPorts.
 	Ports Ports
@@ -146,7 +149,7 @@ func (p Ports) withDefaults() (Ports, error) {
 	for _, f := range []struct {
 		v   *uint16
 		def uint16
-	}{{&p.HTTP, d.HTTP}, {&p.HTTPS, d.HTTPS}, {&p.Redis, d.Redis}, {&p.SSH, d.SSH}} {
+	}{{&p.HTTP, d.HTTP}, {&p.HTTPS, d.HTTPS}, {&p.Redis, d.Redis}, {&p.SSH, d.SSH}, {&p.Metrics, d.Metrics}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
@@ -155,7 +158,7 @@ func (p Ports) withDefaults() (Ports, error) {
 	for _, f := range []struct {
 		name string
 		v    uint16
-	}{{"http", p.HTTP}, {"https", p.HTTPS}, {"redis", p.Redis}, {"ssh", p.SSH}} {
+	}{{"http", p.HTTP}, {"https", p.HTTPS}, {"redis", p.Redis}, {"ssh", p.SSH}, {"metrics", p.Metrics}} {
 		if other, dup := seen[f.v]; dup {
 			return p, invalid("ports %s and %s are both %d", other, f.name, f.v)
 		}

@@ -28,6 +28,7 @@ type view struct {
 	SSHFrom            string
 	Cluster4, Cluster6 string
 	SSH4, SSH6         string
+	Admin4, Admin6     string
 }
 
 // Render returns the ruleset for p: a file for `nft -f` that creates, deletes
@@ -58,6 +59,8 @@ func Render(p Params) ([]byte, error) {
 		Cluster6: elements(hostPrefixes(p.Nodes), false),
 		SSH4:     elements(ssh, true),
 		SSH6:     elements(ssh, false),
+		Admin4:   elements(outermost(p.AdminNetworks), true),
+		Admin6:   elements(outermost(p.AdminNetworks), false),
 	}
 	var b bytes.Buffer
 	if err := ruleset.Execute(&b, v); err != nil {

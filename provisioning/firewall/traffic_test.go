@@ -18,8 +18,8 @@ import (
 // pair is two namespaces joined by a veth: a is the node under test, b
 // holds one address per kind of peer, in IPv4 and IPv6.
 type pair struct {
-	a, b                                  string
-	node, master, mirror, other, outsider [2]netip.Addr // [0] IPv4, [1] IPv6
+	a, b                                         string
+	node, master, mirror, other, outsider, admin [2]netip.Addr // [0] IPv4, [1] IPv6
 }
 
 func newPair(t *testing.T) pair {
@@ -36,7 +36,7 @@ func newPair(t *testing.T) pair {
 		a6[15] += byte(i)
 		return [2]netip.Addr{netip.AddrFrom4(a4), netip.AddrFrom16(a6)}
 	}
-	p.node, p.master, p.mirror, p.other, p.outsider = host(1), host(2), host(3), host(4), host(5)
+	p.node, p.master, p.mirror, p.other, p.outsider, p.admin = host(1), host(2), host(3), host(4), host(5), host(6)
 	addrs := func(ns, link string, hs ...[2]netip.Addr) {
 		for _, h := range hs {
 			run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("%s/%d", h[0], v4.Bits()), "dev", link)
@@ -46,7 +46,7 @@ func newPair(t *testing.T) pair {
 		run(t, "ip", "-n", ns, "link", "set", link, "up")
 	}
 	addrs(p.a, la, p.node)
-	addrs(p.b, lb, p.master, p.mirror, p.other, p.outsider)
+	addrs(p.b, lb, p.master, p.mirror, p.other, p.outsider, p.admin)
 	// Until DAD of the link-local addresses ends, the first neighbour
 	// solicitations get lost and a connect takes a 1 s retransmission.
 	for _, nl := range [][2]string{{p.a, la}, {p.b, lb}} {
@@ -106,12 +106,13 @@ func freeSubnets(t *testing.T) (netip.Prefix, netip.Prefix) {
 // TestReplicaRulesetInNamespaces applies a replica's ruleset inside a
 // namespace and connects to it from another: HTTP from anywhere, Redis
 // TLS from cluster nodes only, SSH from the master and the mirror only,
-// ping and IPv6 (which needs neighbour discovery) still working.
+// counterd's metrics from the admin network only, ping and IPv6 (which
+// needs neighbour discovery) still working.
 func TestReplicaRulesetInNamespaces(t *testing.T) {
 	requireNetAdmin(t)
 	p := newPair(t)
 	ports := DefaultPorts()
-	startListener(t, p.a, ports.HTTP, ports.HTTPS, ports.Redis, ports.SSH)
+	startListener(t, p.a, ports.HTTP, ports.HTTPS, ports.Redis, ports.SSH, ports.Metrics)
 
 	type tcase struct {
 		name     string
@@ -129,6 +130,10 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 		{"ssh from other node", p.other, ports.SSH, false},
 		{"ssh from master", p.master, ports.SSH, true},
 		{"ssh from mirror", p.mirror, ports.SSH, true},
+		{"ssh from admin", p.admin, ports.SSH, false}, // a replica's SSH comes from the master
+		{"metrics from admin", p.admin, ports.Metrics, true},
+		{"metrics from outsider", p.outsider, ports.Metrics, false},
+		{"metrics from master", p.master, ports.Metrics, false},
 	}
 	var probes []probe
 	var names []string
@@ -140,7 +145,7 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 	}
 	// Resolve every neighbour once, so a 300 ms connect never waits for
 	// a lost first solicitation; ND itself is proven after the rules.
-	for _, src := range [][2]netip.Addr{p.master, p.mirror, p.other, p.outsider} {
+	for _, src := range [][2]netip.Addr{p.master, p.mirror, p.other, p.outsider, p.admin} {
 		for fam := range src {
 			ping(t, p.b, src[fam], p.node[fam])
 		}
@@ -157,10 +162,11 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 	nftFile(t, p.a, adminTable)
 
 	rules, err := Render(Params{
-		Role:   Replica,
-		Nodes:  []netip.Addr{p.node[0], p.node[1], p.master[0], p.master[1], p.mirror[0], p.mirror[1], p.other[0], p.other[1]},
-		Master: p.master[:],
-		Mirror: p.mirror[:],
+		Role:          Replica,
+		Nodes:         []netip.Addr{p.node[0], p.node[1], p.master[0], p.master[1], p.mirror[0], p.mirror[1], p.other[0], p.other[1]},
+		Master:        p.master[:],
+		Mirror:        p.mirror[:],
+		AdminNetworks: []netip.Prefix{netip.PrefixFrom(p.admin[0], 32), netip.PrefixFrom(p.admin[1], 128)},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,10 +17,15 @@ type Report struct {
 	// State is the worst of the results; its exit code is the command's.
 	State nagios.State `json:"state"`
 	// Summary is the first line of the text output.
-	Summary    string `json:"summary"`
-	Master     string `json:"master"`      // the inventory's master
-	Nodes      int    `json:"nodes"`       // nodes reported on
-	NodesReady int    `json:"nodes_ready"` // of those, how many answered /readyz with 200
+	Summary string `json:"summary"`
+	Master  string `json:"master"` // the inventory's master
+	Nodes   int    `json:"nodes"`  // nodes reported on
+	// NodesReady counts the nodes that answered /readyz with 200 and were
+	// reached over SSH: a counterd serving its held value on a node that
+	// cannot be reached is not called ready.
+	NodesReady int `json:"nodes_ready"`
+	// NodesUnreachable counts the nodes SSH could not reach.
+	NodesUnreachable int `json:"nodes_unreachable"`
 	// MaxLagSeconds is the longest any replica has not heard from its
 	// master (link up or down); null when no replica reported it.
 	MaxLagSeconds   *int64    `json:"max_lag_seconds"`
@@ -47,9 +52,20 @@ func capWarnOnly(rs []Result, warnOnly []string) {
 func (r *Report) summarise(facts []*probe.Facts, nodes []inventory.Node) {
 	r.Nodes = len(nodes)
 	r.State = nagios.OK
+	readyz, reached := map[string]bool{}, map[string]bool{}
 	for _, res := range r.Results {
 		r.State = r.State.Worse(res.State)
-		if res.Check == CheckReadyz && res.State == nagios.OK {
+		switch res.Check {
+		case CheckReadyz:
+			readyz[res.Node] = res.State == nagios.OK
+		case CheckSSH:
+			reached[res.Node] = res.State == nagios.OK
+		}
+	}
+	for _, n := range nodes {
+		if !reached[n.Name] {
+			r.NodesUnreachable++
+		} else if readyz[n.Name] {
 			r.NodesReady++
 		}
 	}
@@ -71,7 +87,11 @@ func (r *Report) summarise(facts []*probe.Facts, nodes []inventory.Node) {
 	if r.MaxLagSeconds != nil {
 		lag = fmt.Sprintf("max lag %ds", *r.MaxLagSeconds)
 	}
-	r.Summary = fmt.Sprintf("COUNTER %s - %d/%d nodes ready, master=%s, %s", r.State, r.NodesReady, r.Nodes, r.Master, lag)
+	unreachable := ""
+	if r.NodesUnreachable > 0 {
+		unreachable = fmt.Sprintf(" (%d unreachable)", r.NodesUnreachable)
+	}
+	r.Summary = fmt.Sprintf("COUNTER %s - %d/%d nodes ready%s, master=%s, %s", r.State, r.NodesReady, r.Nodes, unreachable, r.Master, lag)
 	if counts := r.counts(); counts != "" {
 		r.Summary += "; " + counts
 	}

@@ -57,15 +57,18 @@ const (
 
 // counterdCommands are the commands counter/daemon/store sends, directly or
 // from its Lua scripts (Redis checks ACLs inside scripts too): HELLO and
-// CLIENT SETNAME from go-redis's handshake; GET, SET, DEL, HSETNX, HGET for
-// users and sessions; INFO and SUBSCRIBE, PING for the poller and subscriber;
+// CLIENT SETNAME from go-redis's handshake; GET, SET, DEL, HSETNX, HGET,
+// HMGET for users and sessions; SCAN and, in a script, RENAME to fold logins
+// registered before they were case-insensitive; INFO replication and WAIT after a registration, so the
+// replicas have the user before it logs in; INFO and SUBSCRIBE, PING for the
+// poller and subscriber;
 // EVALSHA with EVAL as go-redis's fallback; and in the scripts EXISTS, TIME,
-// INCR, HSET, PUBLISH. Anything else counterd starts sending is refused with
+// INCR, HSET, HDEL (confirming a press), PUBLISH. Anything else counterd starts sending is refused with
 // NOPERM until it is added here.
 var counterdCommands = []string{
 	"hello", "client|setname", "ping", "info",
-	"get", "set", "del", "exists", "incr", "hget", "hset", "hsetnx", "time",
-	"publish", "subscribe", "eval", "evalsha",
+	"get", "set", "del", "exists", "incr", "hget", "hset", "hsetnx", "hdel", "time",
+	"publish", "subscribe", "eval", "evalsha", "wait", "hmget", "scan", "rename",
 }
 
 // CounterdCommands returns the commands the counterd ACL user may run.

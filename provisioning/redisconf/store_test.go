@@ -70,10 +70,17 @@ func testRealStore(t *testing.T, c *cluster, master, replica *node) {
 		return nil
 	})
 	if err := s.Register(ctx, "bob", "bob-password"); err != nil {
-		t.Fatalf("Register (HSETNX on the master): %v", err)
+		t.Fatalf("Register (EVAL, INFO, WAIT on the master): %v", err)
 	}
 	if err := s.Authenticate(ctx, "bob", "bob-password"); err != nil {
-		t.Fatalf("Authenticate (HGET): %v", err)
+		t.Fatalf("Authenticate (HMGET): %v", err)
+	}
+	// A record from before logins were folded is moved (SCAN, RENAME in a script).
+	if err := c.counterd(t, master, master.addr).HSet(ctx, "counter:user:Legacy", "hash", "x").Err(); err != nil {
+		t.Fatalf("HSET a legacy record: %v", err)
+	}
+	if moved, _, err := s.FoldLegacyLogins(ctx); err != nil || moved != 1 {
+		t.Fatalf("FoldLegacyLogins = %d moved, %v; want 1", moved, err)
 	}
 	token, err := s.NewSession(ctx, "bob")
 	if err != nil {
@@ -82,10 +89,11 @@ func testRealStore(t *testing.T, c *cluster, master, replica *node) {
 	if login, err := s.SessionLogin(ctx, token); err != nil || login != "bob" {
 		t.Fatalf("SessionLogin (GET) = %q, %v", login, err)
 	}
-	v, err := s.IncrementSession(ctx, token)
+	p, err := s.IncrementSession(ctx, token)
 	if err != nil {
 		t.Fatalf("IncrementSession (the increment script): %v", err)
 	}
+	v := p.Value
 	var tooSoon *store.TooSoonError
 	if _, err := s.IncrementSession(ctx, token); !errors.As(err, &tooSoon) {
 		t.Errorf("second IncrementSession: %v, want TooSoonError", err)

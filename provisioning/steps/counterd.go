@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 
+	"counter/provisioning/firewall"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/phase"
@@ -61,10 +63,14 @@ func (s Counterd) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
+	conf, err := s.c.CounterdYAML(n)
+	if err != nil {
+		return phase.Result{}, err
+	}
 	files := []host.File{
 		{Path: CounterdTLSDir + "/ca.crt", Content: s.c.CA.CertPEM(), Mode: 0o644},
 		{Path: CounterdPassword, Content: []byte(s.c.CounterdPassword + "\n"), Mode: 0o640, Group: counterdUser, Secret: true},
-		{Path: CounterdConfig, Content: s.c.CounterdYAML(n), Mode: 0o640, Group: counterdUser},
+		{Path: CounterdConfig, Content: conf, Mode: 0o640, Group: counterdUser},
 	}
 	restartFor := certs
 	for _, f := range files {
@@ -91,8 +97,14 @@ func (s Counterd) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 
 // CounterdYAML is /etc/counterd/counterd.yaml for n: reads from the local
 // Redis over loopback, writes to the master across the internet, both TLS
-// with the cluster CA, as the counterd ACL user.
-func (c *Cluster) CounterdYAML(n inventory.Node) []byte {
+// with the cluster CA, as the counterd ACL user. /metrics is served on the
+// node's own address, whose port the firewall opens to the admin networks only.
+func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
+	a, err := c.addr(n)
+	if err != nil {
+		return nil, err
+	}
+	metrics := netip.AddrPortFrom(a, firewall.DefaultPorts().Metrics)
 	local := redisURL("127.0.0.1")
 	master := local
 	if n.Role != inventory.RoleMaster {
@@ -102,6 +114,7 @@ func (c *Cluster) CounterdYAML(n inventory.Node) []byte {
 	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)
 	b.WriteString("# Written by `counterctl provision`: local edits are overwritten on its next run.\n")
 	fmt.Fprintf(&b, "listen: %q\n", CounterdListen)
+	fmt.Fprintf(&b, "metrics-listen: %q\n", metrics)
 	fmt.Fprintf(&b, "redis: %q\n", local)
 	fmt.Fprintf(&b, "master: %q\n", master)
 	fmt.Fprintf(&b, "redis-password-file: %s\n", CounterdPassword)
@@ -109,7 +122,7 @@ func (c *Cluster) CounterdYAML(n inventory.Node) []byte {
 	// Redis refuses TLS clients without a certificate from the cluster CA.
 	fmt.Fprintf(&b, "redis-cert-file: %s\n", CounterdClientCert)
 	fmt.Fprintf(&b, "redis-key-file: %s\n", CounterdClientKey)
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 func redisURL(host string) string {

@@ -113,10 +113,11 @@ func runEvents(ctx context.Context, o eventsOptions, stdout io.Writer) error {
 			return fmt.Errorf("register: %w", err)
 		}
 		t0 := time.Now()
-		v, err := st.IncrementLogin(ctx, login)
+		p, err := st.IncrementLogin(ctx, login)
 		if err != nil {
 			return fmt.Errorf("increment: %w", err)
 		}
+		v := p.Value
 		if err := waitAll(ctx, clients, v, 10*time.Second); err != nil {
 			return fmt.Errorf("round %d: %w", r, err)
 		}

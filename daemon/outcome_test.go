@@ -1,0 +1,206 @@
+package daemon
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"counter/daemon/redistest"
+	"counter/daemon/store"
+)
+
+// Issue 13, point 2: a press whose answer from the master comes later than
+// --redis-timeout must not be reported as failed, and the retry of that press
+// must get the press's own success, not a 24-hour refusal.
+func TestIncOutcomeUnknownThenReplayed(t *testing.T) {
+	for _, mode := range []string{AuthCookie, AuthPerRequest} {
+		t.Run(mode, func(t *testing.T) {
+			master := redistest.Start(t)
+			replica := redistest.Start(t)
+			replica.ReplicaOf(master)
+			base := counterd(t, replica, master, func(c *Config) {
+				c.AuthMode = mode
+				c.RedisTimeout = 200 * time.Millisecond
+			})
+			u := newUser(t, base)
+			if code, body := u.post("/register", creds("alice", "alice-password")); code != 201 {
+				t.Fatalf("register = %d %q, want 201", code, body)
+			}
+			// Reads (the password check, per request) come from the replica, so
+			// only the press waits for the master.
+			userKey := "counter:user:alice"
+			eventually(t, "alice on the replica", func() (bool, string) {
+				return replica.Do("EXISTS", userKey) == int64(1), "not yet"
+			})
+			pressAs := func(u *user, login string) *reply {
+				if mode == AuthPerRequest {
+					return u.send("/inc", creds(login, login+"-password"))
+				}
+				return u.send("/inc", nil)
+			}
+			press := func() *reply { return pressAs(u, "alice") }
+
+			// Bob's press loads the script on the master, so alice's frozen
+			// EVALSHA runs when the master wakes instead of answering NOSCRIPT.
+			bob := newUser(t, base)
+			if code, body := bob.post("/register", creds("bob", "bob-password")); code != 201 {
+				t.Fatalf("register bob = %d %q, want 201", code, body)
+			}
+			bobPress := pressAs(bob, "bob")
+			if bobPress.code != 200 || bobPress.body != "1" {
+				t.Fatalf("bob's press = %d %q, want 200 \"1\"", bobPress.code, bobPress.body)
+			}
+
+			// The master freezes: the script reaches its socket, counterd's
+			// timeout passes, then the master wakes and runs it.
+			master.Pause()
+			first := press()
+			master.Resume()
+			if first.code == 200 {
+				t.Fatalf("press with the master frozen = 200 %q: a success nobody confirmed", first.body)
+			}
+			if first.code != 503 || first.header.Get("Retry-After") == "" {
+				t.Fatalf("press with the master frozen = %d %q (Retry-After %q), want 503 with Retry-After",
+					first.code, first.body, first.header.Get("Retry-After"))
+			}
+			for _, lie := range []string{"not counted", "cannot be changed"} {
+				if strings.Contains(first.body, lie) {
+					t.Errorf("press with an unknown outcome says %q: %q", lie, first.body)
+				}
+			}
+			if !strings.Contains(first.body, "press again") {
+				t.Errorf("press with an unknown outcome = %q, want it to say to press again", first.body)
+			}
+
+			eventually(t, "the frozen press counted once the master woke", func() (bool, string) {
+				v, _ := master.Client().Get(t.Context(), "counter:value").Result()
+				return v == "2", v
+			})
+
+			retry := press()
+			if retry.code != 200 || retry.body != "2" {
+				t.Fatalf("retry of the press = %d %q, want 200 \"2\" (the original success)", retry.code, retry.body)
+			}
+			if at := retry.header.Get(earlierPressHeader); at == "" {
+				t.Errorf("retry answered without %s: it must say the press is the earlier one", earlierPressHeader)
+			} else if _, err := time.Parse(time.RFC3339Nano, at); err != nil {
+				t.Errorf("%s = %q: %v", earlierPressHeader, at, err)
+			}
+			if v := master.Do("GET", "counter:value"); v != "2" {
+				t.Fatalf("counter after the retry = %v, want 2: the retry must not count again", v)
+			}
+
+			// Its answer delivered, the press is confirmed: from now on, 429 as before.
+			again := press()
+			if again.code != 429 {
+				t.Fatalf("press after the reported retry = %d %q, want 429", again.code, again.body)
+			}
+			if v := master.Do("GET", "counter:value"); v != "2" {
+				t.Fatalf("counter after all presses = %v, want 2", v)
+			}
+		})
+	}
+}
+
+// Issue 13, point 7: logout during a master outage clears the cookies at once
+// and ends the session when the master is back; login and register say what
+// cannot be done.
+func TestLogoutDuringMasterOutage(t *testing.T) {
+	master := redistest.Start(t, redistest.WithPersistence())
+	replica := redistest.Start(t)
+	replica.ReplicaOf(master)
+	base := counterd(t, replica, master)
+	alice := newUser(t, base)
+	if code, body := alice.post("/register", creds("alice", "alice-password")); code != 201 {
+		t.Fatalf("register = %d %q, want 201", code, body)
+	}
+	var token string
+	for _, c := range alice.c.Jar.Cookies(mustURL(t, base)) {
+		if c.Name == sessionCookie {
+			token = c.Value
+		}
+	}
+	if token == "" {
+		t.Fatal("register set no session cookie")
+	}
+	sessionKey := "counter:session:" + store.TokenHash(token)
+	eventually(t, "alice and her session on the replica", func() (bool, string) {
+		return replica.Do("EXISTS", sessionKey, "counter:user:alice") == int64(2), "not yet"
+	})
+
+	master.Kill()
+
+	other := newUser(t, base)
+	if code, body := other.post("/register", creds("bob", "bob-password")); code != 503 || !strings.Contains(body, "cannot register right now") {
+		t.Errorf("register with the master down = %d %q, want 503 saying registering is not possible now", code, body)
+	}
+	if code, body := other.post("/", creds("alice", "alice-password")); code != 503 || !strings.Contains(body, "cannot log in right now") {
+		t.Errorf("login with the master down = %d %q, want 503 saying logging in is not possible now", code, body)
+	}
+
+	out := alice.send("/logout", nil)
+	if out.code != 200 {
+		t.Fatalf("logout with the master down = %d %q, want 200", out.code, out.body)
+	}
+	if !cleared(out.header, sessionCookie) || !cleared(out.header, displayCookie) {
+		t.Fatalf("logout with the master down did not clear both cookies: %q", out.header.Values("Set-Cookie"))
+	}
+	if !strings.Contains(out.body, "logged out") {
+		t.Errorf("logout body = %q, want it to say logged out", out.body)
+	}
+	if n := len(alice.c.Jar.Cookies(mustURL(t, base))); n != 0 {
+		t.Errorf("browser still holds %d cookies after logout", n)
+	}
+
+	// The master comes back with its data (AOF): the session it still holds
+	// must be ended by counterd, not left valid until its TTL.
+	master.Restart()
+	mc := master.Client()
+	eventually(t, "the logged-out session deleted on the master", func() (bool, string) {
+		n, err := mc.Exists(t.Context(), sessionKey).Result()
+		if err != nil {
+			return false, err.Error()
+		}
+		return n == 0, "still there"
+	})
+	thief := newUser(t, base)
+	thief.c.Jar.SetCookies(mustURL(t, base), []*http.Cookie{{Name: sessionCookie, Value: token, Path: "/"}})
+	if code, body := thief.post("/inc", nil); code != 401 {
+		t.Fatalf("press with the logged-out token after recovery = %d %q, want 401", code, body)
+	}
+}
+
+// cleared reports whether h sets cookie name to empty with Max-Age=0 (expired).
+func cleared(h http.Header, name string) bool {
+	for _, line := range h.Values("Set-Cookie") {
+		if strings.HasPrefix(line, name+"=;") && strings.Contains(line, "Max-Age=0") {
+			return true
+		}
+	}
+	return false
+}
+
+// reply is an answer with its headers, for tests that look beyond code and body.
+type reply struct {
+	code   int
+	body   string
+	header http.Header
+}
+
+// send posts form as u.post does and keeps the headers.
+func (u *user) send(path string, form url.Values) *reply {
+	u.t.Helper()
+	resp, err := u.c.PostForm(u.base+path, form)
+	if err != nil {
+		u.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		u.t.Fatalf("POST %s: read body: %v", path, err)
+	}
+	return &reply{code: resp.StatusCode, body: strings.TrimSpace(string(b)), header: resp.Header}
+}
