@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"counter/ctl/lab/labtest"
+	"counter/internal/testutil"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/raid"
@@ -76,15 +77,15 @@ func TestHealthOnLab(t *testing.T) {
 	// After a disturbance is undone, the cluster settles within a minute.
 	settle := func(what string) {
 		t.Helper()
-		for deadline := time.Now().Add(time.Minute); ; {
-			code, out := health()
-			if code == 0 {
-				return
+		var code int
+		var out string
+		if err := testutil.WaitEvery(time.Minute, 2*time.Second, func(context.Context) error {
+			if code, out = health(); code != 0 {
+				return fmt.Errorf("exit %d", code)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after %s the cluster is not OK within a minute: exit %d\n%s", what, code, out)
-			}
-			time.Sleep(2 * time.Second) // polling with a deadline
+			return nil
+		}); err != nil {
+			t.Fatalf("after %s the cluster is not OK within a minute: exit %d\n%s", what, code, out)
 		}
 	}
 

@@ -1,6 +1,8 @@
 package ctl_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"counter/internal/testutil"
 	"counter/provisioning/inventory"
 )
 
@@ -56,15 +59,14 @@ func checkKilledReplicaStarts(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	}
 	// Its counterd comes back by itself (the unit is enabled): poll /getvalue.
 	n, _ := inv.Node(name)
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, code, err := e.curl(client(n), "http://"+n.Address+"/getvalue"); err == nil && code == 200 {
-			break
+	err := testutil.WaitEvery(time.Minute, 500*time.Millisecond, func(context.Context) error {
+		_, code, err := e.curl(client(n), "http://"+n.Address+"/getvalue")
+		if err == nil && code != 200 {
+			err = fmt.Errorf("status %d", code)
 		}
-		if time.Now().After(deadline) {
-			t.Errorf("%s's counterd did not answer /getvalue within a minute of lab start", name)
-			break
-		}
-		time.Sleep(500 * time.Millisecond) // polling with a deadline
+		return err
+	})
+	if err != nil {
+		t.Errorf("%s's counterd did not answer /getvalue within a minute of lab start: %v", name, err)
 	}
 }

@@ -24,7 +24,7 @@ const netHTTPCanned = "400 Bad Request"
 // exception is net/http's own answer (TLS) to a target it cannot parse: 400
 // with a fixed body, but without our headers.
 func TestMalformedRequestLine(t *testing.T) {
-	certFile, keyFile, pool := selfSigned(t)
+	certFile, keyFile, pool := certFiles(t)
 	long := "/%zz" + strings.Repeat("a", maxHeaderBytes-200) // fits the header buffer, fails to parse
 	requests := []struct {
 		name, line string

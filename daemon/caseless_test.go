@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"testing"
 
-	"counter/daemon/redistest"
+	"counter/internal/redistest"
 )
 
 // displayName is the login the page shows, from the display cookie.

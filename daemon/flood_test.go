@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,7 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"counter/daemon/redistest"
+	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // childNofileEnv makes TestLimitedCounterdProcess a counterd under that file limit.
@@ -103,7 +105,7 @@ func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, roots *
 			<-c.exited
 		}
 	})
-	eventually(t, "counterd logs its URL", func() (bool, string) {
+	testutil.Poll(t, 10*time.Second, "counterd logs its URL", func(context.Context) error {
 		select {
 		case <-c.exited:
 			t.Fatalf("counterd exited at start: %s", c.logs)
@@ -119,24 +121,27 @@ func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, roots *
 				t.Fatalf("counterd logged the URL %q: %v", rec.URL, err)
 			}
 			c.base, c.addr = strings.TrimSuffix(rec.URL, "/"), u.Host
-			return true, ""
+			return nil
 		}
-		return false, c.logs.String()
+		return errors.New(c.logs.String())
 	})
-	eventually(t, "counterd ready", c.answers("/readyz"))
+	testutil.Poll(t, 10*time.Second, "counterd ready", c.answers("/readyz"))
 	return c
 }
 
 // answers reports whether path answers 200 on a new connection.
-func (c *limitedCounterd) answers(path string) func() (bool, string) {
-	return func() (bool, string) {
+func (c *limitedCounterd) answers(path string) func(context.Context) error {
+	return func(context.Context) error {
 		resp, err := c.client.Get(c.base + path)
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == http.StatusOK, resp.Status + " " + string(b)
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(resp.Body)
+			return fmt.Errorf("last: %s %s", resp.Status, b)
+		}
+		return nil
 	}
 }
 
@@ -152,7 +157,7 @@ func (c *limitedCounterd) running(t *testing.T) {
 // More connections than the file limit allows (accept fails with EMFILE) must
 // not stop counterd, on either listener: once they close, it serves again.
 func TestConnectionFloodDoesNotStopCounterd(t *testing.T) {
-	certFile, keyFile, pool := selfSigned(t)
+	certFile, keyFile, pool := certFiles(t)
 	r := redistest.Start(t)
 	for _, st := range []struct {
 		name  string
@@ -184,15 +189,15 @@ func flood(t *testing.T, c *limitedCounterd) {
 		}
 		conns = append(conns, fc)
 	}
-	eventually(t, "counterd runs out of file descriptors", func() (bool, string) {
-		return strings.Contains(c.logs.String(), "too many open files"), "no EMFILE in its log"
+	testutil.Eventually(t, 10*time.Second, "counterd runs out of file descriptors", func() bool {
+		return strings.Contains(c.logs.String(), "too many open files")
 	})
 	for _, fc := range conns {
 		fc.Close()
 	}
 	conns = nil
-	eventually(t, "/getvalue answers after the flood", c.answers("/getvalue"))
-	eventually(t, "/healthz answers after the flood", c.answers("/healthz"))
+	testutil.Poll(t, 10*time.Second, "/getvalue answers after the flood", c.answers("/getvalue"))
+	testutil.Poll(t, 10*time.Second, "/healthz answers after the flood", c.answers("/healthz"))
 	c.running(t)
 	for _, line := range strings.Split(c.logs.String(), "\n") {
 		if strings.Contains(line, "accept") {
@@ -239,8 +244,8 @@ func TestEventStreamsStayWithinTheFileLimit(t *testing.T) {
 		t.Fatalf("%d streams open under a file limit of %d, none refused", len(streams), floodNofile)
 	}
 	t.Logf("stream %d refused under a file limit of %d", len(streams), floodNofile)
-	eventually(t, "/healthz answers with the streams at their cap", c.answers("/healthz"))
-	eventually(t, "/getvalue answers with the streams at their cap", c.answers("/getvalue"))
+	testutil.Poll(t, 10*time.Second, "/healthz answers with the streams at their cap", c.answers("/healthz"))
+	testutil.Poll(t, 10*time.Second, "/getvalue answers with the streams at their cap", c.answers("/getvalue"))
 	if strings.Contains(c.logs.String(), "too many open files") {
 		t.Errorf("counterd ran out of descriptors under the stream cap:\n%s", c.logs)
 	}
@@ -251,7 +256,7 @@ func TestEventStreamsStayWithinTheFileLimit(t *testing.T) {
 // others are still served, and a closed connection frees its place.
 func TestConnectionCapPerAddress(t *testing.T) {
 	const perAddr = 3
-	certFile, keyFile, pool := selfSigned(t)
+	certFile, keyFile, pool := certFiles(t)
 	for _, st := range []struct {
 		name string
 		tls  bool
@@ -316,13 +321,13 @@ func TestConnectionCapPerAddress(t *testing.T) {
 			}
 			other.Close()
 			held[0].Close() // the event stream: the hub sees the hang-up and closes its end
-			eventually(t, "127.0.0.1 served again after closing its event stream", func() (bool, string) {
+			testutil.Poll(t, 10*time.Second, "127.0.0.1 served again after closing its event stream", func(context.Context) error {
 				c, err := open("127.0.0.1", "/getvalue")
 				if err != nil {
-					return false, err.Error()
+					return err
 				}
 				held[0] = c
-				return true, ""
+				return nil
 			})
 		})
 	}

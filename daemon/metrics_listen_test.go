@@ -28,7 +28,7 @@ func getOver(t *testing.T, client *http.Client, url string) (int, string) {
 // errors) is not answered on the public listeners, plain or TLS; the
 // --metrics-listen address serves it, and nothing else.
 func TestMetricsOnlyOnTheirOwnListener(t *testing.T) {
-	certFile, keyFile, pool := selfSigned(t)
+	certFile, keyFile, pool := certFiles(t)
 	for _, tc := range []struct {
 		name string
 		tls  bool

@@ -1,6 +1,9 @@
 package daemon
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -8,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"counter/daemon/redistest"
 	"counter/daemon/store"
+	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // Issue 13, point 2: a press whose answer from the master comes later than
@@ -32,8 +36,8 @@ func TestIncOutcomeUnknownThenReplayed(t *testing.T) {
 			// Reads (the password check, per request) come from the replica, so
 			// only the press waits for the master.
 			userKey := "counter:user:alice"
-			eventually(t, "alice on the replica", func() (bool, string) {
-				return replica.Do("EXISTS", userKey) == int64(1), "not yet"
+			testutil.Eventually(t, 10*time.Second, "alice on the replica", func() bool {
+				return replica.Do("EXISTS", userKey) == int64(1)
 			})
 			pressAs := func(u *user, login string) *reply {
 				if mode == AuthPerRequest {
@@ -75,9 +79,12 @@ func TestIncOutcomeUnknownThenReplayed(t *testing.T) {
 				t.Errorf("press with an unknown outcome = %q, want it to say to press again", first.body)
 			}
 
-			eventually(t, "the frozen press counted once the master woke", func() (bool, string) {
+			testutil.Poll(t, 10*time.Second, "the frozen press counted once the master woke", func(context.Context) error {
 				v, _ := master.Client().Get(t.Context(), "counter:value").Result()
-				return v == "2", v
+				if v != "2" {
+					return fmt.Errorf("last: %s", v)
+				}
+				return nil
 			})
 
 			retry := press()
@@ -127,8 +134,8 @@ func TestLogoutDuringMasterOutage(t *testing.T) {
 		t.Fatal("register set no session cookie")
 	}
 	sessionKey := "counter:session:" + store.TokenHash(token)
-	eventually(t, "alice and her session on the replica", func() (bool, string) {
-		return replica.Do("EXISTS", sessionKey, "counter:user:alice") == int64(2), "not yet"
+	testutil.Eventually(t, 10*time.Second, "alice and her session on the replica", func() bool {
+		return replica.Do("EXISTS", sessionKey, "counter:user:alice") == int64(2)
 	})
 
 	master.Kill()
@@ -159,12 +166,15 @@ func TestLogoutDuringMasterOutage(t *testing.T) {
 	// must be ended by counterd, not left valid until its TTL.
 	master.Restart()
 	mc := master.Client()
-	eventually(t, "the logged-out session deleted on the master", func() (bool, string) {
+	testutil.Poll(t, 10*time.Second, "the logged-out session deleted on the master", func(context.Context) error {
 		n, err := mc.Exists(t.Context(), sessionKey).Result()
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
-		return n == 0, "still there"
+		if n != 0 {
+			return errors.New("still there")
+		}
+		return nil
 	})
 	thief := newUser(t, base)
 	thief.c.Jar.SetCookies(mustURL(t, base), []*http.Cookie{{Name: sessionCookie, Value: token, Path: "/"}})

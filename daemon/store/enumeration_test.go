@@ -13,8 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"counter/daemon/redistest"
 	"counter/daemon/store"
+	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // monitor follows MONITOR on a Redis server, over its own connection.
@@ -82,7 +83,7 @@ func TestFailedLoginsCostTheSame(t *testing.T) {
 	if err := s.Register(bg, "known", "known-password"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "user replicated", func() bool {
+	testutil.Eventually(t, 5*time.Second, "user replicated", func() bool {
 		return replica.Client().Exists(bg, s.UserKey("known")).Val() == 1
 	})
 	// Warm the store's connections, so neither case pays a dial.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"counter/daemon/redistest"
 	"counter/daemon/store"
+	"counter/internal/redistest"
 )
 
 func TestFoldLogin(t *testing.T) {

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"counter/daemon/redistest"
 	"counter/daemon/store"
+	"counter/internal/redistest"
+	"counter/internal/testutil"
 )
 
 // pressReady registers login with a session, after one press by someone else
@@ -44,7 +45,7 @@ func TestUnknownPressReportedOnRetry(t *testing.T) {
 	if !errors.Is(err, store.ErrOutcomeUnknown) {
 		t.Fatalf("IncrementSession with the master frozen = %v, want ErrOutcomeUnknown", err)
 	}
-	eventually(t, 5*time.Second, "the frozen press ran", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the frozen press ran", func() bool {
 		return srv.Client().Get(bg, s.ValueKey()).Val() == "2"
 	})
 	last, _ := srv.Client().HGet(bg, s.UserKey("olga"), store.FieldLastIncrement).Int64()
@@ -87,7 +88,7 @@ func TestUnknownPressThatNeverRanCounts(t *testing.T) {
 	srv.Kill() // before it ran the script
 	srv.Restart()
 	var p store.Press
-	eventually(t, 10*time.Second, "a press after the restart", func() bool {
+	testutil.Eventually(t, 10*time.Second, "a press after the restart", func() bool {
 		p, err = s.IncrementSession(bg, tok)
 		return !errors.Is(err, store.ErrMasterUnavailable)
 	})

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"counter/internal/redisinfo"
 )
 
 // Account is a user as stored.
@@ -84,7 +86,7 @@ func (s *Store) Register(ctx context.Context, login, password string) error {
 // answers before the command's deadline. Best effort: the user exists either
 // way, and a lagging node catches up within its replication delay.
 func (s *Store) waitReplicas(ctx context.Context, info string) {
-	n, err := strconv.Atoi(infoFields(info)["connected_slaves"])
+	n, err := strconv.Atoi(redisinfo.Parse(info)["connected_slaves"])
 	if err != nil || n == 0 {
 		return
 	}

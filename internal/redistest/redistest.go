@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -274,21 +275,21 @@ func (s *Server) ReplicaOf(master *Server) {
 	}
 	c := master.newClient()
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
-	defer cancel()
-	me := "port=" + strconv.Itoa(s.port) + ",state=online"
-	for {
-		info, err := c.Info(ctx, "replication").Result()
-		if err == nil && strings.Contains(info, me) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			s.tb.Fatalf("redistest: master pid %d does not list replica pid %d online within %s (last: %v %q)",
-				master.Pid(), s.Pid(), startDeadline, err, info)
-		case <-time.After(20 * time.Millisecond): // poll interval, not synchronisation
-		}
-	}
+	me := "port=" + strconv.Itoa(s.port) + ",state=online" // in the master's slaveN:ip=...,port=...,state=... line
+	testutil.Poll(s.tb, startDeadline, fmt.Sprintf("redistest: master pid %d lists replica pid %d online", master.Pid(), s.Pid()),
+		func(ctx context.Context) error {
+			info, err := c.Info(ctx, "replication").Result()
+			if err != nil {
+				return err
+			}
+			f := redisinfo.Parse(info)
+			for k, v := range f {
+				if strings.HasPrefix(k, "slave") && strings.Contains(v, me) {
+					return nil
+				}
+			}
+			return fmt.Errorf("connected_slaves:%s, none is port %d online", f["connected_slaves"], s.port)
+		})
 }
 
 // WaitLinkUp polls INFO replication until master_link_status:up or the deadline.

@@ -25,9 +25,15 @@ func Stop(err error) error { return stopped{err} }
 // When within has passed, or cond returned an error made by Stop, it returns
 // cond's last error. cond's context ends at the deadline.
 func Wait(within time.Duration, cond func(ctx context.Context) error) error {
+	return WaitEvery(within, pollEvery, cond)
+}
+
+// WaitEvery is Wait asking only every so often, for a cond that is costly
+// (a command run in the lab, a health check over SSH).
+func WaitEvery(within, every time.Duration, cond func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	tick := time.NewTicker(pollEvery)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		err := cond(ctx)

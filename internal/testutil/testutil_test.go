@@ -76,6 +76,17 @@ func TestWait(t *testing.T) {
 		t.Errorf("Wait on Stop(err) = %v after %d calls, want %v after 1", err, calls, exited)
 	}
 
+	calls = 0
+	err = WaitEvery(time.Hour, time.Hour, func(context.Context) error {
+		if calls++; calls == 1 {
+			return nil
+		}
+		return errors.New("asked again")
+	})
+	if err != nil || calls != 1 {
+		t.Errorf("WaitEvery on a true condition = %v after %d calls, want nil after 1 (no wait for the interval)", err, calls)
+	}
+
 	err = Wait(50*time.Millisecond, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Wait whose condition blocks = %v, want its context to end at the deadline", err)
