@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/testutil"
 )
 
 // maxRefusalLogLine bounds the log line of one refused request, whatever the client sent.
@@ -55,7 +57,7 @@ func TestMalformedRequestLine(t *testing.T) {
 				}
 				c.LogLevel = slog.LevelDebug // the refusal must be bounded even when logged
 			})
-			var logs syncBuffer
+			var logs testutil.Buffer
 			d, _ := serveDaemon(t, f.srv, f.srv.cfg, newLogger(f.srv.cfg, &logs))
 			dial := func() (net.Conn, error) {
 				c, err := net.DialTimeout("tcp", d.Addr().String(), 5*time.Second)
@@ -143,7 +145,7 @@ func TestCapText(t *testing.T) {
 // The servers' own messages quote what clients sent: each is capped, except a
 // handler's panic, whose stack is needed whole; a client's failed connection is debug.
 func TestServerLogCapsMessages(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.Buffer
 	l := serverLog(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	l.Printf("cannot parse requestURI %q", strings.Repeat("x", 10_000))
 	if n := len(logs.String()); n > maxServerLogLength+200 || !strings.Contains(logs.String(), "more bytes]") {
@@ -153,13 +155,13 @@ func TestServerLogCapsMessages(t *testing.T) {
 		`error when serving connection "127.0.0.1:80"<->"127.0.0.1:1": error when reading request headers: ...`,
 		"http: TLS handshake error from 127.0.0.1:1: EOF",
 	} {
-		logs = syncBuffer{}
+		logs = testutil.Buffer{}
 		l.Print(msg)
 		if !strings.Contains(logs.String(), "level=DEBUG") {
 			t.Errorf("a client's failed connection logged as %q, want debug (one line per hostile connection)", logs.String())
 		}
 	}
-	logs = syncBuffer{}
+	logs = testutil.Buffer{}
 	stack := strings.Repeat("goroutine 1 [running]:\n", 100)
 	l.Printf("http: panic serving 127.0.0.1:1: boom\n%s", stack)
 	if !strings.Contains(logs.String(), "boom") || strings.Contains(logs.String(), "more bytes]") {

@@ -63,7 +63,7 @@ type limitedCounterd struct {
 	base   string // its URL, without the final slash
 	addr   string // host:port of its listener
 	client *http.Client
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	exited chan struct{}
 }
 
@@ -81,7 +81,7 @@ func startLimitedCounterd(t *testing.T, nofile int, r *redistest.Server, roots *
 	cmd.Env = append(cmd.Env, childNofileEnv+"="+strconv.Itoa(nofile), "COUNTERD_LISTEN=127.0.0.1:0",
 		"COUNTERD_REDIS="+r.URL(), "COUNTERD_LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, env...)
-	c := &limitedCounterd{logs: &syncBuffer{}, exited: make(chan struct{}), client: &http.Client{Timeout: 2 * time.Second,
+	c := &limitedCounterd{logs: &testutil.Buffer{}, exited: make(chan struct{}), client: &http.Client{Timeout: 2 * time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: roots}}}}
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	if err := cmd.Start(); err != nil {

@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -224,28 +223,10 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	return u
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunLogsURLServesAndStops(t *testing.T) {
 	r := redistest.Start(t, redistest.WithPassword("redis-secret-pw"))
 	ctx, cancel := context.WithCancel(t.Context())
-	var logs syncBuffer
+	var logs testutil.Buffer
 	done := make(chan error, 1)
 	env := map[string]string{"COUNTERD_REDIS_PASSWORD": "redis-secret-pw", "COUNTERD_LOG_FORMAT": "json"}
 	go func() {

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -24,14 +23,14 @@ var fastHash = store.HashParams{Time: 1, MemoryKiB: 64, Threads: 1}
 type env struct {
 	*store.Store
 	changes   *changes
-	logs      *syncBuffer
+	logs      *testutil.Buffer
 	redisErrs *counter
 }
 
 // openStore opens a Store on local (and master, if not nil), closed at test end.
 func openStore(t testing.TB, local, master *redistest.Server, edit func(*store.Options)) *env {
 	t.Helper()
-	e := &env{changes: &changes{}, logs: &syncBuffer{}, redisErrs: &counter{}}
+	e := &env{changes: &changes{}, logs: &testutil.Buffer{}, redisErrs: &counter{}}
 	o := store.Options{
 		LocalURL:     local.URL(),
 		PollInterval: 100 * time.Millisecond,
@@ -113,24 +112,6 @@ func (c *counter) get() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
-}
-
-// syncBuffer is a log sink safe for the store's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestMain(m *testing.M) {

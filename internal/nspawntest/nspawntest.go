@@ -59,7 +59,7 @@ func Boot(tb testing.TB, machine string, args ...string) *Container {
 		"--link-journal=no", "--machine=" + machine, "--directory=" + BaseImage,
 		"--overlay=" + BaseImage + ":" + tb.TempDir() + ":/"}, args...)
 	cmd := exec.Command("systemd-nspawn", argv...)
-	var console bytes.Buffer
+	var console testutil.Buffer // nspawn writes while a failed boot reads
 	cmd.Stdout, cmd.Stderr = &console, &console
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("boot %s: %v", machine, err)

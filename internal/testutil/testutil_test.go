@@ -199,3 +199,22 @@ func TestWriteFileKeepsMode(t *testing.T) {
 		t.Errorf("ReadFile = %q, want x", got)
 	}
 }
+
+// Run with -race: a writer goroutine and a reading test share the Buffer.
+func TestBufferWriteWhileReading(t *testing.T) {
+	var b Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			fmt.Fprint(&b, "x")
+		}
+	}()
+	for range 100 {
+		_ = b.String()
+	}
+	<-done
+	if got := b.String(); got != strings.Repeat("x", 100) {
+		t.Errorf("String() = %q, want 100 x", got)
+	}
+}

@@ -64,7 +64,7 @@ func realSSHD(t testing.TB, pub ssh.PublicKey) (addr string, hostKey ssh.PublicK
 	if err := os.WriteFile(config, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs testutil.Buffer // sshd writes while a failure reads
 	// -D: stay in the foreground so this pid is the one to stop; -e: log to stderr.
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", config)
 	cmd.Stderr = &logs
