@@ -5,6 +5,8 @@
 package testutil
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"os"
 	"testing"
@@ -44,4 +46,15 @@ func ReadFile(tb testing.TB, path string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// RandHex returns n random bytes in hex: names that do not collide with a
+// parallel test's (users, namespaces, machines) and throwaway passwords.
+func RandHex(tb testing.TB, n int) string {
+	tb.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		tb.Fatal(err)
+	}
+	return hex.EncodeToString(b)
 }

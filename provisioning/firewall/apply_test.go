@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"counter/internal/testutil"
 )
 
 // TestGoldenRulesetsPassNft checks every golden ruleset with Debian's nft
@@ -14,7 +16,7 @@ import (
 // namespace of the test's own all the same.
 func TestGoldenRulesetsPassNft(t *testing.T) {
 	requireNetAdmin(t)
-	ns := newNetns(t, shortRand(t), "c")
+	ns := newNetns(t, testutil.RandHex(t, 3), "c")
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.name+".nft")
@@ -85,7 +87,7 @@ func (e *cmdError) Error() string {
 // ruleset nft rejects never reaches the kernel.
 func TestApplyPlanRollsBackUnlessConfirmed(t *testing.T) {
 	requireNetAdmin(t)
-	ns := newNetns(t, shortRand(t), "p")
+	ns := newNetns(t, testutil.RandHex(t, 3), "p")
 	dir := t.TempDir()
 	layout := Layout{Live: filepath.Join(dir, "nftables.d", "counter.nft"), StateDir: filepath.Join(dir, "state"), Unit: "ctr-fwt-rollback"}
 	plan := ApplyPlan(layout)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"counter/internal/testutil"
 )
 
 func TestEnsureInclude(t *testing.T) {
@@ -45,7 +47,7 @@ func TestEnsureInclude(t *testing.T) {
 // in a namespace: Debian's table and ours both end up there.
 func TestBootLoadsDebianConfWithOurTable(t *testing.T) {
 	requireNetAdmin(t)
-	ns := newNetns(t, shortRand(t), "i")
+	ns := newNetns(t, testutil.RandHex(t, 3), "i")
 	dir := t.TempDir()
 	debian, err := os.ReadFile("testdata/debian12-nftables.conf")
 	if err != nil {

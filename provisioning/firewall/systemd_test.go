@@ -19,7 +19,7 @@ import (
 // failed one does not block the next.
 func TestRollbackTimerOnSystemd(t *testing.T) {
 	requireNetAdmin(t)
-	c := nspawntest.Boot(t, "ctr-fwt-"+shortRand(t))
+	c := nspawntest.Boot(t, "ctr-fwt-"+testutil.RandHex(t, 3))
 	plan := ApplyPlan(Layout{After: 2 * time.Second})
 	arm := func(payload ...string) (string, error) {
 		t.Helper()

@@ -24,7 +24,7 @@ type pair struct {
 
 func newPair(t *testing.T) pair {
 	t.Helper()
-	id := shortRand(t)
+	id := testutil.RandHex(t, 3)
 	v4, v6 := freeSubnets(t)
 	p := pair{a: newNetns(t, id, "a"), b: newNetns(t, id, "b")}
 	la, lb := "ctr"+id+"a", "ctr"+id+"b"

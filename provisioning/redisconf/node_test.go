@@ -2,9 +2,7 @@ package redisconf
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -47,7 +45,7 @@ func newCluster(t testing.TB) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{ca: ca, counterdPassword: "counterd-" + randomHex(t), replicationPassword: "replication-" + randomHex(t)}
+	c := &cluster{ca: ca, counterdPassword: "counterd-" + testutil.RandHex(t, 16), replicationPassword: "replication-" + testutil.RandHex(t, 16)}
 	c.counterdCert = testutil.IssuePair(t, ca, "counterd", "127.0.0.1")
 	return c
 }
@@ -154,13 +152,4 @@ func info(ctx context.Context, cl *redis.Client, section string) (redisinfo.Fiel
 		return nil, err
 	}
 	return redisinfo.Parse(s), nil
-}
-
-func randomHex(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", b)
 }

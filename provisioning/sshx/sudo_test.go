@@ -3,8 +3,6 @@ package sshx
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"counter/internal/testutil"
 )
 
 // testUser creates a throwaway login user (prefix ctr-) with pub in its
@@ -25,9 +25,7 @@ func testUser(t *testing.T, prefix string, pub ssh.PublicKey, sudoers string) st
 			t.Skipf("SKIPPED: %s missing (apt-get install passwd sudo); the real-sudo proof did not run", bin)
 		}
 	}
-	var b [3]byte
-	rand.Read(b[:])
-	name := prefix + hex.EncodeToString(b[:])
+	name := prefix + testutil.RandHex(t, 3)
 	run := func(argv ...string) {
 		t.Helper()
 		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
