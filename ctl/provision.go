@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
@@ -79,7 +80,7 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cluster, err := o.cluster(ctx, inv, stderr)
+	cluster, err := o.cluster(ctx, inv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,11 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 	if !o.dryRun {
 		lockErrs = lock.acquire(ctx, clients)
 	}
+	// Every node's reads start at once: the replicas' cross the WAN while
+	// the master and the mirror run their steps.
+	var prefetch sync.WaitGroup
 	release = func() {
+		prefetch.Wait()
 		if !o.dryRun {
 			lock.release(clients, lockErrs)
 		}
@@ -197,6 +202,7 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 			continue
 		}
 		b := steps.NewBatched(host.NewRemote(n.Name, c), reads, streamWriter{c})
+		prefetch.Go(func() { b.Prefetch(ctx) })
 		switch n.Role {
 		case inventory.RoleMaster:
 			master = append(master, b)

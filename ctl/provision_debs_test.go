@@ -2,10 +2,12 @@ package ctl
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrebuiltDebs(t *testing.T) {
@@ -15,7 +17,7 @@ func TestPrebuiltDebs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src, err := debOptions{dir: dir}.source()
+	src, err := debOptions{dir: dir}.source(io.Discard, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
