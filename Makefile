@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      ?= bin
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X counter/daemon/buildinfo.Version=$(VERSION)
+LDFLAGS  := -s -w -X counter/internal/buildinfo.Version=$(VERSION)
 ADDR     ?= :8080
 REDIS_PORT ?= 6379
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -1,3 +1,5 @@
+//go:build !node
+
 package ctl
 
 import (
@@ -13,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"counter/daemon/buildinfo"
+	"counter/internal/buildinfo"
 	"counter/provisioning/debpkg"
 	"counter/provisioning/steps"
 )

@@ -13,7 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Compiler cross-builds counterd and counterctl with the local Go toolchain.
+// Compiler cross-builds counterd and the node's counterctl with the local
+// Go toolchain.
 type Compiler struct {
 	Go        string   // the go command; empty means "go" from PATH
 	ModuleDir string   // root of the counter module (holds go.mod)
@@ -68,8 +69,10 @@ func (c Compiler) Build(ctx context.Context, version string, t Target) (Binaries
 	if goCmd == "" {
 		goCmd = "go"
 	}
-	args := []string{"build", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w -X counter/daemon/buildinfo.Version=" + version}
+	// -tags node: the package's counterctl is the node's build, without
+	// the lab, the provisioning and this .deb builder (see ctl/root.go).
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-tags=node",
+		"-ldflags=-s -w -X counter/internal/buildinfo.Version=" + version}
 	// Position-independent where Go links PIE itself (no C toolchain):
 	// ASLR on the nodes, and lintian sees a hardened, dynamic ELF.
 	switch t.GOARCH {
