@@ -42,7 +42,8 @@ func newProvisionCmd() *cobra.Command {
 replicas through the master), then runs the same idempotent steps on each:
 Debian 12 and packages, the counter package, Redis (TLS, ACL users,
 replication), counterd, the replication check, the firewall, sshd and the
-RAID check. The master goes first, then the mirror, then the replicas in
+RAID check. Every node installs its packages at once (they need no other
+node); then the master goes first, then the mirror, then the replicas in
 parallel. Each step reports ok, changed, skipped or failed per node; a
 second run changes nothing. --dry-run shows what would change, with file
 diffs, and changes nothing on the nodes.

@@ -3,6 +3,8 @@ package steps
 import (
 	"context"
 	"testing"
+
+	"counter/provisioning/phase"
 )
 
 // TestPrefetch: a prefetched host answers its steps' reads without asking
@@ -38,5 +40,22 @@ func TestReplicationAsksLive(t *testing.T) {
 	h.st.mu.Unlock()
 	if res, err := (Replication{c: c}).Run(context.Background(), b); err == nil {
 		t.Errorf("replication = %v with the link down now, want an error", res.Status)
+	}
+}
+
+// TestPackagesAreHostLocal: the two slow steps that need no other node run
+// on every node at once (phase.HostLocal), and lead the list, where the
+// runner looks for them.
+func TestPackagesAreHostLocal(t *testing.T) {
+	all := All(&Cluster{})
+	for i, s := range all[:2] {
+		if _, ok := s.(phase.HostLocal); !ok {
+			t.Errorf("step %d %q is not HostLocal", i, s.Title())
+		}
+	}
+	for _, s := range all[2:] {
+		if _, ok := s.(phase.HostLocal); ok {
+			t.Errorf("%q is HostLocal, want only the package steps", s.Title())
+		}
 	}
 }
