@@ -133,8 +133,8 @@ func (s *debSource) fromSource(ctx context.Context, arch string) (steps.Deb, err
 		if b.FromCache {
 			how = "packed before, taken from the cache"
 		}
-		fmt.Fprintf(s.out, "counter package %s (%s): go build and %s in %s\n",
-			b.Version, b.Arch, how, s.now().Sub(start).Round(100*time.Millisecond))
+		fmt.Fprintf(s.out, "counter package %s (%s, %.1f MB): go build and %s in %s\n",
+			b.Version, b.Arch, float64(len(b.Data))/1e6, how, s.now().Sub(start).Round(100*time.Millisecond))
 	}
 	return steps.Deb{Version: b.Version, Arch: b.Arch, FileName: b.FileName, Data: b.Data}, nil
 }
