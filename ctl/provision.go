@@ -64,7 +64,7 @@ default: the module around the working directory) with the local Go.`,
 	f.StringSliceVar(&o.limit, "limit", nil, "provision only these `nodes` (comma-separated names)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "connect, compare and show what would change; change nothing")
 	f.BoolVar(&o.diff, "diff", false, "after a run, list what changed with file diffs (a dry run always does)")
-	f.IntVar(&o.parallel, "parallel", 5, "how many nodes to connect to, and replicas to provision, at once")
+	f.IntVar(&o.parallel, "parallel", 10, "how many nodes to connect to, and to provision, at once")
 	f.BoolVar(&o.acceptNew, "accept-new-host-keys", false, "record host keys of nodes missing from known_hosts (a changed key is always refused)")
 	o.debs.flags(cmd)
 	_ = cmd.MarkFlagRequired("inventory")
