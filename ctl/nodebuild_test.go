@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,5 +39,15 @@ func TestNodeBuildImports(t *testing.T) {
 				t.Errorf("the node's counterctl imports %s (fenced off: %s)", d, f)
 			}
 		}
+	}
+
+	// go list does not compile: the node's files must also build on their
+	// own (a node file calling into an admin file would not).
+	bin := filepath.Join(t.TempDir(), "counterctl")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-tags", "node", "-o", bin, "counter/cmd/counterctl").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags node: %v\n%s", err, out)
+	}
+	if out, err := exec.CommandContext(t.Context(), bin, "node", "raid-check", "--help").CombinedOutput(); err != nil {
+		t.Errorf("the node's counterctl node raid-check --help: %v\n%s", err, out)
 	}
 }
