@@ -24,6 +24,7 @@ test: build
 
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags node ./cmd/counterctl ./ctl/
 	$(GO) run $(STATICCHECK) ./...
 
 # Starts redis-server on REDIS_PORT unless something already answers there, then counterd.
