@@ -2,12 +2,12 @@
 GO       ?= go
 BIN      ?= bin
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X counter/daemon/buildinfo.Version=$(VERSION)
+LDFLAGS  := -s -w -X counter/internal/buildinfo.Version=$(VERSION)
 ADDR     ?= :8080
 REDIS_PORT ?= 6379
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test lint run bench fuzz demo clean
+.PHONY: build test lint run bench bench-provision fuzz demo clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
@@ -24,6 +24,7 @@ test: build
 
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags node ./cmd/counterctl ./ctl/
 	$(GO) run $(STATICCHECK) ./...
 
 # Starts redis-server on REDIS_PORT unless something already answers there, then counterd.
@@ -32,6 +33,11 @@ run: build
 
 bench: build
 	./daemon/scripts/bench.sh "$(BIN)"
+
+# As root: boots the lab, provisions it from bare and again, prints both wall
+# times and the step timings against the targets, and brings the lab down.
+bench-provision: build
+	./ctl/scripts/bench-provision.sh "$(BIN)"
 
 # Each fuzz target for FUZZTIME; their seed corpora already run in `make test`.
 FUZZTIME ?= 30s

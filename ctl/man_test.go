@@ -1,3 +1,5 @@
+//go:build !node
+
 package ctl
 
 import (
@@ -22,7 +24,8 @@ func TestManPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A page for every command a user can run.
+	// A page for every command a user can run on a node, and none for
+	// the admin's commands, which the package does not carry.
 	var want []string
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -34,7 +37,7 @@ func TestManPages(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(NewRootCmd(io.Discard, io.Discard))
+	walk(newNodeRootCmd(io.Discard, io.Discard))
 	want = append(want, "counterd.8")
 	for _, name := range want {
 		if _, ok := pages[name]; !ok {
@@ -66,10 +69,6 @@ func TestManPages(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
 			t.Errorf("man %s: %v\n%s", name, err, stderr.String())
-		}
-		// Help texts reach the page through markdown, which would eat this as HTML.
-		if want := "counter_<version>_<arch>.deb"; name == "counterctl-provision.1" && !strings.Contains(stdout.String(), want) {
-			t.Errorf("man %s does not show %q:\n%s", name, want, stdout.String())
 		}
 	}
 }

@@ -1,3 +1,5 @@
+//go:build !node
+
 package ctl
 
 import (
@@ -6,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
@@ -39,7 +42,8 @@ func newProvisionCmd() *cobra.Command {
 replicas through the master), then runs the same idempotent steps on each:
 Debian 12 and packages, the counter package, Redis (TLS, ACL users,
 replication), counterd, the replication check, the firewall, sshd and the
-RAID check. The master goes first, then the mirror, then the replicas in
+RAID check. Every node installs its packages at once (they need no other
+node); then the master goes first, then the mirror, then the replicas in
 parallel. Each step reports ok, changed, skipped or failed per node; a
 second run changes nothing. --dry-run shows what would change, with file
 diffs, and changes nothing on the nodes.
@@ -60,7 +64,7 @@ default: the module around the working directory) with the local Go.`,
 	f.StringSliceVar(&o.limit, "limit", nil, "provision only these `nodes` (comma-separated names)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "connect, compare and show what would change; change nothing")
 	f.BoolVar(&o.diff, "diff", false, "after a run, list what changed with file diffs (a dry run always does)")
-	f.IntVar(&o.parallel, "parallel", 5, "how many nodes to connect to, and replicas to provision, at once")
+	f.IntVar(&o.parallel, "parallel", 10, "how many nodes to connect to, and to provision, at once")
 	f.BoolVar(&o.acceptNew, "accept-new-host-keys", false, "record host keys of nodes missing from known_hosts (a changed key is always refused)")
 	o.debs.flags(cmd)
 	_ = cmd.MarkFlagRequired("inventory")
@@ -79,7 +83,7 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cluster, err := o.cluster(ctx, inv, stderr)
+	cluster, err := o.cluster(ctx, inv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -180,7 +184,11 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 	if !o.dryRun {
 		lockErrs = lock.acquire(ctx, clients)
 	}
+	// Every node's reads start at once: the replicas' cross the WAN while
+	// the master and the mirror run their steps.
+	var prefetch sync.WaitGroup
 	release = func() {
+		prefetch.Wait()
 		if !o.dryRun {
 			lock.release(clients, lockErrs)
 		}
@@ -197,6 +205,7 @@ func (o *provisionOptions) connect(ctx context.Context, conn *host.Connector, in
 			continue
 		}
 		b := steps.NewBatched(host.NewRemote(n.Name, c), reads, streamWriter{c})
+		prefetch.Go(func() { b.Prefetch(ctx) })
 		switch n.Role {
 		case inventory.RoleMaster:
 			master = append(master, b)

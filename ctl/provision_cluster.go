@@ -1,3 +1,5 @@
+//go:build !node
+
 package ctl
 
 import (
@@ -18,7 +20,7 @@ import (
 
 // cluster gathers what every node's steps share: addresses, passwords,
 // the CA and the package source.
-func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory, stderr io.Writer) (*steps.Cluster, error) {
+func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory, stdout, stderr io.Writer) (*steps.Cluster, error) {
 	addrs, err := resolveNodes(ctx, inv)
 	if err != nil {
 		return nil, err
@@ -35,7 +37,7 @@ func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory
 	if err != nil {
 		return nil, err
 	}
-	debs, err := o.debs.source()
+	debs, err := o.debs.source(stdout, o.now)
 	if err != nil {
 		return nil, err
 	}

@@ -1,17 +1,21 @@
+//go:build !node
+
 package ctl
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"counter/daemon/buildinfo"
+	"counter/internal/buildinfo"
 	"counter/provisioning/debpkg"
 	"counter/provisioning/steps"
 )
@@ -28,17 +32,20 @@ func (o *debOptions) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.dir, "deb-dir", "", "`directory` with prebuilt counter_<version>_<arch>.deb packages")
 	f.StringVar(&o.sourceDir, "source", "", "counter source `directory` to build the .deb from (default: the module around the working directory)")
-	f.StringVar(&o.cacheDir, "cache-dir", "", "where binaries built for the package are kept (default: the user cache directory)")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "where the binaries and .debs built for the nodes are kept (default: the user cache directory)")
 	f.StringVar(&o.maintainer, "maintainer", "counter operators <root@localhost>", "Maintainer of the built .deb, \"Name <address>\"")
 }
 
 // debSource hands out one .deb per architecture: read from --deb-dir, or
 // built from the source tree by debpkg.Source, once per run.
 type debSource struct {
-	opts   debOptions
-	build  *debpkg.Source
-	mu     sync.Mutex
-	byArch map[string]*debResult
+	opts     debOptions
+	build    *debpkg.Source
+	out      io.Writer // a line per package built, for the run's output
+	now      func() time.Time
+	mu       sync.Mutex
+	byArch   map[string]*debResult
+	reported map[string]bool // archs whose build was reported
 }
 
 type debResult struct {
@@ -47,7 +54,8 @@ type debResult struct {
 	err  error
 }
 
-func (o debOptions) source() (*debSource, error) {
+// source reports each package it builds to out.
+func (o debOptions) source(out io.Writer, now func() time.Time) (*debSource, error) {
 	if o.dir == "" && o.sourceDir == "" {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -62,11 +70,12 @@ func (o debOptions) source() (*debSource, error) {
 		}
 		o.cacheDir = filepath.Join(base, "counterctl")
 	}
-	return &debSource{opts: o, byArch: map[string]*debResult{}, build: &debpkg.Source{
+	return &debSource{opts: o, out: out, now: now, byArch: map[string]*debResult{}, reported: map[string]bool{}, build: &debpkg.Source{
 		Compiler:   debpkg.Compiler{ModuleDir: o.sourceDir, CacheDir: filepath.Join(o.cacheDir, "bin")},
 		Version:    buildinfo.String(),
 		Maintainer: o.maintainer,
 		ManPages:   ManPages,
+		CacheDir:   filepath.Join(o.cacheDir, "deb"),
 	}}, nil
 }
 
@@ -94,8 +103,7 @@ func (s *debSource) Package(ctx context.Context, arch string) (steps.Deb, error)
 		if s.opts.sourceDir == "" {
 			return steps.Deb{}, fmt.Errorf("no counter source here to build the %s package from: run from the source tree, or pass --source or --deb-dir", arch)
 		}
-		b, err := s.build.Package(ctx, arch)
-		return steps.Deb{Version: b.Version, Arch: b.Arch, FileName: b.FileName, Data: b.Data}, err
+		return s.fromSource(ctx, arch)
 	}
 	s.mu.Lock()
 	r, ok := s.byArch[arch]
@@ -106,6 +114,29 @@ func (s *debSource) Package(ctx context.Context, arch string) (steps.Deb, error)
 	s.mu.Unlock()
 	r.once.Do(func() { r.deb, r.err = s.prebuilt(arch) })
 	return r.deb, r.err
+}
+
+// fromSource builds (or reuses) the package and says so once per arch:
+// the build is part of a run's time.
+func (s *debSource) fromSource(ctx context.Context, arch string) (steps.Deb, error) {
+	start := s.now()
+	b, err := s.build.Package(ctx, arch)
+	if err != nil {
+		return steps.Deb{}, err
+	}
+	s.mu.Lock()
+	first := !s.reported[b.Arch]
+	s.reported[b.Arch] = true
+	s.mu.Unlock()
+	if first {
+		how := "packed"
+		if b.FromCache {
+			how = "packed before, taken from the cache"
+		}
+		fmt.Fprintf(s.out, "counter package %s (%s, %.1f MB): go build and %s in %s\n",
+			b.Version, b.Arch, float64(len(b.Data))/1e6, how, s.now().Sub(start).Round(100*time.Millisecond))
+	}
+	return steps.Deb{Version: b.Version, Arch: b.Arch, FileName: b.FileName, Data: b.Data}, nil
 }
 
 func (s *debSource) prebuilt(arch string) (steps.Deb, error) {

@@ -1,11 +1,15 @@
+//go:build !node
+
 package ctl
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrebuiltDebs(t *testing.T) {
@@ -15,7 +19,7 @@ func TestPrebuiltDebs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src, err := debOptions{dir: dir}.source()
+	src, err := debOptions{dir: dir}.source(io.Discard, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

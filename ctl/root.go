@@ -43,21 +43,32 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// NewRootCmd builds the command tree writing to the given streams.
+// NewRootCmd builds the command tree writing to the given streams: the
+// node's commands and, unless built with -tags node, the admin's.
 func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := newNodeRootCmd(stdout, stderr)
+	if admin := adminCommands(); len(admin) > 0 {
+		root.Long = ""
+		root.AddCommand(admin...)
+	}
+	return root
+}
+
+// newNodeRootCmd is the tree of the counterctl the counter package installs
+// on every node (built with -tags node): what runs on a node, nothing else.
+func newNodeRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "counterctl",
-		Short:         "Provision, wire and check a counter cluster",
+		Use:   "counterctl",
+		Short: "Provision, wire and check a counter cluster",
+		Long: `This is the node's counterctl, installed by the counter package: it
+carries the checks that run on a node. Provisioning, health, status and the
+lab are in the admin's counterctl (make build).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd())
-	root.AddCommand(newLabCmd())
 	root.AddCommand(newNodeCmd())
-	root.AddCommand(newHealthCmd())
-	root.AddCommand(newProvisionCmd())
-	root.AddCommand(newStatusCmd())
 	return root
 }

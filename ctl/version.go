@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"counter/daemon/buildinfo"
+	"counter/internal/buildinfo"
 )
 
 func newVersionCmd() *cobra.Command {

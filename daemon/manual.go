@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"counter/daemon/buildinfo"
+	"counter/internal/buildinfo"
 )
 
 // Manual writes counterd's manual page (section 8) as go-md2man markdown,

@@ -12,8 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"counter/daemon/buildinfo"
 	"counter/daemon/store"
+	"counter/internal/buildinfo"
 )
 
 // storeCloseWithin bounds how long shutdown waits for the Redis connections to close.

@@ -47,8 +47,11 @@ func TestMasterKilled(t *testing.T) {
 	_, err = s.IncrementSession(bg, graceTok)
 	took := time.Since(start)
 	t.Logf("IncrementSession with the master killed failed after %s", took)
-	if took > 1500*time.Millisecond {
-		t.Errorf("IncrementSession with the master down took %s, want about the 500ms timeout", took)
+	// A bound, not a latency target: without the store's timeout, go-redis
+	// waits its own 3 s default read timeout, so anything below that shows
+	// the option applied, with room for a loaded CI machine.
+	if took >= goRedisDefaultTimeout {
+		t.Errorf("IncrementSession with the master down took %s, want less than go-redis' default %s", took, goRedisDefaultTimeout)
 	}
 	// Connection refused on the last try does not prove the script was never
 	// written (go-redis retries once after a broken pooled connection), so the
@@ -164,6 +167,10 @@ func TestLocalRestart(t *testing.T) {
 	}
 }
 
+// goRedisDefaultTimeout is go-redis' read timeout when none is set: a write
+// that takes this long did not use the store's timeout.
+const goRedisDefaultTimeout = 3 * time.Second
+
 // TestMasterFrozen: a master that accepts connections but never answers
 // (SIGSTOP, like a silent network) costs a write the command timeout, no more.
 func TestMasterFrozen(t *testing.T) {
@@ -188,8 +195,8 @@ func TestMasterFrozen(t *testing.T) {
 	if !errors.Is(err, store.ErrOutcomeUnknown) {
 		t.Fatalf("IncrementSession with the master frozen = %v, want ErrOutcomeUnknown", err)
 	}
-	if took < timeout/2 || took > 3*timeout {
-		t.Errorf("IncrementSession with the master frozen took %s, want about the %s timeout", took, timeout)
+	if took < timeout/2 || took >= goRedisDefaultTimeout {
+		t.Errorf("IncrementSession with the master frozen took %s, want at least half the %s timeout and less than go-redis' default %s", took, timeout, goRedisDefaultTimeout)
 	}
 	if err := s.Ping(bg); err != nil {
 		t.Fatalf("Ping (replica) with the master frozen: %v", err)

@@ -43,13 +43,41 @@ type stagedFile struct {
 // Build writes the package described by s to w. The same Spec (and the
 // same binary contents) always gives the same bytes.
 func Build(s Spec, w io.Writer) (Package, error) {
+	l, err := plan(s)
+	if err != nil {
+		return Package{}, err
+	}
+	return l.pack(w)
+}
+
+// layout is everything a package is made of, read and rendered, before
+// nfpm packs (and xz compresses, the slow part) it.
+type layout struct {
+	payload []stagedFile // installed files, documentation included
+	ctrl    []stagedFile // maintainer scripts
+	control control
+}
+
+// control is the package's metadata and what stageInfo adds to the files.
+// Every field goes into cacheKey, so a new field is covered by the cache.
+type control struct {
+	Name, Version, Arch, Section, Priority string
+	Maintainer, Description                string
+	Depends                                []string
+	Dirs                                   []string // directories shipped empty
+	Compression                            string
+	MTime                                  int64 // Unix seconds, UTC
+}
+
+// plan reads and checks the binaries and renders every file of the package.
+func plan(s Spec) (layout, error) {
 	t, err := s.check()
 	if err != nil {
-		return Package{}, fmt.Errorf("package spec: %w", err)
+		return layout{}, fmt.Errorf("package spec: %w", err)
 	}
 	upstream, err := UpstreamVersion(s.Version)
 	if err != nil {
-		return Package{}, fmt.Errorf("package spec: %w", err)
+		return layout{}, fmt.Errorf("package spec: %w", err)
 	}
 	var progs []program
 	for _, b := range []struct{ path, dest string }{
@@ -58,14 +86,14 @@ func Build(s Spec, w io.Writer) (Package, error) {
 	} {
 		p, err := readProgram(b.path, b.dest, t)
 		if err != nil {
-			return Package{}, fmt.Errorf("package spec: %w", err)
+			return layout{}, fmt.Errorf("package spec: %w", err)
 		}
 		progs = append(progs, p)
 	}
 	payload := payloadFiles(progs)
 	ctrl, err := scriptFiles()
 	if err != nil {
-		return Package{}, err
+		return layout{}, err
 	}
 	mtime := s.MTime.UTC()
 	if s.MTime.IsZero() {
@@ -76,31 +104,55 @@ func Build(s Spec, w io.Writer) (Package, error) {
 	version := upstream + "+sha256." + contentHash(slices.Concat(payload, ctrl))
 	docs, err := docFiles(s, progs, version, mtime)
 	if err != nil {
-		return Package{}, err
+		return layout{}, err
 	}
-	payload = append(payload, docs...)
+	synopsis := s.Description
+	if synopsis == "" {
+		synopsis = defaultSynopsis
+	}
+	return layout{
+		payload: append(payload, docs...),
+		ctrl:    ctrl,
+		control: control{
+			Name: Name, Version: version, Arch: s.Arch, Section: "net", Priority: "optional",
+			Maintainer: s.Maintainer, Description: synopsis + "\n" + extendedDescription,
+			Depends: []string{"adduser"},
+			// Shipped, not made in postinst, so dpkg -S names its owner; the
+			// RAID check writes its state here.
+			Dirs:        []string{"/var/lib/counter"},
+			Compression: "xz",
+			MTime:       mtime.Unix(),
+		},
+	}, nil
+}
 
+// pack writes the package to w.
+func (l layout) pack(w io.Writer) (Package, error) {
 	stage, err := os.MkdirTemp("", "counter-deb-")
 	if err != nil {
 		return Package{}, fmt.Errorf("stage package: %w", err)
 	}
 	defer os.RemoveAll(stage)
-	info, err := stageInfo(stage, s, version, mtime, payload, ctrl)
+	info, err := stageInfo(stage, l)
 	if err != nil {
 		return Package{}, err
 	}
-
 	sum := sha256.New()
 	if err := deb.Default.Package(info, io.MultiWriter(w, sum)); err != nil {
 		return Package{}, fmt.Errorf("write package: %w", err)
 	}
+	return l.describe(hex.EncodeToString(sum.Sum(nil))), nil
+}
+
+// describe is the Package that l packs into, given the digest of its bytes.
+func (l layout) describe(sha string) Package {
 	return Package{
 		Name:     Name,
-		Version:  version,
-		Arch:     s.Arch,
-		FileName: fmt.Sprintf("%s_%s_%s.deb", Name, version, s.Arch),
-		SHA256:   hex.EncodeToString(sum.Sum(nil)),
-	}, nil
+		Version:  l.control.Version,
+		Arch:     l.control.Arch,
+		FileName: fmt.Sprintf("%s_%s_%s.deb", Name, l.control.Version, l.control.Arch),
+		SHA256:   sha,
+	}
 }
 
 // BuildFile builds the package into dir under its conventional file name
@@ -154,7 +206,7 @@ func scriptFiles() ([]stagedFile, error) {
 }
 
 // stageInfo writes the files under stage for nfpm, which packs from paths.
-func stageInfo(stage string, s Spec, version string, mtime time.Time, payload, ctrl []stagedFile) (*nfpm.Info, error) {
+func stageInfo(stage string, l layout) (*nfpm.Info, error) {
 	write := func(f stagedFile) (string, error) {
 		p := filepath.Join(stage, filepath.FromSlash(strings.TrimPrefix(f.name, "/")))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -165,8 +217,10 @@ func stageInfo(stage string, s Spec, version string, mtime time.Time, payload, c
 		}
 		return p, nil
 	}
+	c := l.control
+	mtime := time.Unix(c.MTime, 0).UTC()
 	var contents files.Contents
-	for _, f := range payload {
+	for _, f := range l.payload {
 		src, err := write(f)
 		if err != nil {
 			return nil, err
@@ -176,37 +230,33 @@ func stageInfo(stage string, s Spec, version string, mtime time.Time, payload, c
 			FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: f.mode, MTime: mtime},
 		})
 	}
-	// Shipped, not made in postinst, so dpkg -S names its owner; the RAID
-	// check writes its state here.
-	contents = append(contents, &files.Content{
-		Destination: "/var/lib/counter", Type: files.TypeDir,
-		FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: 0o755, MTime: mtime},
-	})
+	for _, d := range c.Dirs {
+		contents = append(contents, &files.Content{
+			Destination: d, Type: files.TypeDir,
+			FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: 0o755, MTime: mtime},
+		})
+	}
 	scriptPath := map[string]string{}
-	for _, f := range ctrl {
+	for _, f := range l.ctrl {
 		src, err := write(stagedFile{"/DEBIAN/" + f.name, f.data, f.mode})
 		if err != nil {
 			return nil, err
 		}
 		scriptPath[f.name] = src
 	}
-	synopsis := s.Description
-	if synopsis == "" {
-		synopsis = defaultSynopsis
-	}
 	return &nfpm.Info{
-		Name:          Name,
-		Arch:          s.Arch,
+		Name:          c.Name,
+		Arch:          c.Arch,
 		Platform:      "linux",
-		Version:       version,
+		Version:       c.Version,
 		VersionSchema: "none",
-		Section:       "net",
-		Priority:      "optional",
-		Maintainer:    s.Maintainer,
-		Description:   synopsis + "\n" + extendedDescription,
+		Section:       c.Section,
+		Priority:      c.Priority,
+		Maintainer:    c.Maintainer,
+		Description:   c.Description,
 		MTime:         mtime,
 		Overridables: nfpm.Overridables{
-			Depends:  []string{"adduser"},
+			Depends:  c.Depends,
 			Contents: contents,
 			Umask:    0o022,
 			Scripts: nfpm.Scripts{
@@ -214,7 +264,7 @@ func stageInfo(stage string, s Spec, version string, mtime time.Time, payload, c
 				PreRemove:   scriptPath["prerm"],
 				PostRemove:  scriptPath["postrm"],
 			},
-			Deb: nfpm.Deb{Compression: "xz"},
+			Deb: nfpm.Deb{Compression: c.Compression},
 		},
 		DisableGlobbing: true,
 	}, nil

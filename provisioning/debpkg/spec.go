@@ -55,8 +55,9 @@ const extendedDescription = `counterd serves one global number and a button: aut
 may press it once per 24 hours. Reads come from the nearest Redis
 replica, writes go to the master.
 
-counterctl provisions and checks the nodes; on a node its RAID check
-runs from counter-raid-check.timer.
+counterctl here is the node's build: the checks that run on a node,
+such as the RAID check counter-raid-check.timer runs. Provisioning and
+the lab are in the admin's counterctl.
 
 /etc/counterd (counterd.yaml, the Redis password and TLS client key)
 is written by counterctl provision. It is not a conffile, so upgrades

@@ -32,8 +32,9 @@ type dryViewer interface {
 }
 
 // Run provisions the waves in order (callers pass the master, then the
-// mirror, then the replicas); hosts inside a wave run in parallel. A failed
-// host stops only its own remaining steps.
+// mirror, then the replicas); hosts inside a wave run in parallel. The
+// leading HostLocal steps run first on every host of every wave at once.
+// A failed host stops only its own remaining steps.
 func (r *Runner) Run(ctx context.Context, waves ...[]host.Host) *Report {
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
@@ -41,64 +42,107 @@ func (r *Runner) Run(ctx context.Context, waves ...[]host.Host) *Report {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	par := max(r.Parallel, 1)
-	rep := &Report{DryRun: r.DryRun}
-	for _, wave := range waves {
-		reports := make([]HostReport, len(wave))
-		sem := make(chan struct{}, par)
-		var wg sync.WaitGroup
-		for i, h := range wave {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				reports[i] = r.runHost(ctx, h)
-			}()
+	local := 0
+	for local < len(r.Steps) {
+		if _, ok := r.Steps[local].(HostLocal); !ok {
+			break
 		}
-		wg.Wait()
-		rep.Hosts = append(rep.Hosts, reports...)
+		local++
+	}
+	runs := make([][]*hostRun, len(waves))
+	var all []*hostRun
+	for i, wave := range waves {
+		for _, h := range wave {
+			hr := r.start(h)
+			runs[i] = append(runs[i], hr)
+			all = append(all, hr)
+		}
+	}
+	if local > 0 {
+		r.each(all, func(hr *hostRun) { r.runSteps(ctx, hr, r.Steps[:local]) })
+	}
+	rep := &Report{DryRun: r.DryRun}
+	for _, wave := range runs {
+		r.each(wave, func(hr *hostRun) { r.runSteps(ctx, hr, r.Steps[local:]) })
+		for _, hr := range wave {
+			rep.Hosts = append(rep.Hosts, r.finish(ctx, hr))
+		}
 	}
 	return rep
 }
 
-func (r *Runner) runHost(ctx context.Context, h host.Host) (hr HostReport) {
-	start := r.Now()
-	hr = HostReport{Host: h.Name()}
-	// Named result: the deferred assignment must reach the caller's copy.
-	defer func() { hr.Took = r.Now().Sub(start) }()
-	log := r.Logger.With("host", h.Name())
-	target := h
+// each runs f on the hosts in parallel, at most r.Parallel at a time.
+func (r *Runner) each(hosts []*hostRun, f func(*hostRun)) {
+	sem := make(chan struct{}, max(r.Parallel, 1))
+	var wg sync.WaitGroup
+	for _, hr := range hosts {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(hr)
+		})
+	}
+	wg.Wait()
+}
+
+// hostRun is one host's progress through the steps.
+type hostRun struct {
+	host   host.Host
+	target host.Host // the host, or its dry view
+	log    *slog.Logger
+	report HostReport
+	noView bool // a dry run on a host without a dry view: no steps at all
+}
+
+func (r *Runner) start(h host.Host) *hostRun {
+	hr := &hostRun{host: h, target: h, log: r.Logger.With("host", h.Name()), report: HostReport{Host: h.Name()}}
 	if r.DryRun {
 		dv, ok := h.(dryViewer)
 		if !ok {
-			hr.Err = &StepError{Host: h.Name(), Step: "dry run", Err: errors.New("host has no dry view"), Rerun: r.rerun(h.Name())}
+			hr.report.Err = &StepError{Host: h.Name(), Step: "dry run", Err: errors.New("host has no dry view"), Rerun: r.rerun(h.Name())}
+			hr.noView = true
 			return hr
 		}
-		target = dv.Dry()
+		hr.target = dv.Dry()
 	}
-	for _, s := range r.Steps {
+	return hr
+}
+
+// runSteps runs steps on one host; after a failure or cancellation the
+// rest are reported skipped. Took adds up the time spent here.
+func (r *Runner) runSteps(ctx context.Context, hr *hostRun, steps []Step) {
+	if hr.noView {
+		return
+	}
+	start := r.Now()
+	defer func() { hr.report.Took += r.Now().Sub(start) }()
+	name := hr.host.Name()
+	for _, s := range steps {
 		sr := StepReport{Title: s.Title()}
-		if hr.Err != nil || ctx.Err() != nil {
+		if hr.report.Err != nil || ctx.Err() != nil {
 			sr.Status = Skipped
-			hr.Steps = append(hr.Steps, sr)
+			hr.report.Steps = append(hr.report.Steps, sr)
 			continue
 		}
 		t0 := r.Now()
-		res, err := r.runStep(ctx, s, target)
+		res, err := r.runStep(ctx, s, hr.target)
 		sr.Took = r.Now().Sub(t0)
 		sr.Status, sr.Changes = res.Status, res.Changes
 		if err != nil {
 			sr.Status, sr.Err = Failed, err
-			hr.Err = &StepError{Host: h.Name(), Step: s.Title(), Err: err, Rerun: r.rerun(h.Name())}
+			hr.report.Err = &StepError{Host: name, Step: s.Title(), Err: err, Rerun: r.rerun(name)}
 		}
-		log.Info("step", "step", sr.Title, "status", sr.Status, "took", sr.Took, "err", err)
-		hr.Steps = append(hr.Steps, sr)
+		hr.log.Info("step", "step", sr.Title, "status", sr.Status, "took", sr.Took, "err", err)
+		hr.report.Steps = append(hr.report.Steps, sr)
 	}
-	if hr.Err == nil && ctx.Err() != nil {
-		hr.Err = &StepError{Host: h.Name(), Step: "before " + firstSkipped(hr.Steps), Err: context.Cause(ctx), Rerun: r.rerun(h.Name())}
+}
+
+func (r *Runner) finish(ctx context.Context, hr *hostRun) HostReport {
+	rep := hr.report
+	if rep.Err == nil && ctx.Err() != nil {
+		rep.Err = &StepError{Host: rep.Host, Step: "before " + firstSkipped(rep.Steps), Err: context.Cause(ctx), Rerun: r.rerun(rep.Host)}
 	}
-	return hr
+	return rep
 }
 
 func (r *Runner) runStep(ctx context.Context, s Step, h host.Host) (Result, error) {

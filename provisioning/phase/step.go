@@ -29,6 +29,14 @@ type DryRunner interface {
 	DryRun(ctx context.Context, h host.Host) (Result, error)
 }
 
+// HostLocal is a step that needs nothing from any other host (installing
+// packages, say). The runner runs the leading HostLocal steps on every host
+// at once, before the waves: a replica's slow, node-local work need not
+// wait for the master's.
+type HostLocal interface {
+	HostLocal()
+}
+
 // Status is a step's outcome on one host.
 type Status int
 

@@ -97,24 +97,30 @@ func (b *Batched) Query(ctx context.Context, argv ...string) ([]byte, error) {
 	return b.Host.Query(ctx, argv...)
 }
 
-// Forget drops the answer for argv, so the next Query asks the host: a
-// poll must see the host as it is now.
-func (b *Batched) Forget(argv ...string) {
+// Prefetch fetches the batch now, unless it was already: a host whose
+// steps run later (a replica waits for the master and the mirror) then
+// finds its reads ready. A step's read waits for a fetch under way.
+func (b *Batched) Prefetch(ctx context.Context) {
 	b.st.mu.Lock()
 	defer b.st.mu.Unlock()
-	delete(b.st.answers, key(argv))
+	b.fetchOnce(ctx)
 }
 
 func (b *Batched) lookup(ctx context.Context, argv []string) (answer, bool) {
 	b.st.mu.Lock()
 	defer b.st.mu.Unlock()
+	b.fetchOnce(ctx)
+	a, ok := b.st.answers[key(argv)]
+	return a, ok
+}
+
+// fetchOnce fetches unless the answers are current; b.st.mu is held.
+func (b *Batched) fetchOnce(ctx context.Context) {
 	if !b.st.fetched {
 		b.st.fetched = true
 		// A failed batch only costs speed: every read then asks the host.
 		_ = b.fetch(ctx)
 	}
-	a, ok := b.st.answers[key(argv)]
-	return a, ok
 }
 
 // ask answers argv from the batch, or runs it on the host.

@@ -23,6 +23,10 @@ type Package struct{ c *Cluster }
 // Title names the step in reports.
 func (Package) Title() string { return "counter package" }
 
+// HostLocal: the .deb is built here and installed on its own, so every
+// node installs it at once.
+func (Package) HostLocal() {}
+
 // Run installs the package when the node's version differs.
 func (s Package) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	out, err := h.Query(ctx, "dpkg", "--print-architecture")

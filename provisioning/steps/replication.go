@@ -54,11 +54,9 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 		timeout = DefaultLinkTimeout
 	}
 	err = s.c.wait(ctx, timeout, func(ctx context.Context) (bool, string, error) {
-		argv := redisCLIArgv("info", "replication")
-		if f, ok := h.(interface{ Forget(...string) }); ok {
-			defer f.Forget(argv...) // the next poll must ask Redis again
-		}
-		out, err := h.Query(ctx, argv...)
+		// Not batched (see Reads): every poll asks Redis as it is now, not
+		// as it was before the master's steps ran.
+		out, err := h.Query(ctx, redisCLIArgv("info", "replication")...)
 		if err != nil {
 			return false, "", err
 		}

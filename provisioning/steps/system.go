@@ -22,6 +22,10 @@ type System struct{ Packages []string }
 // Title names the step in reports.
 func (System) Title() string { return "debian 12 and packages" }
 
+// HostLocal: the packages come from the node's own mirror, so every node
+// installs them at once, the replicas without waiting for the master.
+func (System) HostLocal() {}
+
 // Run refuses anything but Debian 12, then installs what is missing.
 func (s System) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	out, err := h.Query(ctx, "cat", "/etc/os-release")

@@ -3,7 +3,7 @@ package buildinfo
 
 import "runtime/debug"
 
-// Version is set at link time: -ldflags "-X counter/daemon/buildinfo.Version=v1.2.3".
+// Version is set at link time: -ldflags "-X counter/internal/buildinfo.Version=v1.2.3".
 var Version = ""
 
 // String returns the link-time version, else the VCS revision Go recorded, else "dev".

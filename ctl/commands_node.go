@@ -1,0 +1,8 @@
+//go:build node
+
+package ctl
+
+import "github.com/spf13/cobra"
+
+// adminCommands: the node's build (-tags node) has none.
+func adminCommands() []*cobra.Command { return nil }
