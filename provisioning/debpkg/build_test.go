@@ -27,10 +27,7 @@ const testMaintainer = "Counter Operators <ops@counter.test>"
 func mustBinaries(tb testing.TB) Binaries {
 	tb.Helper()
 	testutil.NeedTool(tb, "go", "golang-go")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	root := moduleRoot(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	target, err := ParseArch("amd64")

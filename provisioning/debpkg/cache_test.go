@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,10 +15,7 @@ import (
 // the cost a provisioning run with nothing to change must not pay.
 func TestCompilerKeepsUpToDate(t *testing.T) {
 	testutil.NeedTool(t, "go", "golang")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	target, err := ParseArch("amd64")
@@ -51,10 +47,7 @@ func TestCompilerKeepsUpToDate(t *testing.T) {
 // the packed bytes when nothing changed, and packs anew when an input did.
 func TestSourceCache(t *testing.T) {
 	testutil.NeedTool(t, "go", "golang")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bins, debs := t.TempDir(), t.TempDir()

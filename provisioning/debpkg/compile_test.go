@@ -71,10 +71,7 @@ func TestCrossArchPackage(t *testing.T) {
 		t.Skip("SKIPPED in -short: cross-builds both programs for i386")
 	}
 	testutil.NeedTool(t, "dpkg-deb", "dpkg")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	target, err := ParseArch("i686")
 	if err != nil {
 		t.Fatal(err)

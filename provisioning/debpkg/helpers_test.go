@@ -2,9 +2,20 @@ package debpkg
 
 import (
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
+
+// moduleRoot is the module's directory, which the package's builds compile.
+func moduleRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root
+}
 
 // mustLintClean runs lintian on a .deb and fails on any error tag; the
 // warnings and infos are logged so a reader sees what lintian thinks.

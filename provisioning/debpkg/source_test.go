@@ -3,7 +3,6 @@ package debpkg
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +15,7 @@ import (
 // both spellings and get one build, identical for all.
 func TestSource(t *testing.T) {
 	testutil.NeedTool(t, "go", "golang")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	src := &Source{
 		Compiler:   Compiler{ModuleDir: root, CacheDir: t.TempDir()},
 		Version:    "v0.1.0",
