@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"counter/internal/netnsdir"
 )
 
 // testRefusals checks that up refuses, clearly and without creating anything,
@@ -73,10 +75,18 @@ func testRefusals(t *testing.T, c *labCLI) {
 		// A namespace the lab did not make, with a name it needs: up must
 		// fail there, remove what it made before, and leave this one alone.
 		const squatter = "ctr-client-eu"
+		before := netnsdir.Note()
 		if out, err := exec.Command("ip", "netns", "add", squatter).CombinedOutput(); err != nil {
 			t.Fatalf("ip netns add %s: %v %s", squatter, err, out)
 		}
-		defer exec.Command("ip", "netns", "delete", squatter).Run()
+		defer func() {
+			exec.Command("ip", "netns", "delete", squatter).Run()
+			// The squatter is this test's: so is the /run/netns it made.
+			made := before.Made()
+			if err := made.Remove(); err != nil {
+				t.Errorf("remove what ip netns add %s made: %v", squatter, err)
+			}
+		}()
 		_, err := c.run(3*time.Minute, "up")
 		if err == nil || !strings.Contains(err.Error(), squatter) {
 			t.Errorf("lab up with %s taken = %v, want an error naming it", squatter, err)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"counter/internal/netnsdir"
 )
 
 // checkOverlap refuses a subnet that meets any host address or route
@@ -67,11 +69,11 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 // addNetns creates a namespace and records it as the lab's only once made,
 // so a clean-up never deletes a namespace someone else already had.
 func (st *State) addNetns(ctx context.Context, name string) error {
-	before := noteNetns()
+	before := netnsdir.Note()
 	if _, err := run(ctx, "ip", "netns", "add", name); err != nil {
 		return err
 	}
-	st.recordNetns(before)
+	st.Created.Add(before.Made())
 	st.Netns = append(st.Netns, name)
 	if err := st.Save(); err != nil {
 		return err
@@ -229,7 +231,9 @@ func (st *State) teardownNetwork(ctx context.Context) []error {
 		}
 	}
 	st.Netns = nil
-	errs = append(errs, st.removeNetnsDir()...)
+	if err := st.Created.Remove(); err != nil {
+		errs = append(errs, err)
+	}
 	if st.NFTable {
 		if out, _ := run(ctx, "nft", "list", "tables", "ip"); strings.Contains(out, "table ip "+nftTable+"\n") {
 			if _, err := run(ctx, "nft", "delete", "table", "ip", nftTable); err != nil {
