@@ -106,6 +106,9 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	waves, unreachable, release := o.connect(ctx, conn, inv, nodes, stderr)
 	defer release()
 	fmt.Fprintf(stdout, "connected to %d of %d in %s\n", len(nodes)-len(unreachable), len(nodes), o.now().Sub(t0).Round(100*time.Millisecond))
+	if waves, err = decideMaster(ctx, cluster, waves, stdout); err != nil {
+		return err
+	}
 	r := &phase.Runner{
 		Steps:    steps.All(cluster),
 		Parallel: o.parallel,

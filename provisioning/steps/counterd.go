@@ -107,11 +107,11 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	metrics := netip.AddrPortFrom(a, firewall.DefaultPorts().Metrics)
 	local := redisURL("127.0.0.1")
 	master := local
-	if n.Role != inventory.RoleMaster {
-		master = redisURL(c.Inv.Master().Address)
+	if m := c.master(); n.Name != m.Name {
+		master = redisURL(m.Address)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)
+	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, c.liveRole(n), c.Inv.Cluster)
 	b.WriteString("# Written by `counterctl provision`: local edits are overwritten on its next run.\n")
 	fmt.Fprintf(&b, "listen: %q\n", CounterdListen)
 	fmt.Fprintf(&b, "metrics-listen: %q\n", metrics)
