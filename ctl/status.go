@@ -15,9 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"counter/internal/redisinfo"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
+	"counter/provisioning/livemaster"
 	"counter/provisioning/probe"
+	"counter/provisioning/redisconf"
 )
 
 type statusOptions struct {
@@ -69,8 +72,13 @@ type nodeStatus struct {
 	Counterd   string `json:"counterd_version,omitempty"`
 	Ready      bool   `json:"ready"`
 	ReadyText  string `json:"ready_detail,omitempty"`
+	// LiveMaster marks the node the nodes agree is master now (see
+	// provisioning/livemaster); replicas' lag is measured against it.
+	LiveMaster bool `json:"live_master,omitempty"`
 	// offset is the replication offset, to compute LagBytes.
 	offset int64
+	// info is what Redis said, for livemaster.Decide; nil if nothing.
+	info redisinfo.Fields
 }
 
 func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
@@ -93,13 +101,24 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 		wg.Go(func() { out[i] = fromFacts(pr.Probe(ctx, n)) })
 	}
 	wg.Wait()
-	lagBytes(out)
+	d, derr := decideFromStatus(ctx, inv, out)
+	if derr == nil {
+		lagBytes(out, d.Master.Name)
+	}
 	if o.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	return writeStatus(stdout, out)
+	if err := writeStatus(stdout, out); err != nil {
+		return err
+	}
+	if derr != nil {
+		_, err := fmt.Fprintf(stdout, "master: UNKNOWN: %v\n", derr)
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "master: %s, from the %s (%s)\n", d.Master.Name, d.Source, d.Why)
+	return err
 }
 
 // fromFacts is the part of a node's facts that status shows.
@@ -111,6 +130,10 @@ func fromFacts(f *probe.Facts) nodeStatus {
 	}
 	if r := f.Redis; r.Err == nil {
 		s.offset = r.V.Offset
+		s.info = redisinfo.Fields{"role": r.V.Role, "connected_slaves": strconv.Itoa(r.V.ConnectedReplicas)}
+		if r.V.Role == "slave" {
+			s.info["master_host"], s.info["master_port"] = r.V.MasterHost, strconv.Itoa(r.V.MasterPort)
+		}
 		switch r.V.Role {
 		case "master":
 			s.RedisRole = "master"
@@ -139,12 +162,32 @@ func fromFacts(f *probe.Facts) nodeStatus {
 	return s
 }
 
-// lagBytes sets each replica's lag behind the master's replication offset.
-func lagBytes(ss []nodeStatus) {
+// decideFromStatus asks livemaster who is master now, from the INFO the
+// probe already read: status and provision name the same node.
+func decideFromStatus(ctx context.Context, inv *inventory.Inventory, ss []nodeStatus) (livemaster.Decision, error) {
+	byName := map[string]redisinfo.Fields{}
+	for _, s := range ss {
+		if s.info != nil {
+			byName[s.Node] = s.info
+		}
+	}
+	q := func(_ context.Context, n inventory.Node) (redisinfo.Fields, error) {
+		if f, ok := byName[n.Name]; ok {
+			return f, nil
+		}
+		return nil, errors.New("redis did not answer")
+	}
+	return livemaster.Decide(ctx, livemaster.NodesOf(inv, nil, redisconf.DefaultPort), inv.Master(), q)
+}
+
+// lagBytes marks the live master and sets each replica's lag behind its
+// replication offset.
+func lagBytes(ss []nodeStatus, live string) {
 	var master *nodeStatus
 	for i := range ss {
-		if ss[i].RedisRole == "master" && ss[i].Role == string(inventory.RoleMaster) {
+		if ss[i].Node == live && ss[i].RedisRole == "master" {
 			master = &ss[i]
+			master.LiveMaster = true
 		}
 	}
 	if master == nil {

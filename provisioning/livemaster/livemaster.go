@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -39,6 +41,22 @@ type Node struct {
 	// Addrs are the host:port forms a replica's master_host:master_port
 	// may take for this node (its inventory address, its resolved IP).
 	Addrs []string
+}
+
+// NodesOf is the inventory's nodes with the host:port forms a replica may
+// name them by: the inventory address and, where known, the resolved IP,
+// each with Redis' port.
+func NodesOf(inv *inventory.Inventory, addrs map[string]netip.Addr, port int) []Node {
+	p := strconv.Itoa(port)
+	out := make([]Node, 0, len(inv.Nodes))
+	for _, n := range inv.Nodes {
+		ln := Node{Node: n, Addrs: []string{net.JoinHostPort(n.Address, p)}}
+		if a, ok := addrs[n.Name]; ok {
+			ln.Addrs = append(ln.Addrs, net.JoinHostPort(a.String(), p))
+		}
+		out = append(out, ln)
+	}
+	return out
 }
 
 // Query asks one node's Redis for INFO replication.

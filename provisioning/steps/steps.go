@@ -9,9 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"counter/internal/redisinfo"
@@ -74,16 +72,7 @@ func (c *Cluster) master() inventory.Node {
 // LiveNodes is the inventory's nodes as livemaster.Decide matches them to
 // a replica's master_host:master_port: by inventory address and by IP.
 func (c *Cluster) LiveNodes() []livemaster.Node {
-	port := strconv.Itoa(redisconf.DefaultPort)
-	var out []livemaster.Node
-	for _, n := range c.Inv.Nodes {
-		ln := livemaster.Node{Node: n, Addrs: []string{net.JoinHostPort(n.Address, port)}}
-		if a, ok := c.Addrs[n.Name]; ok {
-			ln.Addrs = append(ln.Addrs, net.JoinHostPort(a.String(), port))
-		}
-		out = append(out, ln)
-	}
-	return out
+	return livemaster.NodesOf(c.Inv, c.Addrs, redisconf.DefaultPort)
 }
 
 // ReplicationInfo asks the node's Redis for INFO replication over its Unix
