@@ -130,10 +130,7 @@ func fromFacts(f *probe.Facts) nodeStatus {
 	}
 	if r := f.Redis; r.Err == nil {
 		s.offset = r.V.Offset
-		s.info = redisinfo.Fields{"role": r.V.Role, "connected_slaves": strconv.Itoa(r.V.ConnectedReplicas)}
-		if r.V.Role == "slave" {
-			s.info["master_host"], s.info["master_port"] = r.V.MasterHost, strconv.Itoa(r.V.MasterPort)
-		}
+		s.info = r.V.Fields()
 		switch r.V.Role {
 		case "master":
 			s.RedisRole = "master"
