@@ -37,12 +37,16 @@ func newStatusCmd() *cobra.Command {
 		Use:   "status -i FILE",
 		Short: "Show each node: reachable, Redis role and replication lag, counter value, counterd version and readiness",
 		Long: `Connects to every node of the inventory over SSH (replicas through the
-master) and shows, per node: whether it answered, its role in the inventory
-and as Redis sees it ("!" when they differ), the replication link and its
-lag in bytes (behind the master's offset) and seconds (since the master was
-last heard), the value counterd serves on /getvalue, the installed counter
+master, or the mirror if the master does not answer) and shows, per node:
+whether it answered, its role in the inventory and as Redis sees it ("!"
+when Redis is not where the live master puts it), the replication link and
+its lag in bytes (behind the live master's offset) and seconds (since the
+master was last heard), the value counterd serves on /getvalue, the installed counter
 package's version, and counterd's /readyz. It reads the same facts as
-counterctl health, without grading them. Read-only; --output json for scripts.`,
+counterctl health, without grading them. The live master is the one node
+the others replicate from, as their Redis says (the inventory's role: master
+only for a cluster never provisioned); a last line names it, or says the
+nodes disagree. Read-only; --output json for scripts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context(), cmd.OutOrStdout())
