@@ -111,7 +111,7 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 		master = redisURL(m.Address)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, c.liveRole(n), c.Inv.Cluster)
+	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)
 	b.WriteString("# Written by `counterctl provision`: local edits are overwritten on its next run.\n")
 	fmt.Fprintf(&b, "listen: %q\n", CounterdListen)
 	fmt.Fprintf(&b, "metrics-listen: %q\n", metrics)
