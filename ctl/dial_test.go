@@ -105,7 +105,7 @@ func TestDialNodesWithoutMaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errs := dialNodes(context.Background(), conn, []inventory.Node{na}, 2)
-	if errs[0] == nil || !strings.Contains(errs[0].Error(), "na: reach it through the master") {
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "na: reach it through a jump host") {
 		t.Errorf("err = %v, want it to say na is reached through the master", errs[0])
 	}
 }

@@ -42,7 +42,8 @@ func newHealthCmdAt(where probe.Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "health -i FILE [--node NAME] [--output text|json] [--warn-only CHECK,...]",
 		Short: "Check the cluster for cron or Nagios/Icinga: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
-		Long: `Checks every node of the inventory (replicas over SSH through the master,
+		Long: `Checks every node of the inventory (replicas over SSH through the master
+or, if it does not answer, the mirror,
 counterd over HTTP at the node's address, as visitors reach it) and grades it
 with the thresholds under health: in the inventory (defaults in
 inventory.example.yaml). Read-only.

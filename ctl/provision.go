@@ -39,11 +39,15 @@ func newProvisionCmd() *cobra.Command {
 		Use:   "provision -i FILE",
 		Short: "Make the inventory's Debian 12 hosts a serving, replicating counter cluster",
 		Long: `Connects to every node over SSH (host keys checked against known_hosts;
-replicas through the master), then runs the same idempotent steps on each:
+replicas through the master, or the mirror if the master does not answer),
+asks the nodes' Redis who is master now (the inventory's role: master is only
+the first master: after a failover or switchover the node the others
+replicate from stays master; nodes that disagree stop the run), then runs the
+same idempotent steps on each:
 Debian 12 and packages, the counter package, Redis (TLS, ACL users,
 replication), counterd, the replication check, the firewall, sshd and the
 RAID check. Every node installs its packages at once (they need no other
-node); then the master goes first, then the mirror, then the replicas in
+node); then the live master goes first, then the mirror (or the old master), then the replicas in
 parallel. Each step reports ok, changed, skipped or failed per node; a
 second run changes nothing. --dry-run shows what would change, with file
 diffs, and changes nothing on the nodes.
@@ -106,6 +110,9 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	waves, unreachable, release := o.connect(ctx, conn, inv, nodes, stderr)
 	defer release()
 	fmt.Fprintf(stdout, "connected to %d of %d in %s\n", len(nodes)-len(unreachable), len(nodes), o.now().Sub(t0).Round(100*time.Millisecond))
+	if waves, err = decideMaster(ctx, cluster, waves, stdout); err != nil {
+		return err
+	}
 	r := &phase.Runner{
 		Steps:    steps.All(cluster),
 		Parallel: o.parallel,

@@ -120,6 +120,8 @@ func TestProvisionLab(t *testing.T) {
 	t.Run("a changed host key is refused", func(t *testing.T) { checkHostKey(t, e, inv) })
 	t.Run("metrics only to the admin network", func(t *testing.T) { checkMetrics(t, e, inv) })
 	t.Run("a killed replica starts again", func(t *testing.T) { checkKilledReplicaStarts(t, e, inv) })
+	// Last: it leaves the mirror master.
+	t.Run("provision keeps a switchover", func(t *testing.T) { checkProvisionKeepsSwitchover(t, e, inv) })
 }
 
 // buildDeb builds the counter package for this machine's architecture, as

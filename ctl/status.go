@@ -15,9 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"counter/internal/redisinfo"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
+	"counter/provisioning/livemaster"
 	"counter/provisioning/probe"
+	"counter/provisioning/redisconf"
 )
 
 type statusOptions struct {
@@ -34,12 +37,16 @@ func newStatusCmd() *cobra.Command {
 		Use:   "status -i FILE",
 		Short: "Show each node: reachable, Redis role and replication lag, counter value, counterd version and readiness",
 		Long: `Connects to every node of the inventory over SSH (replicas through the
-master) and shows, per node: whether it answered, its role in the inventory
-and as Redis sees it ("!" when they differ), the replication link and its
-lag in bytes (behind the master's offset) and seconds (since the master was
-last heard), the value counterd serves on /getvalue, the installed counter
+master, or the mirror if the master does not answer) and shows, per node:
+whether it answered, its role in the inventory and as Redis sees it ("!"
+when Redis is not where the live master puts it), the replication link and
+its lag in bytes (behind the live master's offset) and seconds (since the
+master was last heard), the value counterd serves on /getvalue, the installed counter
 package's version, and counterd's /readyz. It reads the same facts as
-counterctl health, without grading them. Read-only; --output json for scripts.`,
+counterctl health, without grading them. The live master is the one node
+the others replicate from, as their Redis says (the inventory's role: master
+only for a cluster never provisioned); a last line names it, or says the
+nodes disagree. Read-only; --output json for scripts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context(), cmd.OutOrStdout())
@@ -69,8 +76,13 @@ type nodeStatus struct {
 	Counterd   string `json:"counterd_version,omitempty"`
 	Ready      bool   `json:"ready"`
 	ReadyText  string `json:"ready_detail,omitempty"`
+	// LiveMaster marks the node the nodes agree is master now (see
+	// provisioning/livemaster); replicas' lag is measured against it.
+	LiveMaster bool `json:"live_master,omitempty"`
 	// offset is the replication offset, to compute LagBytes.
 	offset int64
+	// info is what Redis said, for livemaster.Decide; nil if nothing.
+	info redisinfo.Fields
 }
 
 func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
@@ -93,13 +105,24 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 		wg.Go(func() { out[i] = fromFacts(pr.Probe(ctx, n)) })
 	}
 	wg.Wait()
-	lagBytes(out)
+	d, derr := decideFromStatus(ctx, inv, out)
+	if derr == nil {
+		lagBytes(out, d.Master.Name)
+	}
 	if o.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	return writeStatus(stdout, out)
+	if err := writeStatus(stdout, out); err != nil {
+		return err
+	}
+	if derr != nil {
+		_, err := fmt.Fprintf(stdout, "master: UNKNOWN: %v\n", derr)
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "master: %s, from the %s (%s)\n", d.Master.Name, d.Source, d.Why)
+	return err
 }
 
 // fromFacts is the part of a node's facts that status shows.
@@ -111,6 +134,7 @@ func fromFacts(f *probe.Facts) nodeStatus {
 	}
 	if r := f.Redis; r.Err == nil {
 		s.offset = r.V.Offset
+		s.info = r.V.Fields()
 		switch r.V.Role {
 		case "master":
 			s.RedisRole = "master"
@@ -139,12 +163,32 @@ func fromFacts(f *probe.Facts) nodeStatus {
 	return s
 }
 
-// lagBytes sets each replica's lag behind the master's replication offset.
-func lagBytes(ss []nodeStatus) {
+// decideFromStatus asks livemaster who is master now, from the INFO the
+// probe already read: status and provision name the same node.
+func decideFromStatus(ctx context.Context, inv *inventory.Inventory, ss []nodeStatus) (livemaster.Decision, error) {
+	byName := map[string]redisinfo.Fields{}
+	for _, s := range ss {
+		if s.info != nil {
+			byName[s.Node] = s.info
+		}
+	}
+	q := func(_ context.Context, n inventory.Node) (redisinfo.Fields, error) {
+		if f, ok := byName[n.Name]; ok {
+			return f, nil
+		}
+		return nil, errors.New("redis did not answer")
+	}
+	return livemaster.Decide(ctx, livemaster.NodesOf(inv, nil, redisconf.DefaultPort), inv.Master(), q)
+}
+
+// lagBytes marks the live master and sets each replica's lag behind its
+// replication offset.
+func lagBytes(ss []nodeStatus, live string) {
 	var master *nodeStatus
 	for i := range ss {
-		if ss[i].RedisRole == "master" && ss[i].Role == string(inventory.RoleMaster) {
+		if ss[i].Node == live && ss[i].RedisRole == "master" {
 			master = &ss[i]
+			master.LiveMaster = true
 		}
 	}
 	if master == nil {

@@ -5,6 +5,7 @@ package ctl
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,13 +17,19 @@ import (
 func writeStatus(w io.Writer, ss []nodeStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tROLE\tREDIS\tSSH\tLINK\tLAG\tVALUE\tCOUNTERD\tREADY")
+	live := slices.ContainsFunc(ss, func(s nodeStatus) bool { return s.LiveMaster })
 	for _, s := range ss {
 		ssh := "ok"
 		if !s.Reachable {
 			ssh = "FAILED"
 		}
 		redis := dash(s.RedisRole)
-		if want := map[string]string{"master": "master", "mirror": "replica", "replica": "replica"}[s.Role]; s.RedisRole != "" && s.RedisRole != want {
+		// Against the live master when one is known, else the inventory.
+		want := map[string]string{"master": "master", "mirror": "replica", "replica": "replica"}[s.Role]
+		if live {
+			want = map[bool]string{true: "master", false: "replica"}[s.LiveMaster]
+		}
+		if s.RedisRole != "" && s.RedisRole != want {
 			redis += "!"
 		}
 		ready := "-"

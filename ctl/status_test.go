@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"counter/internal/redisinfo"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
 	"counter/provisioning/probe"
@@ -33,7 +34,7 @@ func statusFixture() []nodeStatus {
 
 func TestStatusTable(t *testing.T) {
 	ss := statusFixture()
-	lagBytes(ss)
+	lagBytes(ss, "master")
 	if ss[3].LagBytes == nil || *ss[3].LagBytes != 130 {
 		t.Errorf("sa lag = %v, want 130 bytes behind the master", ss[3].LagBytes)
 	}
@@ -70,14 +71,16 @@ func TestFromFacts(t *testing.T) {
 			Version: probe.Fact[string]{V: "1.2.0"},
 			Ready:   probe.Fact[probe.HTTPAnswer]{V: probe.HTTPAnswer{Code: 200, Body: "ok"}}},
 			nodeStatus{Node: "master", Address: "10.213.1.2", Role: "master", Reachable: true, RedisRole: "master",
-				Value: "42", Counterd: "1.2.0", Ready: true, ReadyText: "200 ok", offset: 900}},
+				Value: "42", Counterd: "1.2.0", Ready: true, ReadyText: "200 ok", offset: 900,
+				info: redisinfo.Fields{"role": "master", "connected_slaves": "0"}}},
 		{"replica cut off", probe.Facts{Node: na,
 			Redis:   probe.Fact[probe.RedisInfo]{V: probe.RedisInfo{Role: "slave", SinceMaster: 37, Offset: 800}},
 			Value:   probe.Fact[int64]{V: 41},
 			Version: probe.Fact[string]{V: "1.2.0"},
 			Ready:   probe.Fact[probe.HTTPAnswer]{V: probe.HTTPAnswer{Code: 503, Body: "value is 37s old"}}},
 			nodeStatus{Node: "na", Address: "10.213.3.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "down",
-				LagSeconds: ptr(37), Value: "41", Counterd: "1.2.0", ReadyText: "503 value is 37s old", offset: 800}},
+				LagSeconds: ptr(37), Value: "41", Counterd: "1.2.0", ReadyText: "503 value is 37s old", offset: 800,
+				info: redisinfo.Fields{"role": "slave", "connected_slaves": "0", "master_host": "", "master_port": "0"}}},
 		{"unreachable", probe.Facts{Node: na, SSH: probe.Fact[time.Duration]{Err: noSSH},
 			Redis: probe.Fact[probe.RedisInfo]{Err: probe.ErrNoSSH}, Version: probe.Fact[string]{Err: probe.ErrNoSSH},
 			Value: probe.Fact[int64]{Err: errors.New("connect: no route")}, Ready: probe.Fact[probe.HTTPAnswer]{Err: errors.New("connect: no route")}},

@@ -17,10 +17,12 @@ import (
 type subject struct {
 	node   inventory.Node
 	facts  *probe.Facts
-	master *probe.Facts // the inventory master's facts, for offsets; nil if not probed
-	limits inventory.Health
-	raid   inventory.RAIDPolicy
-	now    time.Time
+	master *probe.Facts // the live master's facts, for offsets; nil if not probed
+	// masterErr: the nodes disagree on who is master (livemaster.Decide).
+	masterErr error
+	limits    inventory.Health
+	raid      inventory.RAIDPolicy
+	now       time.Time
 	// late: the run's own deadline passed, so a deadline error says
 	// nothing about the node.
 	late bool
@@ -84,18 +86,33 @@ func (s subject) redisRole() Result {
 	}
 	n := s.facts.Node
 	want := "slave"
-	if n.Role == inventory.RoleMaster {
+	if s.master != nil && n.Name == s.master.Node.Name {
 		want = "master"
 	}
 	switch {
 	case r.V.Role != want:
 		return Result{Check: CheckRedisRole, State: nagios.Critical,
-			Message: fmt.Sprintf("Redis is %s, the inventory says %s", redisRole(r.V.Role), n.Role)}
+			Message: fmt.Sprintf("Redis is %s, %s", redisRole(r.V.Role), s.reference())}
 	case want == "slave" && r.V.MasterHost != s.masterAddr():
 		return Result{Check: CheckRedisRole, State: nagios.Critical,
-			Message: fmt.Sprintf("follows %s, the inventory's master is %s", r.V.MasterHost, s.masterAddr())}
+			Message: fmt.Sprintf("follows %s, %s at %s", r.V.MasterHost, s.reference(), s.masterAddr())}
+	case want == "master":
+		return Result{Check: CheckRedisRole, State: nagios.OK, Message: "master, " + s.reference()}
 	}
-	return Result{Check: CheckRedisRole, State: nagios.OK, Message: redisRole(r.V.Role) + ", as the inventory says"}
+	return Result{Check: CheckRedisRole, State: nagios.OK, Message: "replica, " + s.reference()}
+}
+
+// reference names the master a node is judged against: the live one, or
+// the inventory's when the nodes disagree (livemaster.Decide failed).
+func (s subject) reference() string {
+	name := "unknown"
+	if s.master != nil {
+		name = s.master.Node.Name
+	}
+	if s.masterErr != nil {
+		return fmt.Sprintf("the inventory's master is %s (%v)", name, s.masterErr)
+	}
+	return "the live master is " + name
 }
 
 func (s subject) masterAddr() string {

@@ -2,14 +2,18 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
+	"counter/internal/redisinfo"
 	"counter/provisioning/inventory"
+	"counter/provisioning/livemaster"
 	"counter/provisioning/nagios"
 	"counter/provisioning/probe"
+	"counter/provisioning/redisconf"
 )
 
 // Prober gathers facts about nodes; *probe.Prober is one.
@@ -49,26 +53,14 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 	if len(nodes) == 0 {
 		nodes = inv.Ordered()
 	}
-	master := inv.Master()
-	// The master's value is the reference: every node must show at least
-	// this much within the staleness bound after it was read, whatever
-	// presses happen meanwhile. It is read alongside the probes (not
-	// before, which would put a slow master's time in front of everyone's);
-	// a node's value read before it is simply re-read.
-	var ref probe.Fact[int64]
-	var deadline time.Time
-	refDone := make(chan struct{})
-	go func() {
-		defer close(refDone)
-		ref = p.Value(ctx, master)
-		// Real time, not opts.Now: this deadline paces real re-reads.
-		deadline = time.Now().Add(inv.Health.ValueStaleness)
-	}()
-
-	// The master is always probed: replicas are graded against its offset.
-	probed := nodes
-	if !slices.ContainsFunc(nodes, func(n inventory.Node) bool { return n.Name == master.Name }) {
-		probed = append([]inventory.Node{master}, nodes...)
+	// Every node is probed, also when reporting on a few: who is master
+	// now is decided from all of them (provisioning/livemaster), and
+	// replicas are graded against the live master's offset.
+	probed := inv.Ordered()
+	for _, n := range nodes {
+		if !slices.ContainsFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name }) {
+			probed = append(probed, n)
+		}
 	}
 	facts := make([]*probe.Facts, len(probed))
 	sem := make(chan struct{}, opts.Parallel)
@@ -85,19 +77,27 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 		})
 	}
 	wg.Wait()
+	live, liveErr := decide(ctx, inv, facts)
+	master := live.Master
 	var mf *probe.Facts
 	for _, f := range facts {
 		if f.Node.Name == master.Name {
 			mf = f
 		}
 	}
+	// The live master's value is the reference: every node must show at
+	// least this much within the staleness bound after it was read,
+	// whatever presses happen meanwhile. A node's value read before it is
+	// simply re-read.
+	ref := p.Value(ctx, master)
+	// Real time, not opts.Now: this deadline paces real re-reads.
+	deadline := time.Now().Add(inv.Health.ValueStaleness)
 
 	results := make([][]Result, len(nodes))
 	for i, n := range nodes {
 		f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
-		results[i] = grade(subject{node: n, facts: f, master: mf, limits: inv.Health, raid: inv.RAID, now: opts.Now(), late: ctx.Err() != nil})
+		results[i] = grade(subject{node: n, facts: f, master: mf, masterErr: liveErr, limits: inv.Health, raid: inv.RAID, now: opts.Now(), late: ctx.Err() != nil})
 	}
-	<-refDone
 	for i, n := range nodes {
 		wg.Go(func() {
 			f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
@@ -119,12 +119,37 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 	return r
 }
 
+// decide is livemaster.Decide over the INFO the probes read. When it
+// fails (the nodes disagree) the Decision still names the inventory's
+// master, so the report has a node to block on.
+func decide(ctx context.Context, inv *inventory.Inventory, facts []*probe.Facts) (livemaster.Decision, error) {
+	byName := map[string]*probe.Facts{}
+	for _, f := range facts {
+		byName[f.Node.Name] = f
+	}
+	q := func(_ context.Context, n inventory.Node) (redisinfo.Fields, error) {
+		f, ok := byName[n.Name]
+		switch {
+		case !ok:
+			return nil, errors.New("not probed")
+		case f.Redis.Err != nil:
+			return nil, f.Redis.Err
+		}
+		return f.Redis.V.Fields(), nil
+	}
+	d, err := livemaster.Decide(ctx, livemaster.NodesOf(inv, nil, redisconf.DefaultPort), inv.Master(), q)
+	if err != nil {
+		d.Master = inv.Master()
+	}
+	return d, err
+}
+
 // agree checks that the node's /getvalue and page show at least the
 // master's value ref, re-reading them until deadline if they trail.
 func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f *probe.Facts, ref probe.Fact[int64],
 	deadline time.Time, bound, every time.Duration) Result {
 	if ref.Err != nil {
-		if n.Role == inventory.RoleMaster {
+		if n.Name == masterName {
 			return failed(ctx.Err() != nil, CheckValue, "/getvalue: ", ref.Err)
 		}
 		return Result{Check: CheckValue, State: nagios.Unknown, BlockedBy: masterName + "/" + CheckValue,

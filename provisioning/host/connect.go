@@ -104,9 +104,9 @@ func (c *Connector) dial(ctx context.Context, n inventory.Node) (*sshx.Client, e
 		cfg.ConnectTimeout = limit
 	}
 	if n.Role == inventory.RoleReplica && !c.opts.Direct {
-		via, err := c.Client(ctx, c.inv.Master())
+		via, err := c.jump(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: reach it through the master: %w", n.Name, err)
+			return nil, fmt.Errorf("%s: reach it through a jump host (master, mirror): %w", n.Name, err)
 		}
 		cfg.Via = via
 	}
@@ -117,13 +117,41 @@ func (c *Connector) dial(ctx context.Context, n inventory.Node) (*sshx.Client, e
 	return cl, nil
 }
 
-// Close closes every connection, replicas before the master they run through.
+// jump returns the first jump host that connects, in inventory order: the
+// inventory's master, then the mirror. Replicas take SSH only from these
+// (sshd.Params.JumpHost, the firewall), whichever of them is the live
+// master: after a failover the dead master's place is taken by the
+// mirror. Each dial is made once per Connector, so a dead master costs one
+// connect timeout, not one per replica.
+func (c *Connector) jump(ctx context.Context) (*sshx.Client, error) {
+	var errs []error
+	for _, j := range c.inv.Ordered() {
+		if !isJumpHost(j) {
+			continue
+		}
+		cl, err := c.Client(ctx, j)
+		if err == nil {
+			return cl, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil, errors.New("the inventory has no master or mirror")
+	}
+	return nil, errors.Join(errs...)
+}
+
+func isJumpHost(n inventory.Node) bool {
+	return n.Role == inventory.RoleMaster || n.Role == inventory.RoleMirror
+}
+
+// Close closes every connection, replicas before the jump hosts they run through.
 // Dials still under way are left to their contexts.
 func (c *Connector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
-	var master *sshx.Client
+	var jumps []*sshx.Client
 	for name, d := range c.conns {
 		select {
 		case <-d.done:
@@ -133,14 +161,14 @@ func (c *Connector) Close() error {
 		if d.cl == nil {
 			continue
 		}
-		if n, ok := c.inv.Node(name); ok && n.Role == inventory.RoleMaster {
-			master = d.cl
+		if n, ok := c.inv.Node(name); ok && isJumpHost(n) {
+			jumps = append(jumps, d.cl)
 			continue
 		}
 		errs = append(errs, d.cl.Close())
 	}
-	if master != nil {
-		errs = append(errs, master.Close())
+	for _, j := range jumps {
+		errs = append(errs, j.Close())
 	}
 	clear(c.conns)
 	return errors.Join(errs...)

@@ -153,7 +153,7 @@ func TestConnectorRemembersADeadMaster(t *testing.T) {
 	wg.Wait()
 	for i, err := range errs {
 		name := inv.Nodes[i+1].Name
-		if err == nil || !strings.Contains(err.Error(), name+": reach it through the master") {
+		if err == nil || !strings.Contains(err.Error(), name+": reach it through a jump host") {
 			t.Errorf("%s: %v; want it to fail through the master", name, err)
 		}
 	}

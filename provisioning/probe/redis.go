@@ -106,3 +106,13 @@ func ParseInfo(b []byte) (RedisInfo, error) {
 	}
 	return r, nil
 }
+
+// Fields gives back the replication keys livemaster.Decide reads, so
+// status and health decide on the INFO the probe already read.
+func (r RedisInfo) Fields() redisinfo.Fields {
+	f := redisinfo.Fields{"role": r.Role, "connected_slaves": strconv.Itoa(r.ConnectedReplicas)}
+	if r.Role == "slave" {
+		f["master_host"], f["master_port"] = r.MasterHost, strconv.Itoa(r.MasterPort)
+	}
+	return f
+}

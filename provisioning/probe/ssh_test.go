@@ -181,8 +181,8 @@ func TestProbeOverSSH(t *testing.T) {
 		conn := host.NewConnector(inv, host.ConnectOptions{ConnectTimeout: 2 * time.Second})
 		defer conn.Close()
 		f := New(conn, Options{HTTPPort: port}, time.Now).Probe(ctx, inv.Nodes[1])
-		if f.SSH.Err == nil || !strings.Contains(f.SSH.Err.Error(), "through the master") || !errors.Is(f.Redis.Err, ErrNoSSH) {
-			t.Errorf("SSH = %v, Redis = %v; want SSH failing through the master and the rest not checked", f.SSH.Err, f.Redis.Err)
+		if f.SSH.Err == nil || !strings.Contains(f.SSH.Err.Error(), "through a jump host") || !errors.Is(f.Redis.Err, ErrNoSSH) {
+			t.Errorf("SSH = %v, Redis = %v; want SSH failing through the jump hosts and the rest not checked", f.SSH.Err, f.Redis.Err)
 		}
 	})
 }

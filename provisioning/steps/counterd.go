@@ -107,8 +107,8 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	metrics := netip.AddrPortFrom(a, firewall.DefaultPorts().Metrics)
 	local := redisURL("127.0.0.1")
 	master := local
-	if n.Role != inventory.RoleMaster {
-		master = redisURL(c.Inv.Master().Address)
+	if m := c.master(); n.Name != m.Name {
+		master = redisURL(m.Address)
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,10 +43,13 @@ type fakeState struct {
 	fwLoaded bool
 	link     string // master_link_status a replica reports
 	role     string // role Redis reports
-	restarts []string
-	execs    []string
-	queries  int              // commands run on the "node", batches count once
-	fail     map[string]error // by argv[0] or exec "what" prefix
+	// masterHost is the master_host a replica reports; empty: the
+	// inventory's master (198.51.100.10 in testInventory).
+	masterHost string
+	restarts   []string
+	execs      []string
+	queries    int              // commands run on the "node", batches count once
+	fail       map[string]error // by argv[0] or exec "what" prefix
 }
 
 var _ host.Host = (*fakeHost)(nil)
@@ -166,7 +170,8 @@ func (h *fakeHost) query(argv []string) ([]byte, error) {
 		if st.role == "master" {
 			return []byte("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"), nil
 		}
-		return fmt.Appendf(nil, "# Replication\r\nrole:slave\r\nmaster_link_status:%s\r\n", st.link), nil
+		mh := cmp.Or(st.masterHost, "198.51.100.10")
+		return fmt.Appendf(nil, "# Replication\r\nrole:slave\r\nmaster_host:%s\r\nmaster_port:6380\r\nmaster_link_status:%s\r\n", mh, st.link), nil
 	}
 	return nil, fmt.Errorf("fake host: unexpected query %q", argv)
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +79,20 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	}
 	changes := append([]*host.Change{dir}, certs...)
 	changes = append(changes, ca, cc)
-	run, err := ensureRunning(ctx, h, redisUnit, changes[1:]...)
+	restartOn := changes[1:]
+	if cc != nil && sameButReplicaof(old, conf) {
+		// Only the replicaof line (and the role in the header) moved: the
+		// live master changed, by a failover or a switchover, and Redis
+		// already runs that way. A restart would only drop the node's
+		// data and its clients; the file is brought in line for the next
+		// start. If Redis does not run as the file now says, restart.
+		if ok, err := s.runsAs(ctx, h, n); err != nil {
+			return phase.Result{}, err
+		} else if ok {
+			restartOn = changes[1 : len(changes)-1] // all but cc
+		}
+	}
+	run, err := ensureRunning(ctx, h, redisUnit, restartOn...)
 	if err != nil {
 		return phase.Result{}, err
 	}
@@ -86,16 +101,71 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 
 func (s Redis) params(n inventory.Node, bind []netip.Addr) redisconf.Params {
 	p := redisconf.Params{
-		Role:                redisconf.Role(n.Role),
+		Role:                redisconf.Role(s.c.liveRole(n)),
 		Node:                n.Name,
 		Bind:                bind,
 		CounterdPassword:    s.c.CounterdPassword,
 		ReplicationPassword: s.c.ReplicationPassword,
 	}
-	if n.Role != inventory.RoleMaster {
-		p.Master = s.c.Inv.Master().Address
+	if m := s.c.master(); n.Name != m.Name {
+		p.Master = m.Address
 	}
 	return p
+}
+
+// sameButReplicaof reports whether two redis.conf differ only in comments
+// and the replicaof line.
+func sameButReplicaof(a, b []byte) bool {
+	strip := func(conf []byte) []string {
+		var out []string
+		for line := range strings.Lines(string(conf)) {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "replicaof ") {
+				continue
+			}
+			out = append(out, line)
+		}
+		return out
+	}
+	return a != nil && slices.Equal(strip(a), strip(b))
+}
+
+// runsAs reports whether the node's running Redis already has the place
+// the live master gives it: master if it is the live master, else a
+// replica of the live master.
+func (s Redis) runsAs(ctx context.Context, h host.Host, n inventory.Node) (bool, error) {
+	f, err := ReplicationInfo(ctx, h)
+	if err != nil {
+		return false, nil // not running or not answering: the restart decides
+	}
+	m := s.c.master()
+	if n.Name == m.Name {
+		return f["role"] == "master", nil
+	}
+	if f["role"] != "slave" {
+		return false, nil
+	}
+	hp := net.JoinHostPort(f["master_host"], f["master_port"])
+	for _, ln := range s.c.LiveNodes() {
+		if ln.Name == m.Name {
+			return slices.Contains(ln.Addrs, hp), nil
+		}
+	}
+	return false, nil
+}
+
+// liveRole is the role n's redis.conf is rendered for: master for the live
+// master; the inventory's master, when it no longer is one, as a mirror:
+// it is in the master's datacentre, so it keeps the mirror's promotion
+// priority and its AOF, and its file differs only in replicaof.
+func (c *Cluster) liveRole(n inventory.Node) inventory.Role {
+	switch m := c.master(); {
+	case n.Name == m.Name:
+		return inventory.RoleMaster
+	case n.Role == inventory.RoleMaster:
+		return inventory.RoleMirror
+	}
+	return n.Role
 }
 
 // ensureCert keeps a certificate and key from the cluster CA at certPath

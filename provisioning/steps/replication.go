@@ -8,7 +8,6 @@ import (
 
 	"counter/internal/redisinfo"
 	"counter/provisioning/host"
-	"counter/provisioning/inventory"
 	"counter/provisioning/phase"
 	"counter/provisioning/redisconf"
 )
@@ -65,7 +64,7 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 		switch {
 		case role == "":
 			return false, "redis answered " + firstLine(out), nil
-		case n.Role == inventory.RoleMaster:
+		case n.Name == s.c.master().Name:
 			return role == "master", "role:" + role + ", want master", nil
 		case role != "slave":
 			return false, "role:" + role + ", want replica", nil

@@ -12,10 +12,13 @@ import (
 	"net/netip"
 	"time"
 
+	"counter/internal/redisinfo"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
+	"counter/provisioning/livemaster"
 	"counter/provisioning/phase"
 	"counter/provisioning/pki"
+	"counter/provisioning/redisconf"
 )
 
 // Deb is one built counter package for one architecture.
@@ -53,6 +56,38 @@ type Cluster struct {
 	LinkTimeout time.Duration
 	// PollEvery is the pause between polls of a condition.
 	PollEvery time.Duration
+	// Master names the live master (livemaster.Decide): after a failover
+	// it is not the inventory's role: master. Empty means the inventory's.
+	Master string
+}
+
+// master is the live master: replicas follow it, counterd writes to it.
+func (c *Cluster) master() inventory.Node {
+	if n, ok := c.Inv.Node(c.Master); ok {
+		return n
+	}
+	return c.Inv.Master()
+}
+
+// LiveNodes is the inventory's nodes as livemaster.Decide matches them to
+// a replica's master_host:master_port: by inventory address and by IP.
+func (c *Cluster) LiveNodes() []livemaster.Node {
+	return livemaster.NodesOf(c.Inv, c.Addrs, redisconf.DefaultPort)
+}
+
+// ReplicationInfo asks the node's Redis for INFO replication over its Unix
+// socket. It fails on a node where Redis or counterd's password is not
+// set up yet, which livemaster.Decide counts as not answering.
+func ReplicationInfo(ctx context.Context, h host.Host) (redisinfo.Fields, error) {
+	out, err := h.Query(ctx, redisCLIArgv("info", "replication")...)
+	if err != nil {
+		return nil, fmt.Errorf("redis on %s: %w", h.Name(), err)
+	}
+	f := redisinfo.Parse(string(out))
+	if f["role"] == "" {
+		return nil, fmt.Errorf("redis on %s answered %s", h.Name(), firstLine(out))
+	}
+	return f, nil
 }
 
 // All returns the steps in the order they run on a node. Redis comes
