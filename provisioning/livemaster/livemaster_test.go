@@ -51,6 +51,13 @@ func (c *cluster) query(ctx context.Context, n inventory.Node) (redisinfo.Fields
 	return redisinfo.Parse(info), nil
 }
 
+// follow makes each of replicas a replica of master, as provision would.
+func (c *cluster) follow(master string, replicas ...string) {
+	for _, r := range replicas {
+		c.srv[r].ReplicaOf(c.srv[master])
+	}
+}
+
 func (c *cluster) decide(t *testing.T) (livemaster.Decision, error) {
 	t.Helper()
 	return livemaster.Decide(context.Background(), c.nodes, c.nodes[0].Node, c.query)
@@ -66,8 +73,7 @@ func TestDecide(t *testing.T) {
 	})
 	t.Run("as provisioned", func(t *testing.T) {
 		c := newCluster(t, 3)
-		c.srv["mirror"].ReplicaOf(c.srv["m"])
-		c.srv["repa"].ReplicaOf(c.srv["m"])
+		c.follow("m", "mirror", "repa")
 		d, err := c.decide(t)
 		if err != nil || d.Master.Name != "m" || d.Source != livemaster.FromNodes {
 			t.Fatalf("Decide = %s from %s, %v; want m from nodes", d.Master.Name, d.Source, err)
@@ -75,11 +81,9 @@ func TestDecide(t *testing.T) {
 	})
 	t.Run("after a switchover to the mirror", func(t *testing.T) {
 		c := newCluster(t, 3)
-		c.srv["mirror"].ReplicaOf(c.srv["m"])
-		c.srv["repa"].ReplicaOf(c.srv["m"])
+		c.follow("m", "mirror", "repa")
 		c.srv["mirror"].Do("REPLICAOF", "NO", "ONE")
-		c.srv["m"].ReplicaOf(c.srv["mirror"])
-		c.srv["repa"].ReplicaOf(c.srv["mirror"])
+		c.follow("mirror", "m", "repa")
 		d, err := c.decide(t)
 		if err != nil || d.Master.Name != "mirror" || d.Source != livemaster.FromNodes {
 			t.Fatalf("Decide = %s from %s, %v; want mirror from nodes", d.Master.Name, d.Source, err)
@@ -90,8 +94,7 @@ func TestDecide(t *testing.T) {
 	})
 	t.Run("master dead: its replicas still name it", func(t *testing.T) {
 		c := newCluster(t, 3)
-		c.srv["mirror"].ReplicaOf(c.srv["m"])
-		c.srv["repa"].ReplicaOf(c.srv["m"])
+		c.follow("m", "mirror", "repa")
 		c.srv["m"].Stop()
 		d, err := c.decide(t)
 		if err != nil || d.Master.Name != "m" || d.Unreachable["m"] == nil {
@@ -111,8 +114,7 @@ func TestDecide(t *testing.T) {
 	})
 	t.Run("old master back alone: an error, not a guess", func(t *testing.T) {
 		c := newCluster(t, 3)
-		c.srv["mirror"].ReplicaOf(c.srv["m"])
-		c.srv["repa"].ReplicaOf(c.srv["m"])
+		c.follow("m", "mirror", "repa")
 		c.srv["mirror"].Do("REPLICAOF", "NO", "ONE")
 		c.srv["repa"].ReplicaOf(c.srv["mirror"])
 		_, err := c.decide(t)

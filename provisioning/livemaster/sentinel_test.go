@@ -33,8 +33,7 @@ func (c *cluster) decideWith(t *testing.T, s livemaster.Sentinels) (livemaster.D
 func TestDecideWithSentinels(t *testing.T) {
 	t.Run("the majority's view, also after they fail over", func(t *testing.T) {
 		c := newCluster(t, 3)
-		c.srv["mirror"].ReplicaOf(c.srv["m"])
-		c.srv["repa"].ReplicaOf(c.srv["m"])
+		c.follow("m", "mirror", "repa")
 		s := sentinels(
 			redistest.StartSentinel(t, c.srv["m"], masterName, 2),
 			redistest.StartSentinel(t, c.srv["m"], masterName, 2),
