@@ -138,14 +138,20 @@ func (r *runner) printPlan(p *Plan, err error) {
 	for _, n := range slices.Sorted(mapKeys(p.Temporary)) {
 		temp = append(temp, fmt.Sprintf("%s %d→%d", n, p.Priority[n], p.Temporary[n]))
 	}
+	choice := p.Target + " is already Sentinel's first choice (the lowest replica-priority)"
+	if len(temp) > 0 {
+		choice = "make " + p.Target + " Sentinel's first choice: replica-priority " + strings.Join(temp, ", ") + ", until every sentinel sees it"
+	}
 	steps := []string{
-		"make " + p.Target + " Sentinel's first choice: replica-priority " + orNone(strings.Join(temp, ", ")) + ", until every sentinel sees it",
+		choice,
 		"pause writes on " + p.Master + " (CLIENT PAUSE WRITE, renewed)",
 		"wait until " + p.Target + " has " + p.Master + "'s replication offset",
-		"SENTINEL FAILOVER " + r.c.Name + " on the sentinel of " + orNone(first(p.Sentinels)),
+		"SENTINEL FAILOVER " + r.c.Name + " on the sentinel of " + first(p.Sentinels),
 		"wait until " + p.Target + " is master and a majority of sentinels name it",
 		"make " + p.Master + " a replica of " + p.Target + ", then resume writes (they fail READONLY there and go to " + p.Target + ")",
-		"put replica-priority back",
+	}
+	if len(temp) > 0 {
+		steps = append(steps, "put replica-priority back")
 	}
 	for i, s := range steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
@@ -163,13 +169,6 @@ func mapKeys(m map[string]int) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none needed)"
-	}
-	return s
 }
 
 func first(s []string) string {

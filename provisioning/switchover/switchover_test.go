@@ -40,7 +40,7 @@ func newLab(t *testing.T) *lab {
 		priority string
 	}{{"eu1", inventory.RoleMaster, "100"}, {"eu2", inventory.RoleMirror, "1"}, {"na", inventory.RoleReplica, "100"}}
 	for _, r := range roles {
-		s := redistest.Start(t, redistest.WithArgs("--replica-priority", r.priority))
+		s := redistest.Start(t, redistest.WithUnixSocket(), redistest.WithArgs("--replica-priority", r.priority))
 		l.servers[r.name] = s
 		l.cluster.Nodes = append(l.cluster.Nodes, livemaster.Node{
 			Node:  inventory.Node{Name: r.name, Role: r.role},
@@ -252,10 +252,11 @@ func TestSwitchoverLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 }
 
+// Over redis-cli, as counterctl runs it on the nodes.
 func TestSwitchoverDefaultsToTheMirror(t *testing.T) {
 	l := newLab(t)
 	var out testutil.Buffer
-	res, err := switchover.Run(context.Background(), l.asker, l.cluster, switchover.Options{Out: &out})
+	res, err := switchover.Run(context.Background(), l.cli(t), l.cluster, switchover.Options{Out: &out})
 	t.Logf("output:\n%s", out.String())
 	if err != nil {
 		t.Fatalf("Run: %v", err)
