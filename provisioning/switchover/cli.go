@@ -21,8 +21,10 @@ type Endpoint struct {
 	// --tls --cacert CA --cert CERT --key KEY -h 127.0.0.1 -p PORT.
 	Args []string
 	User string
-	// PasswordFile holds User's password on the node; it goes to
-	// redis-cli on stdin (--askpass), never on a command line.
+	// Password is User's password, or PasswordFile the file on the node
+	// that holds it; either goes to redis-cli on stdin (--askpass), never
+	// on a command line.
+	Password     []byte
 	PasswordFile string
 }
 
@@ -55,9 +57,11 @@ func (c *CLI) run(ctx context.Context, node string, e Endpoint, args []any) (any
 	argv := append([]string{"redis-cli", "--json", "-2"}, e.Args...)
 	var stdin []byte
 	if e.User != "" {
-		pw, err := sh.ReadFile(ctx, e.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("password of %s: %w", e.User, err)
+		pw := e.Password
+		if pw == nil {
+			if pw, err = sh.ReadFile(ctx, e.PasswordFile); err != nil {
+				return nil, fmt.Errorf("password of %s: %w", e.User, err)
+			}
 		}
 		stdin = append(bytes.TrimRight(pw, "\n"), '\n')
 		argv = append(argv, "--user", e.User, "--askpass")
