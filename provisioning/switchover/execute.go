@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,15 +51,27 @@ func (r *runner) switchover(ctx context.Context, p *Plan) (time.Duration, error)
 	}
 
 	r.say("5. waiting until %s is master and a majority of sentinels name it", p.Target)
+	// A failover under way is seen through even if the caller gives up:
+	// resuming writes on the old master while a sentinel may still promote
+	// another node would lose them.
+	ctx = context.WithoutCancel(ctx)
 	promoted, werr := r.waitPromoted(ctx, p)
+	newMaster := p.Target
 	if !promoted {
 		// waitPromoted waited past the sentinels' failover-timeout: no
-		// sentinel promotes it now, the old master can take writes again.
-		return resume(), fmt.Errorf("%s was not promoted (%s stays master): %w", p.Target, p.Master, werr)
+		// sentinel promotes the target now. If they promoted another
+		// node, the old master must follow it before writes resume.
+		named, _, said := r.majority(ctx)
+		if named == "" || named == p.Master {
+			return resume(), fmt.Errorf("%s was not promoted (%s stays master; sentinels: %s): %w", p.Target, p.Master, strings.Join(said, "; "), werr)
+		}
+		r.say("   the sentinels promoted %s, not %s", named, p.Target)
+		newMaster = named
+		werr = fmt.Errorf("the sentinels promoted %s instead of %s: %w", named, p.Target, werr)
 	}
 
-	r.say("6. making %s a replica of %s before writes resume", p.Master, p.Target)
-	host, port := r.addr(p.Target)
+	r.say("6. making %s a replica of %s before writes resume", p.Master, newMaster)
+	host, port := r.addr(newMaster)
 	_, derr := r.do(context.WithoutCancel(ctx), p.Master, "REPLICAOF", host, port)
 	if derr == nil {
 		r.rewrite(ctx, p.Master)
@@ -68,10 +79,10 @@ func (r *runner) switchover(ctx context.Context, p *Plan) (time.Duration, error)
 	d := resume()
 	if derr != nil {
 		// Writes held back now land on the old master: say so loudly.
-		return d, fmt.Errorf("%s is master but %s could not be made its replica: %w", p.Target, p.Master, derr)
+		return d, fmt.Errorf("%s is master but %s could not be made its replica: %w", newMaster, p.Master, derr)
 	}
 	if werr != nil {
-		return d, fmt.Errorf("%s is master, but: %w", p.Target, werr)
+		return d, fmt.Errorf("%s is master, but: %w", newMaster, werr)
 	}
 	r.waitFollows(ctx, p)
 	return d, nil
@@ -219,9 +230,15 @@ func (r *runner) sentinelFailover(ctx context.Context, p *Plan) error {
 		if err == nil {
 			return nil
 		}
+		if strings.Contains(err.Error(), "INPROG") {
+			// A failover already runs (the pause can make the master look
+			// down): it picks the target too, by the same priorities.
+			r.say("   a failover is already in progress; waiting for it")
+			return nil
+		}
 		errs = append(errs, err)
-		// A sentinel that answers with a refusal (INPROG, NOGOODSLAVE)
-		// speaks for the cluster: asking another would race it.
+		// A sentinel that answers with a refusal (NOGOODSLAVE) speaks
+		// for the cluster: asking another would race it.
 		if !isNetErr(err) {
 			break
 		}
@@ -243,7 +260,6 @@ func (r *runner) waitPromoted(ctx context.Context, p *Plan) (promoted bool, err 
 	if p.FailoverTimeout == 0 {
 		within = 3 * time.Minute // Sentinel's default failover-timeout
 	}
-	target, _ := r.byName(p.Target)
 	err = poll(ctx, within, func(ctx context.Context) error {
 		ti, err := r.info(ctx, p.Target)
 		if err != nil {
@@ -253,34 +269,47 @@ func (r *runner) waitPromoted(ctx context.Context, p *Plan) (promoted bool, err 
 			return fmt.Errorf("%s says role:%s", p.Target, ti["role"])
 		}
 		promoted = true
-		votes := 0
-		var said []string
-		for _, n := range r.c.Nodes {
-			v, err := r.sentinel(ctx, n.Name, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", r.c.Name)
-			if err != nil {
-				said = append(said, err.Error())
-				continue
-			}
-			hp, err := asList(v)
-			if err != nil || len(hp) != 2 {
-				said = append(said, fmt.Sprintf("sentinel on %s: reply %v", n.Name, v))
-				continue
-			}
-			h, _ := asString(hp[0])
-			pt, _ := asString(hp[1])
-			if slices.Contains(target.Addrs, net.JoinHostPort(h, pt)) {
-				votes++
-			} else {
-				said = append(said, fmt.Sprintf("sentinel on %s names %s", n.Name, net.JoinHostPort(h, pt)))
-			}
+		named, votes, said := r.majority(ctx)
+		if named != p.Target {
+			return fmt.Errorf("%d of %d sentinels name %s: %s", votes[p.Target], len(r.c.Nodes), p.Target, strings.Join(said, "; "))
 		}
-		if 2*votes <= len(r.c.Nodes) {
-			return fmt.Errorf("%d of %d sentinels name %s: %s", votes, len(r.c.Nodes), p.Target, strings.Join(said, "; "))
-		}
-		r.say("   %s is master; %d of %d sentinels name it", p.Target, votes, len(r.c.Nodes))
+		r.say("   %s is master; %d of %d sentinels name it", p.Target, votes[p.Target], len(r.c.Nodes))
 		return nil
 	})
 	return promoted, err
+}
+
+// majority asks every sentinel for the master: named is the node more
+// than half of all sentinels name, "" if none; said what the others said.
+func (r *runner) majority(ctx context.Context) (named string, votes map[string]int, said []string) {
+	votes = map[string]int{}
+	for _, n := range r.c.Nodes {
+		v, err := r.sentinel(ctx, n.Name, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", r.c.Name)
+		if err != nil {
+			said = append(said, err.Error())
+			continue
+		}
+		hp, err := asList(v)
+		if err != nil || len(hp) != 2 {
+			said = append(said, fmt.Sprintf("sentinel on %s: reply %v", n.Name, v))
+			continue
+		}
+		h, _ := asString(hp[0])
+		pt, _ := asString(hp[1])
+		m, ok := r.byAddr(net.JoinHostPort(h, pt))
+		if !ok {
+			said = append(said, fmt.Sprintf("sentinel on %s names %s, no node of the inventory", n.Name, net.JoinHostPort(h, pt)))
+			continue
+		}
+		votes[m.Name]++
+		said = append(said, fmt.Sprintf("sentinel on %s names %s", n.Name, m.Name))
+	}
+	for name, v := range votes {
+		if 2*v > len(r.c.Nodes) {
+			return name, votes, said
+		}
+	}
+	return "", votes, said
 }
 
 // waitFollows reports when the old master has synced from the new one.
