@@ -21,7 +21,11 @@ type Runner struct {
 	DryRun bool
 	// Rerun says how to retry one node after a failure, e.g.
 	// `counterctl provision -i inventory.yaml --limit na`.
-	Rerun  func(node string) string
+	Rerun func(node string) string
+	// Only, when set, says which steps apply to which host; the others
+	// report skipped there (node add: the new node fully, the firewall
+	// elsewhere).
+	Only   func(s Step, h host.Host) bool
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -146,6 +150,9 @@ func (r *Runner) finish(ctx context.Context, hr *hostRun) HostReport {
 }
 
 func (r *Runner) runStep(ctx context.Context, s Step, h host.Host) (Result, error) {
+	if r.Only != nil && !r.Only(s, h) {
+		return Result{Status: Skipped}, nil
+	}
 	if sr, ok := s.(ShouldRunner); ok {
 		yes, err := sr.ShouldRun(ctx, h)
 		if err != nil {
