@@ -10,3 +10,6 @@ import "github.com/spf13/cobra"
 func adminCommands() []*cobra.Command {
 	return []*cobra.Command{newLabCmd(), newHealthCmd(), newProvisionCmd(), newStatusCmd(), newFailoverCmd()}
 }
+
+// adminNodeCommands join the node group in the admin's build only.
+func adminNodeCommands() []*cobra.Command { return []*cobra.Command{newNodeAddCmd()} }

@@ -7,13 +7,15 @@ import (
 	"counter/provisioning/raid"
 )
 
-// newNodeCmd groups the checks that run on a node itself (from systemd timers).
+// newNodeCmd groups the checks that run on a node itself (from systemd
+// timers) and, in the admin's build, adding a node to the cluster.
 func newNodeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "node",
-		Short: "Checks that run on a cluster node (installed by provision)",
+		Short: "Checks that run on a cluster node (installed by provision); node add (admin build)",
 	}
 	cmd.AddCommand(newNodeRaidCheckCmd())
+	cmd.AddCommand(adminNodeCommands()...)
 	return cmd
 }
 

@@ -31,6 +31,8 @@ type provisionOptions struct {
 	debs      debOptions
 	getenv    func(string) string
 	now       func() time.Time
+	// only, when set, limits steps per node (node add); see phase.Runner.Only.
+	only func(phase.Step, host.Host) bool
 }
 
 func newProvisionCmd() *cobra.Command {
@@ -118,6 +120,7 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 		Parallel: o.parallel,
 		DryRun:   o.dryRun,
 		Rerun:    o.rerun,
+		Only:     o.only,
 		Logger:   slog.New(newProgressHandler(stdout)),
 		Now:      o.now,
 	}
