@@ -12,4 +12,6 @@ func adminCommands() []*cobra.Command {
 }
 
 // adminNodeCommands join the node group in the admin's build only.
-func adminNodeCommands() []*cobra.Command { return []*cobra.Command{newNodeAddCmd()} }
+func adminNodeCommands() []*cobra.Command {
+	return []*cobra.Command{newNodeAddCmd(), newNodeRemoveCmd()}
+}

@@ -19,8 +19,9 @@ import (
 )
 
 // sshLab is an inventory whose nodes are in-process SSH servers on
-// loopback addresses, each with its host key in known_hosts.
-func sshLab(t *testing.T, roles map[string]string) (*inventory.Inventory, map[string]*sshxtest.Server) {
+// loopback addresses, each with its host key in known_hosts; opts go to
+// every server (e.g. a fake systemctl first on the PATH).
+func sshLab(t *testing.T, roles map[string]string, opts ...sshxtest.Option) (*inventory.Inventory, map[string]*sshxtest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	key, pub := sshxtest.WriteKey(t, dir, "")
@@ -34,7 +35,7 @@ func sshLab(t *testing.T, roles map[string]string) (*inventory.Inventory, map[st
 		}
 		addr := fmt.Sprintf("127.0.0.%d", i)
 		i++
-		s := sshxtest.NewServer(t, pub, sshxtest.WithListen(addr+":0"))
+		s := sshxtest.NewServer(t, pub, append([]sshxtest.Option{sshxtest.WithListen(addr + ":0")}, opts...)...)
 		servers[name] = s
 		known.WriteString(knownhosts.Line([]string{s.Addr}, s.HostKeys[0].PublicKey()) + "\n")
 		_, port, _ := strings.Cut(s.Addr, ":")

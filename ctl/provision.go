@@ -33,6 +33,11 @@ type provisionOptions struct {
 	now       func() time.Time
 	// only, when set, limits steps per node (node add); see phase.Runner.Only.
 	only func(phase.Step, host.Host) bool
+	// loaded, when set, is used instead of reading inventory (node remove
+	// renders the cluster without the node still listed there).
+	loaded *inventory.Inventory
+	// noPackage: no step installs the package (node remove), so none is built.
+	noPackage bool
 }
 
 func newProvisionCmd() *cobra.Command {
@@ -81,9 +86,12 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	if o.parallel < 1 {
 		return fmt.Errorf("--parallel %d: want at least 1", o.parallel)
 	}
-	inv, err := inventory.Load(o.inventory)
-	if err != nil {
-		return err
+	inv := o.loaded
+	if inv == nil {
+		var err error
+		if inv, err = inventory.Load(o.inventory); err != nil {
+			return err
+		}
 	}
 	nodes, err := inv.Limit(o.limit)
 	if err != nil {
@@ -106,7 +114,9 @@ func (o *provisionOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 		return h, fresh, nil
 	}
 	// The package builds while the nodes connect; most nodes share this arch.
-	go cluster.Packages.Package(ctx, localDebArch())
+	if !o.noPackage {
+		go cluster.Packages.Package(ctx, localDebArch())
+	}
 	fmt.Fprintf(stdout, "connecting to %d nodes\n", len(nodes))
 	t0 := o.now()
 	waves, unreachable, release := o.connect(ctx, conn, inv, nodes, stderr)
