@@ -94,10 +94,17 @@ func TestNodeAddLab(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		found := false
 		for _, line := range strings.Split(out, "\n") {
-			if strings.HasPrefix(line, added+" ") && !strings.Contains(line, " up ") {
-				t.Errorf("status line of %s has no link up: %q", added, line)
+			if strings.HasPrefix(line, added+" ") {
+				found = true
+				if !strings.Contains(line, " up ") {
+					t.Errorf("status line of %s has no link up: %q", added, line)
+				}
 			}
+		}
+		if !found {
+			t.Errorf("status has no line for %s", added)
 		}
 	})
 }
