@@ -180,6 +180,9 @@ func (r *runner) pause(ctx context.Context, master string) (stop func(), err err
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	// Renewals outlive a cancelled ctx: once the failover is asked for,
+	// the pause must hold until the old master is demoted; stop ends them.
+	ctx = context.WithoutCancel(ctx)
 	wg.Go(func() {
 		t := time.NewTicker(r.o.Pause / 3)
 		defer t.Stop()

@@ -218,8 +218,10 @@ func poll(ctx context.Context, d time.Duration, cond func(context.Context) error
 	}
 }
 
+// addr is where the old master is sent to replicate from: the node's last
+// address form, its resolved IP when known (what the sentinels use too).
 func (r *runner) addr(name string) (host, port string) {
 	n, _ := r.byName(name)
-	host, port, _ = net.SplitHostPort(n.Addrs[0])
+	host, port, _ = net.SplitHostPort(n.Addrs[len(n.Addrs)-1])
 	return host, port
 }
