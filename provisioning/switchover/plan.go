@@ -50,7 +50,7 @@ type node struct {
 	info     redisinfo.Fields
 	err      error
 	priority int
-	lag      int64 // bytes behind the master, from the master's INFO
+	lag      int64 // bytes behind the master: its own INFO, else the master's view
 	onMaster bool  // the master lists it as a replica
 }
 
@@ -162,7 +162,7 @@ func (r *runner) byName(name string) (livemaster.Node, bool) {
 
 // replicas reads every other node: the master's view of it (listed, lag)
 // first, as a stopped replica cannot speak for itself, then its own INFO
-// and replica-priority.
+// (a fresher lag) and replica-priority.
 func (r *runner) replicas(ctx context.Context, master livemaster.Node, mi redisinfo.Fields, offset int64) []*node {
 	var out []*node
 	for _, n := range r.c.Nodes {
@@ -196,6 +196,12 @@ func (r *runner) replicas(ctx context.Context, master livemaster.Node, mi redisi
 		wg.Go(func() {
 			n.info, n.err = r.info(ctx, n.Name)
 			if n.err == nil {
+				// Its own offset is fresher than the master's view of it
+				// (acknowledged once a second); read after the master's,
+				// it can be ahead.
+				if off, err := strconv.ParseInt(n.info["slave_repl_offset"], 10, 64); err == nil && n.onMaster {
+					n.lag = max(offset-off, 0)
+				}
 				n.priority, n.err = r.priority(ctx, n.Name)
 			}
 		})

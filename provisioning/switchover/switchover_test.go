@@ -359,3 +359,24 @@ func portOf(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)
 	return p
 }
+
+// A mirror that lags (here: stopped while the master takes writes) is
+// passed over for the most up-to-date replica.
+func TestSwitchoverDefaultSkipsALaggingMirror(t *testing.T) {
+	l := newLab(t)
+	l.servers["eu2"].Pause()
+	defer l.servers["eu2"].Resume()
+	c := l.servers["eu1"].Client()
+	for i := range 100 {
+		c.Set(context.Background(), fmt.Sprint("fill", i), strings.Repeat("x", 100), 0)
+	}
+	var out testutil.Buffer
+	res, err := switchover.Run(context.Background(), l.asker, l.cluster, switchover.Options{DryRun: true, MaxLag: 1024, CallTimeout: time.Second, Out: &out})
+	t.Logf("output:\n%s", out.String())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Plan.Target != "na" {
+		t.Errorf("target %q, want na (the mirror eu2 lags)", res.Plan.Target)
+	}
+}
