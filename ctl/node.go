@@ -8,11 +8,11 @@ import (
 )
 
 // newNodeCmd groups the checks that run on a node itself (from systemd
-// timers) and, in the admin's build, adding a node to the cluster.
+// timers) and, in the admin's build, adding and removing nodes.
 func newNodeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "node",
-		Short: "Checks that run on a cluster node (installed by provision); node add (admin build)",
+		Short: "Checks that run on a cluster node (installed by provision); node add and remove (admin build)",
 	}
 	cmd.AddCommand(newNodeRaidCheckCmd())
 	cmd.AddCommand(adminNodeCommands()...)
