@@ -20,13 +20,26 @@ type Cluster struct {
 	Sentinels []*Sentinel
 }
 
-// StartCluster starts a master and one replica per entry of priorities (its
-// replica-priority: Sentinel promotes the lowest non-zero one; 0 = never),
-// then three Sentinels, and waits until every Sentinel knows every replica
+// ClusterConfig shapes StartCluster.
+type ClusterConfig struct {
+	Name       string        // the master name; default "counter"
+	Priorities []int         // one replica each, with this replica-priority (lowest non-zero is promoted first; 0 never)
+	DownAfter  time.Duration // Sentinel's down-after-milliseconds; default 1s (the loopback anchor)
+}
+
+// StartCluster starts a master and the replicas of cc, then three Sentinels
+// (quorum 2), and waits until every Sentinel knows every replica
 // and the other Sentinels, so a failover can happen. opts apply to every
 // server (WithCA and WithPassword also secure the Sentinels).
-func StartCluster(tb testing.TB, name string, priorities []int, opts ...Option) *Cluster {
+func StartCluster(tb testing.TB, cc ClusterConfig, opts ...Option) *Cluster {
 	tb.Helper()
+	if cc.Name == "" {
+		cc.Name = "counter"
+	}
+	if cc.DownAfter == 0 {
+		cc.DownAfter = time.Second
+	}
+	name, priorities := cc.Name, cc.Priorities
 	start := func(priority int) *Server {
 		// Masters ping replicas every second so replicas know their lag to the second.
 		o := append([]Option{WithArgs("--repl-ping-replica-period", "1", "--replica-priority", strconv.Itoa(priority))}, opts...)
@@ -39,7 +52,7 @@ func StartCluster(tb testing.TB, name string, priorities []int, opts ...Option) 
 		c.Replicas = append(c.Replicas, r)
 	}
 	for range 3 {
-		c.Sentinels = append(c.Sentinels, StartSentinel(tb, c.Master, name, 2))
+		c.Sentinels = append(c.Sentinels, startSentinel(tb, c.Master, name, 2, cc.DownAfter))
 	}
 	for _, s := range c.Sentinels {
 		sc := s.Client()

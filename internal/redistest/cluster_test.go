@@ -10,7 +10,7 @@ import (
 
 func TestClusterFailsOverToTheLowestPriority(t *testing.T) {
 	ca := testutil.NewTLS(t)
-	c := redistest.StartCluster(t, "counter", []int{100, 10}, redistest.WithCA(ca), redistest.WithPassword("pw"))
+	c := redistest.StartCluster(t, redistest.ClusterConfig{Priorities: []int{100, 10}}, redistest.WithCA(ca), redistest.WithPassword("pw"))
 	c.Master.Do("SET", "k", "v")
 	old := c.Master
 	old.Kill()

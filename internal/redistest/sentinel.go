@@ -33,6 +33,11 @@ type Sentinel struct {
 // serves TLS only and asks for the same password, as on the cluster.
 func StartSentinel(tb testing.TB, master *Server, name string, quorum int) *Sentinel {
 	tb.Helper()
+	return startSentinel(tb, master, name, quorum, time.Second)
+}
+
+func startSentinel(tb testing.TB, master *Server, name string, quorum int, downAfter time.Duration) *Sentinel {
+	tb.Helper()
 	bin := lookBinary(tb)
 	dir := tb.TempDir()
 	port := testutil.FreePort(tb)
@@ -50,7 +55,7 @@ func StartSentinel(tb testing.TB, master *Server, name string, quorum int) *Sent
 		fmt.Fprintf(&conf, "port %d\n", port)
 	}
 	fmt.Fprintf(&conf, "sentinel monitor %s 127.0.0.1 %d %d\n", name, master.port, quorum)
-	fmt.Fprintf(&conf, "sentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n", name, name)
+	fmt.Fprintf(&conf, "sentinel down-after-milliseconds %s %d\nsentinel failover-timeout %s 5000\n", name, downAfter.Milliseconds(), name)
 	if master.password != "" {
 		if master.user != "" {
 			fmt.Fprintf(&conf, "sentinel auth-user %s %s\n", name, master.user)
