@@ -138,4 +138,3 @@ func unknownAfterScript(err error) error {
 	// not read as "the script was refused".
 	return fmt.Errorf("%w: %w: replication check: %v", ErrOutcomeUnknown, ErrMasterUnavailable, err)
 }
-
