@@ -85,6 +85,11 @@ type Options struct {
 	Hash              HashParams    // zero = DefaultHashParams
 	HashConcurrency   int           // argon2 runs at once (each takes Hash.MemoryKiB), default GOMAXPROCS
 	Logger            *slog.Logger  // nil = discard
+	// Sentinels (host:port) name the master MasterName that writes go to,
+	// instead of MasterURL, with LocalURL's user, password and TLS; a press
+	// then counts only once a replica they would promote first has it.
+	Sentinels  []string
+	MasterName string
 	// OnChange is called from one goroutine, in order, with the first value
 	// read and whenever the held value changes. If it is slow, intermediate
 	// values are skipped: it always catches up with the latest value.
