@@ -67,24 +67,19 @@ const (
 
 // Options configure Open. Zero values take the documented defaults.
 type Options struct {
-	LocalURL, MasterURL string // MasterURL "" = LocalURL (unless Sentinels)
-	// Sentinels (host:port) name the master MasterName that writes go to,
-	// instead of MasterURL, with LocalURL's user, password and TLS; a press
-	// then counts only once a replica they would promote first has it.
-	Sentinels         []string
-	MasterName        string
-	Password          string        // used when a URL carries none
-	CAFile            string        // PEM CAs trusted for rediss:// URLs; "" = system roots
-	CertFile, KeyFile string        // client certificate for rediss:// (Redis tls-auth-clients); "" = none
-	KeyPrefix         string        // default DefaultKeyPrefix
-	SessionTTL        time.Duration // default 30 days
-	Window            time.Duration // one increment per user per Window; default 24h
-	PollInterval      time.Duration // default 500ms
-	Timeout           time.Duration // per command, default 500ms
-	PoolSize          int           // connections per node, default 10
-	Hash              HashParams    // zero = DefaultHashParams
-	HashConcurrency   int           // argon2 runs at once (each takes Hash.MemoryKiB), default GOMAXPROCS
-	Logger            *slog.Logger  // nil = discard
+	LocalURL, MasterURL string        // MasterURL "" = LocalURL (unless Sentinels)
+	Password            string        // used when a URL carries none
+	CAFile              string        // PEM CAs trusted for rediss:// URLs; "" = system roots
+	CertFile, KeyFile   string        // client certificate for rediss:// (Redis tls-auth-clients); "" = none
+	KeyPrefix           string        // default DefaultKeyPrefix
+	SessionTTL          time.Duration // default 30 days
+	Window              time.Duration // one increment per user per Window; default 24h
+	PollInterval        time.Duration // default 500ms
+	Timeout             time.Duration // per command, default 500ms
+	PoolSize            int           // connections per node, default 10
+	Hash                HashParams    // zero = DefaultHashParams
+	HashConcurrency     int           // argon2 runs at once (each takes Hash.MemoryKiB), default GOMAXPROCS
+	Logger              *slog.Logger  // nil = discard
 	// Sentinels (host:port) name the master MasterName that writes go to,
 	// instead of MasterURL, with LocalURL's user, password and TLS; a press
 	// then counts only once a replica they would promote first has it.
