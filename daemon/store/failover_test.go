@@ -150,3 +150,65 @@ func TestPressOnADemotedMasterIsNotCounted(t *testing.T) {
 		t.Fatalf("press on a replica = %v; want ErrMasterUnavailable (READONLY: not counted), not ErrOutcomeUnknown", err)
 	}
 }
+
+// TestLaggingMirrorLosesNoAcknowledgedPress: the mirror (promoted first)
+// is paused with its socket buffers full, so a press reaches only the
+// continental replica; the master dies and the mirror, resumed, is
+// promoted without it. That press must not have been answered as counted;
+// pressed again, it counts on the new master.
+func TestLaggingMirrorLosesNoAcknowledgedPress(t *testing.T) {
+	ca := testutil.NewTLS(t)
+	c := redistest.StartCluster(t, redistest.ClusterConfig{Priorities: []int{10, 100}, DownAfter: 5 * time.Second},
+		redistest.WithCA(ca), redistest.WithPassword("pw"))
+	mirror, continental := c.Replicas[0], c.Replicas[1]
+	s := openFailoverStore(t, c, continental, nil)
+	addUsers(t, s, c.Master, "ann", "bob")
+	waitPromotionFirst(t, s, mirror)
+	ctx := context.Background()
+	acked := map[string]bool{}
+	if _, err := s.IncrementSession(ctx, "token-ann"); err != nil {
+		t.Fatalf("press before the trouble: %v", err)
+	}
+	acked["ann"] = true
+
+	// Fill the paused mirror's socket buffers (loopback holds tens of MB)
+	// so the master keeps what follows in its own memory, lost with it.
+	mirror.Pause()
+	junk := strings.Repeat("x", 16<<20)
+	mc := c.Master.Client()
+	for i := range 5 {
+		if err := mc.Set(ctx, fmt.Sprintf("junk:%d", i), junk, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.IncrementSession(ctx, "token-bob")
+	switch {
+	case err == nil:
+		acked["bob"] = true
+		t.Errorf("press with the mirror behind = counted, want ErrOutcomeUnknown")
+	case !errors.Is(err, store.ErrOutcomeUnknown):
+		t.Errorf("press with the mirror behind = %v, want ErrOutcomeUnknown", err)
+	}
+	old := c.Master
+	old.Kill()
+	mirror.Resume()
+	if got := c.WaitNewMaster(t, old, 30*time.Second); got != mirror {
+		t.Fatalf("promoted %s, want the mirror %s", got.Addr(), mirror.Addr())
+	}
+	nc := mirror.Client()
+	for login := range acked {
+		if err := nc.HGet(ctx, s.UserKey(login), store.FieldLastIncrement).Err(); err != nil {
+			t.Errorf("%s's acknowledged press is not on the new master: %v", login, err)
+		}
+	}
+	testutil.Poll(t, 20*time.Second, "bob's press counts on the new master", func(ctx context.Context) error {
+		p, err := s.IncrementSession(ctx, "token-bob")
+		if err != nil {
+			return err
+		}
+		if p.Value != 2 {
+			return testutil.Stop(fmt.Errorf("bob's press = %+v, want value 2", p))
+		}
+		return nil
+	})
+}
