@@ -36,7 +36,7 @@ func TestReadyzOnAReplicaDuringAMasterOutage(t *testing.T) {
 	replica := c.Replicas[0]
 	// Above the sentinels' down-after (1 s) plus their ping period (1 s):
 	// they agree the master is down before the value is called old.
-	const staleness = 4 * time.Second
+	const staleness = 5 * time.Second
 	base := counterdOnCluster(t, c, replica, func(cfg *Config) { cfg.MaxStaleness = staleness })
 	waitReady := func(what string) {
 		testutil.Poll(t, 20*time.Second, what, func(context.Context) error {

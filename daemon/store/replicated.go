@@ -118,10 +118,16 @@ func (s *Store) promotedHolds(info redisinfo.Fields, ours int64) bool {
 		}
 		return false
 	}
+	attached := false
 	for _, a := range p.addrs {
-		if off, ok := acked[a]; ok && off >= ours {
+		off, ok := acked[a]
+		if ok && off >= ours {
 			return true
 		}
+		attached = attached || ok
+	}
+	if !attached { // a failover, or the mirror lost: the order may have changed
+		s.sent.askAgain()
 	}
 	return false
 }

@@ -17,10 +17,14 @@ import (
 )
 
 // promotionRefresh is how often the store asks the sentinels which replica
-// they would promote first. A failover changes the answer; until the next
-// refresh a press may wait for a replica that is now the master and be
-// answered "not known yet", never a false success.
-const promotionRefresh = time.Second
+// they would promote first. A failover changes the answer: a press that
+// finds none of those replicas attached to the master asks again at once
+// (at most every promotionRecheck); until then presses are answered "not
+// known yet", never a false success.
+const (
+	promotionRefresh = time.Second
+	promotionRecheck = 100 * time.Millisecond
+)
 
 // sentinels are the store's own clients of the Sentinels (the failover
 // client keeps its own): they tell which replica would be promoted first,
@@ -30,6 +34,7 @@ type sentinels struct {
 	clients []*redis.SentinelClient
 	timeout time.Duration
 	first   atomic.Pointer[promotion] // nil until a sentinel answered
+	recheck chan struct{}             // a press asks for a refresh now
 }
 
 // promotion is the sentinels' promotion order as far as the store needs it.
@@ -79,7 +84,7 @@ func anyHostTLS(c *tls.Config) *tls.Config {
 }
 
 func newSentinels(local *redis.Options, o Options) *sentinels {
-	s := &sentinels{name: o.MasterName, timeout: o.Timeout}
+	s := &sentinels{name: o.MasterName, timeout: o.Timeout, recheck: make(chan struct{}, 1)}
 	for _, addr := range o.Sentinels {
 		s.clients = append(s.clients, redis.NewSentinelClient(&redis.Options{
 			Addr: addr, Username: local.Username, Password: local.Password,
@@ -116,11 +121,25 @@ func (s *Store) watchPromotion(ctx context.Context) {
 			s.redisError("sentinel replicas", err)
 		}
 		down.report(s, "asking the sentinels for the promotion order", err)
+		select { // not more often than promotionRecheck
+		case <-ctx.Done():
+			return
+		case <-time.After(promotionRecheck):
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.sent.recheck:
 		}
+	}
+}
+
+// askAgain wakes watchPromotion for a refresh now.
+func (s *sentinels) askAgain() {
+	select {
+	case s.recheck <- struct{}{}:
+	default:
 	}
 }
 
