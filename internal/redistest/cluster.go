@@ -25,6 +25,8 @@ type ClusterConfig struct {
 	Name       string        // the master name; default "counter"
 	Priorities []int         // one replica each, with this replica-priority (lowest non-zero is promoted first; 0 never)
 	DownAfter  time.Duration // Sentinel's down-after-milliseconds; default 1s (the loopback anchor)
+	// SentinelConf is appended to each sentinel.conf, e.g. an ACL "user" line.
+	SentinelConf string
 }
 
 // StartCluster starts a master and the replicas of cc, then three Sentinels
@@ -52,7 +54,7 @@ func StartCluster(tb testing.TB, cc ClusterConfig, opts ...Option) *Cluster {
 		c.Replicas = append(c.Replicas, r)
 	}
 	for range 3 {
-		c.Sentinels = append(c.Sentinels, startSentinel(tb, c.Master, name, 2, cc.DownAfter))
+		c.Sentinels = append(c.Sentinels, startSentinel(tb, c.Master, name, 2, cc.DownAfter, cc.SentinelConf))
 	}
 	for _, s := range c.Sentinels {
 		sc := s.Client()

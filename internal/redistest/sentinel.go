@@ -33,10 +33,10 @@ type Sentinel struct {
 // serves TLS only and asks for the same password, as on the cluster.
 func StartSentinel(tb testing.TB, master *Server, name string, quorum int) *Sentinel {
 	tb.Helper()
-	return startSentinel(tb, master, name, quorum, time.Second)
+	return startSentinel(tb, master, name, quorum, time.Second, "")
 }
 
-func startSentinel(tb testing.TB, master *Server, name string, quorum int, downAfter time.Duration) *Sentinel {
+func startSentinel(tb testing.TB, master *Server, name string, quorum int, downAfter time.Duration, extra string) *Sentinel {
 	tb.Helper()
 	bin := lookBinary(tb)
 	dir := tb.TempDir()
@@ -64,6 +64,7 @@ func startSentinel(tb testing.TB, master *Server, name string, quorum int, downA
 		fmt.Fprintf(&conf, "sentinel auth-pass %s %s\nrequirepass %s\nsentinel sentinel-pass %s\n",
 			name, master.password, master.password, master.password)
 	}
+	conf.WriteString(extra)
 	path := filepath.Join(dir, "sentinel.conf")
 	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
 		tb.Fatal(err)
