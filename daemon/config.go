@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +27,9 @@ type Config struct {
 	Listen           string
 	MetricsListen    string // /metrics only here; empty: not served
 	Redis            string // the local node, for reads
-	Master           string // the master, for writes; defaults to Redis
+	Master           string // the master, for writes; defaults to Redis unless Sentinels is set
+	Sentinels        string // host:port,... of the Sentinels naming the master; "" = the fixed Master
+	MasterName       string // the master's name at the Sentinels
 	RedisPassword    string // from --redis-password-file or $COUNTERD_REDIS_PASSWORD; never logged
 	RedisCAFile      string // PEM CAs trusted for rediss:// URLs
 	RedisCertFile    string // client certificate for rediss:// (the cluster's Redis demands one)
@@ -96,6 +100,8 @@ func newFlagSet(cfg *Config, cli *cliFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "`address` to serve Prometheus /metrics on, apart from the public listeners (e.g. 10.0.0.5:9180; empty: no metrics)")
 	fs.StringVar(&cfg.Redis, "redis", cfg.Redis, "`URL` of the local Redis node, read for the value and sessions")
 	fs.StringVar(&cfg.Master, "master", "", "`URL` of the Redis master that takes writes (default: --redis)")
+	fs.StringVar(&cfg.Sentinels, "sentinels", "", "comma-separated `host:port` list of the Redis Sentinels; writes then go to the master they name, followed across failovers (with --master-name, instead of --master)")
+	fs.StringVar(&cfg.MasterName, "master-name", "", "`name` of the master at the --sentinels (the inventory's cluster)")
 	fs.StringVar(&cli.passwordFile, "redis-password-file", "", "`file` holding the Redis password (else $COUNTERD_REDIS_PASSWORD)")
 	fs.StringVar(&cfg.RedisCAFile, "redis-ca-file", "", "PEM `file` of the CAs trusted for rediss:// URLs (default: system roots)")
 	fs.StringVar(&cfg.RedisCertFile, "redis-cert-file", "", "PEM client certificate `file` for rediss:// (with --redis-key-file)")
@@ -165,7 +171,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if setErr != nil {
 		return cfg, setErr
 	}
-	if cfg.Master == "" {
+	if cfg.Master != "" && cfg.Sentinels != "" {
+		return cfg, errors.New("--master and --sentinels: give one (the sentinels name the master)")
+	}
+	if cfg.Master == "" && cfg.Sentinels == "" {
 		cfg.Master = cfg.Redis
 	}
 	if cli.passwordFile != "" {
@@ -188,13 +197,18 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 
 func (c Config) validate() error {
 	var errs []error
-	for name, u := range map[string]string{"--redis": c.Redis, "--master": c.Master} {
+	urls := map[string]string{"--redis": c.Redis}
+	if c.Sentinels == "" {
+		urls["--master"] = c.Master
+	}
+	for name, u := range urls {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "redis" && p.Scheme != "rediss" && p.Scheme != "unix") {
 			// The URL may hold a password: never echo it.
 			errs = append(errs, fmt.Errorf("%s: want redis://host:port/db, rediss://... or unix:///path", name))
 		}
 	}
+	errs = append(errs, c.validateSentinels()...)
 	if c.AuthMode != AuthCookie && c.AuthMode != AuthPerRequest {
 		errs = append(errs, fmt.Errorf("--auth-mode %q: want cookie or per-request", c.AuthMode))
 	}
@@ -220,6 +234,49 @@ func (c Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SentinelAddrs is --sentinels as a list; nil without.
+func (c Config) SentinelAddrs() []string {
+	if c.Sentinels == "" {
+		return nil
+	}
+	var out []string
+	for a := range strings.SplitSeq(c.Sentinels, ",") {
+		out = append(out, strings.TrimSpace(a))
+	}
+	return out
+}
+
+func (c Config) validateSentinels() []error {
+	if c.Sentinels == "" {
+		if c.MasterName != "" {
+			return []error{errors.New("--master-name needs --sentinels")}
+		}
+		return nil
+	}
+	var errs []error
+	if c.MasterName == "" {
+		errs = append(errs, errors.New("--sentinels needs --master-name (the name the sentinels monitor)"))
+	}
+	if strings.HasPrefix(c.Redis, "unix:") {
+		errs = append(errs, errors.New("--sentinels needs --redis as redis:// or rediss://: its user, password and TLS are used for the master and the sentinels"))
+	}
+	seen := map[string]bool{}
+	for _, a := range c.SentinelAddrs() {
+		host, port, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(port)
+		switch {
+		case err != nil || host == "":
+			errs = append(errs, fmt.Errorf("--sentinels %q: want host:port", a))
+		case perr != nil || n < 1 || n > 65535:
+			errs = append(errs, fmt.Errorf("--sentinels %q: port must be 1-65535", a))
+		case seen[a]:
+			errs = append(errs, fmt.Errorf("--sentinels %q: listed twice", a))
+		}
+		seen[a] = true
+	}
+	return errs
 }
 
 type yamlValue struct {
@@ -265,7 +322,8 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprint(w, `Usage: counterd [flags]
 
 counterd serves the global counter page and its API from Redis: reads from the
-local node (--redis), writes to the master (--master).
+local node (--redis), writes to the master: the fixed --master, or the one the
+--sentinels name for --master-name, followed across failovers.
 
 Every flag can also be set as $COUNTERD_<FLAG> (e.g. --max-staleness as
 $COUNTERD_MAX_STALENESS) or as a key of the --config YAML file (or

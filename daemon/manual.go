@@ -27,7 +27,14 @@ counterd - serve the global counter page and its API from Redis
 # DESCRIPTION
 **counterd** serves one global number and a button. Reads come from the local
 Redis node (**--redis**, a replica in the cluster) and are held in memory;
-writes (registration, logins, increments) go to the master (**--master**).
+writes (registration, logins, increments) go to the master: the fixed
+**--master**, or the one the **--sentinels** name for **--master-name**,
+followed across failovers without a restart (same user, password and TLS as
+**--redis**, for the master and the sentinels). With **--sentinels** a press is
+answered 200 only once a replica the sentinels would promote first (lowest
+non-zero replica-priority among the healthy ones) has acknowledged it
+(**WAIT** in the press's pipeline), or any replica when none is healthy;
+otherwise it is answered 503 "not known yet" as below.
 An authenticated user may press once per rolling 24 hours, on the master's clock.
 A press the master does not answer within **--redis-timeout** may still count,
 so it is answered 503 "not known yet" with **Retry-After**, never "not
@@ -38,7 +45,10 @@ session is ended there as soon as it answers.
 
 Routes: **GET /** the page; **GET /getvalue** the value; **GET /events** the
 value as Server-Sent Events; **POST /register**, **POST /** (log in),
-**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**. Prometheus
+**POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**. **GET /readyz** fails once the value is older than **--max-staleness**,
+except, with **--sentinels**, on a replica whose master a majority of the
+sentinels see down (the value was fresh when it was last seen): nobody can
+write, so the replica stays ready and says so. Prometheus
 **GET /metrics** is served only on the **--metrics-listen** address, never on
 the public listeners (it tells the Go version, open files and Redis errors).
 

@@ -58,6 +58,17 @@ func (m *Metrics) watch(values valueReader, hub *Hub, now func() time.Time) {
 			Name: "counterd_event_streams", Help: "Open /events streams.",
 		}, func() float64 { return float64(hub.Clients()) }),
 	)
+	if mw, ok := values.(masterWatcher); ok {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "counterd_master_down",
+			Help: "1 while this replica's master is down in the eyes of a majority of the sentinels (then /readyz stays ready with an old value), else 0.",
+		}, func() float64 {
+			if _, down := mw.MasterDown(); down {
+				return 1
+			}
+			return 0
+		}))
+	}
 }
 
 func (m *Metrics) handler() http.Handler {

@@ -17,6 +17,8 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, hub *Hub, m *M
 	st, err := store.Open(ctx, store.Options{
 		LocalURL:     cfg.Redis,
 		MasterURL:    cfg.Master,
+		Sentinels:    cfg.SentinelAddrs(),
+		MasterName:   cfg.MasterName,
 		Password:     cfg.RedisPassword,
 		CAFile:       cfg.RedisCAFile,
 		CertFile:     cfg.RedisCertFile,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"counter/daemon/store"
 )
 
 // Header values of the pre-rendered responses, shared by every request.
@@ -39,7 +41,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(healthzBody)
 }
 
-// readyz says whether this node should take traffic: its Redis answers and the value is fresh.
+// masterWatcher tells whether the sentinels see the local replica's lost
+// master down (store.Store does, with --sentinels).
+type masterWatcher interface {
+	MasterDown() (store.MasterDown, bool)
+}
+
+// readyz says whether this node should take traffic: its Redis answers and
+// the value is fresh, or (with --sentinels) the value is old only because
+// the master it comes from is down for everyone: nobody can write, so no
+// other node has a newer value, and withdrawing every replica during a
+// failover would take the whole service down.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = plainType
 	w.Header()["Cache-Control"] = noCache
@@ -51,7 +63,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, confirmed := s.store.Value()
-	if age := s.now().Sub(confirmed); age > s.cfg.MaxStaleness {
+	age := s.now().Sub(confirmed)
+	if age > s.cfg.MaxStaleness && !confirmed.IsZero() {
+		if mw, ok := s.store.(masterWatcher); ok {
+			// The value was fresh when the master was last seen alive.
+			if d, down := mw.MasterDown(); down && !confirmed.Before(d.LastSeen.Add(-s.cfg.MaxStaleness)) {
+				fmt.Fprintf(w, "ok: the master %s is down (%d of %d sentinels agree): nobody can write, the value (%s old) is the latest; presses wait for the failover\n",
+					d.Master, d.Votes, d.Of, age.Round(1e6))
+				return
+			}
+		}
+	}
+	if age > s.cfg.MaxStaleness {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		if confirmed.IsZero() {
 			fmt.Fprintln(w, "value never confirmed by redis")

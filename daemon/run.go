@@ -66,7 +66,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Running, error) 
 		return nil, err
 	}
 	log.Info("counterd starting", "version", buildinfo.String(), "redis", redact(cfg.Redis),
-		"master", redact(cfg.Master), "auth_mode", cfg.AuthMode, "max_staleness", cfg.MaxStaleness)
+		"master", redact(cfg.Master), "sentinels", cfg.Sentinels, "master_name", cfg.MasterName, "auth_mode", cfg.AuthMode, "max_staleness", cfg.MaxStaleness)
 	r := &Running{d: d, done: make(chan error, 1),
 		srv: NewServer(cfg, Deps{Store: st, Hub: hub, Metrics: metrics, Logger: log, Now: time.Now})}
 	go func() {

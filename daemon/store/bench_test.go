@@ -76,3 +76,46 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIncrementWaitCheck compares, in one run on one loopback cluster
+// (master, mirror, continental replica, three sentinels), a press through a
+// fixed master with a press that also waits for the replica the sentinels
+// would promote first (--sentinels). Each iteration presses once each way.
+func BenchmarkIncrementWaitCheck(b *testing.B) {
+	c := redistest.StartCluster(b, redistest.ClusterConfig{Priorities: []int{10, 100}})
+	fixed := openStore(b, c.Replicas[1], c.Master, nil)
+	waiting := openStore(b, c.Replicas[1], nil, func(o *store.Options) {
+		o.Sentinels, o.MasterName = c.SentinelAddrs(), c.Name
+	})
+	testutil.Eventually(b, 20*time.Second, "promotion order known", func() bool { return len(waiting.PromotionFirst()) == 1 })
+	ctx := context.Background()
+	cl := c.Master.Client()
+	p := cl.Pipeline()
+	for i := range 2 * b.N {
+		login := "bench" + strconv.Itoa(i)
+		p.HSet(ctx, fixed.UserKey(login), "hash", "x")
+		p.Set(ctx, fixed.SessionKey("token-"+login), login, time.Hour)
+		if p.Len() >= 2000 || i == 2*b.N-1 {
+			if _, err := p.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var tFixed, tWait time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		if _, err := fixed.IncrementSession(ctx, "token-bench"+strconv.Itoa(2*i)); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := waiting.IncrementSession(ctx, "token-bench"+strconv.Itoa(2*i+1)); err != nil {
+			b.Fatal(err)
+		}
+		tFixed, tWait = tFixed+t1.Sub(t0), tWait+time.Since(t1)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(tFixed.Nanoseconds())/float64(b.N), "ns/press-fixed")
+	b.ReportMetric(float64(tWait.Nanoseconds())/float64(b.N), "ns/press-wait")
+	b.ReportMetric(float64(tWait)/float64(tFixed), "wait/fixed")
+}

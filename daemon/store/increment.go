@@ -125,9 +125,15 @@ func (s *Store) increment(ctx context.Context, mode, key string) (Press, error) 
 	keys := []string{s.ValueKey(), key}
 	sctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
-	res, err := incrementScript.Run(sctx, s.master, keys,
+	res, err := s.runIncrement(sctx, keys,
 		mode, s.userPrefix(), s.o.Window.Microseconds(), FieldLastIncrement, s.Channel(), FieldUnconfirmed,
-	).Int64Slice()
+	)
+	if errors.Is(err, ErrOutcomeUnknown) {
+		// The script ran; the press is not known to be on the replica the
+		// sentinels would promote first (see runIncrement).
+		s.redisError("increment replication", err)
+		return Press{}, fmt.Errorf("increment: %w", err)
+	}
 	if err != nil {
 		s.redisError("increment", err)
 		return Press{}, s.incrementError(sctx, err)

@@ -67,7 +67,7 @@ const (
 
 // Options configure Open. Zero values take the documented defaults.
 type Options struct {
-	LocalURL, MasterURL string        // MasterURL "" = LocalURL
+	LocalURL, MasterURL string        // MasterURL "" = LocalURL (unless Sentinels)
 	Password            string        // used when a URL carries none
 	CAFile              string        // PEM CAs trusted for rediss:// URLs; "" = system roots
 	CertFile, KeyFile   string        // client certificate for rediss:// (Redis tls-auth-clients); "" = none
@@ -80,6 +80,11 @@ type Options struct {
 	Hash                HashParams    // zero = DefaultHashParams
 	HashConcurrency     int           // argon2 runs at once (each takes Hash.MemoryKiB), default GOMAXPROCS
 	Logger              *slog.Logger  // nil = discard
+	// Sentinels (host:port) name the master MasterName that writes go to,
+	// instead of MasterURL, with LocalURL's user, password and TLS; a press
+	// then counts only once a replica they would promote first has it.
+	Sentinels  []string
+	MasterName string
 	// OnChange is called from one goroutine, in order, with the first value
 	// read and whenever the held value changes. If it is slow, intermediate
 	// values are skipped: it always catches up with the latest value.
@@ -129,6 +134,10 @@ func (o *Options) setDefaults() {
 
 func (o *Options) validate() error {
 	switch {
+	case len(o.Sentinels) > 0 && o.MasterName == "":
+		return errors.New("sentinels without a master name")
+	case len(o.Sentinels) > 0 && o.MasterURL != o.LocalURL:
+		return errors.New("sentinels and a master url: give one")
 	case o.SessionTTL < time.Second:
 		return fmt.Errorf("session ttl %s: must be at least 1s", o.SessionTTL)
 	case o.Window < time.Second:
@@ -153,6 +162,8 @@ type Store struct {
 	o      Options
 	local  *redis.Client // reads, subscription, poll
 	master *redis.Client // writes; the same client as local when they are one node
+	sent   *sentinels    // nil without Options.Sentinels
+	down   atomic.Pointer[MasterDown]
 	log    *slog.Logger
 
 	hashSem   chan struct{} // bounds concurrent argon2 runs (memory)
@@ -199,9 +210,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		ends:      newSessionEnds(maxPendingEnds),
 	}
 	s.local = redis.NewClient(localOpts)
-	if o.MasterURL == o.LocalURL {
+	switch {
+	case len(o.Sentinels) > 0:
+		s.master = redis.NewFailoverClient(failoverOptions(localOpts, o))
+		s.sent = newSentinels(localOpts, o)
+		s.log.Info("redis master named by the sentinels", "sentinels", o.Sentinels, "master_name", o.MasterName)
+	case o.MasterURL == o.LocalURL:
 		s.master = s.local
-	} else {
+	default:
 		masterOpts, masterRedacted, err := clientOptions(o.MasterURL, o.Password, tlsm, o)
 		if err != nil {
 			_ = s.local.Close()
@@ -216,6 +232,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Add(4)
+	if s.sent != nil {
+		s.wg.Add(1)
+		go s.watchPromotion(bg)
+	}
 	go s.notify(bg)
 	go s.subscribe(bg)
 	go s.poll(bg)
@@ -246,6 +266,9 @@ func (s *Store) Close() error {
 		err = s.local.Close()
 		if s.master != s.local {
 			err = errors.Join(err, s.master.Close())
+		}
+		if s.sent != nil {
+			err = errors.Join(err, s.sent.close())
 		}
 	})
 	return err

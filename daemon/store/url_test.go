@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/internal/redisinfo"
 )
 
 func TestClientOptions(t *testing.T) {
@@ -122,7 +124,7 @@ func TestConfirmedAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := confirmedAt(tt.info, polled); !got.Equal(tt.want) {
+			if got := confirmedAt(redisinfo.Parse(tt.info), polled); !got.Equal(tt.want) {
 				t.Errorf("confirmedAt(%q) = %v, want %v", tt.info, got, tt.want)
 			}
 		})

@@ -123,10 +123,11 @@ func (s *Store) poll(ctx context.Context) {
 	defer t.Stop()
 	var down outage
 	for {
-		err := s.pollOnce(ctx)
+		info, err := s.pollOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		s.checkMaster(ctx, info)
 		if err != nil {
 			s.redisError("poll", err)
 		}
@@ -140,8 +141,9 @@ func (s *Store) poll(ctx context.Context) {
 	}
 }
 
-// pollOnce reads the value and the replication state in one round trip.
-func (s *Store) pollOnce(ctx context.Context) error {
+// pollOnce reads the value and the replication state in one round trip; it
+// returns the local node's INFO replication, nil on error.
+func (s *Store) pollOnce(ctx context.Context) (redisinfo.Fields, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
 	seq := s.pubSeq()
@@ -154,20 +156,21 @@ func (s *Store) pollOnce(ctx context.Context) error {
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
+		return nil, err
 	}
 	if err := info.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	v, err := get.Int64()
 	if errors.Is(err, redis.Nil) {
 		v, err = 0, nil // no press yet
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.applyPolled(v, confirmedAt(info.Val(), start), seq)
-	return nil
+	f := redisinfo.Parse(info.Val())
+	s.applyPolled(v, confirmedAt(f, start), seq)
+	return f, nil
 }
 
 // confirmedAt says up to when a node answering INFO replication at polled
@@ -176,8 +179,7 @@ func (s *Store) pollOnce(ctx context.Context) error {
 // replica's link is down. master_last_io_seconds_ago counts whole seconds and
 // the master pings replicas only every repl-ping-replica-period (10 s by
 // default), so set that to 1 on the master for a tight confirmed time.
-func confirmedAt(info string, polled time.Time) time.Time {
-	f := redisinfo.Parse(info)
+func confirmedAt(f redisinfo.Fields, polled time.Time) time.Time {
 	switch f["role"] {
 	case "master":
 		return polled

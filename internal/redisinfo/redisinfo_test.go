@@ -65,3 +65,30 @@ func TestRealReplication(t *testing.T) {
 		t.Errorf("replica INFO = %v, want role:slave, link up, master_host 127.0.0.1", r)
 	}
 }
+
+func TestReplicas(t *testing.T) {
+	f := redisinfo.Parse("# Replication\r\nrole:master\r\nconnected_slaves:3\r\n" +
+		"slave0:ip=10.0.0.2,port=6380,state=online,offset=123,lag=0\r\n" +
+		"slave1:ip=::1,port=6381,state=wait_bgsave,offset=0,lag=1\r\n" +
+		"slave2:ip=10.0.0.3,port=6380,state=online,offset=x,lag=0\r\n" +
+		"slave_read_repl_offset:1\r\nmaster_repl_offset:130\r\n")
+	got := map[string]redisinfo.Replica{}
+	for _, r := range f.Replicas() {
+		got[r.Addr] = r
+	}
+	want := map[string]redisinfo.Replica{
+		"10.0.0.2:6380": {Addr: "10.0.0.2:6380", State: "online", Offset: 123},
+		"[::1]:6381":    {Addr: "[::1]:6381", State: "wait_bgsave", Offset: 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Replicas() = %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("Replicas()[%q] = %+v, want %+v", k, got[k], w)
+		}
+	}
+	if n, ok := f.Int("master_repl_offset"); !ok || n != 130 {
+		t.Errorf("Int(master_repl_offset) = %d, %v; want 130, true", n, ok)
+	}
+}

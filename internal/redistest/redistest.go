@@ -52,6 +52,7 @@ type config struct {
 	persist  bool
 	tls      bool
 	mtls     bool
+	ca       *testutil.TLS // WithCA: shared with other servers; nil: one of its own
 	socket   bool
 	user     string
 	password string
@@ -86,6 +87,12 @@ func WithTLS() Option { return func(c *config) { c.tls = true } }
 // same CA (tls-auth-clients yes), as the cluster's Redis nodes do: see CertFile.
 func WithClientCerts() Option { return func(c *config) { c.tls, c.mtls = true, true } }
 
+// WithCA is WithClientCerts with a CA and certificate shared by several
+// servers (a cluster whose nodes trust each other): see Cluster.
+func WithCA(t testutil.TLS) Option {
+	return func(c *config) { c.tls, c.mtls, c.ca = true, true, &t }
+}
+
 // WithArgs appends raw redis-server arguments, e.g. "--repl-ping-replica-period", "1".
 func WithArgs(args ...string) Option {
 	return func(c *config) { c.args = append(c.args, args...) }
@@ -101,8 +108,12 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}
 	s := &Server{tb: tb, bin: lookBinary(tb), dir: tb.TempDir(), user: c.user, password: c.password}
 	if c.tls {
-		t := testutil.NewTLS(tb)
-		s.tls, s.clientTLS = &t, t.ClientConfig(tb)
+		t := c.ca
+		if t == nil {
+			nt := testutil.NewTLS(tb)
+			t = &nt
+		}
+		s.tls, s.clientTLS = t, t.ClientConfig(tb)
 	}
 	if c.socket {
 		// Unix socket paths are limited to 107 bytes; t.TempDir can be longer.
@@ -150,6 +161,9 @@ func (s *Server) baseArgs(c config) []string {
 	if s.tls != nil {
 		args = append(args, "--tls-cert-file", s.tls.CertFile, "--tls-key-file", s.tls.KeyFile,
 			"--tls-ca-cert-file", s.tls.CAFile, "--tls-auth-clients", map[bool]string{false: "no", true: "yes"}[c.mtls])
+		if c.ca != nil { // its peers share the CA: replicate over TLS too
+			args = append(args, "--tls-replication", "yes")
+		}
 	}
 	if c.password != "" && c.user == "" {
 		args = append(args, "--requirepass", c.password, "--masterauth", c.password)

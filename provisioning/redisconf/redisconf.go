@@ -60,7 +60,9 @@ const (
 // CLIENT SETNAME from go-redis's handshake; GET, SET, DEL, HSETNX, HGET,
 // HMGET for users and sessions; SCAN and, in a script, RENAME to fold logins
 // registered before they were case-insensitive; INFO replication and WAIT after a registration, so the
-// replicas have the user before it logs in; INFO and SUBSCRIBE, PING for the
+// replicas have the user before it logs in, and in the pipeline of every
+// press when counterd follows the sentinels, so a press is acknowledged only
+// once the replica they would promote first has it; INFO and SUBSCRIBE, PING for the
 // poller and subscriber;
 // EVALSHA with EVAL as go-redis's fallback; and in the scripts EXISTS, TIME,
 // INCR, HSET, HDEL (confirming a press), PUBLISH. Anything else counterd starts sending is refused with
