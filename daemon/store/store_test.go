@@ -50,7 +50,10 @@ func TestReplicaRelaysPublish(t *testing.T) {
 
 func TestRegisterSessionIncrement(t *testing.T) {
 	master, replica := startPair(t)
-	s := openStore(t, replica, master, func(o *store.Options) { o.SessionTTL = time.Hour })
+	// A generous timeout: Register's WAIT gets 3/4 of it, and on a loaded
+	// machine the default 500 ms let the replica miss the user, which is
+	// the best-effort case this test is not about.
+	s := openStore(t, replica, master, func(o *store.Options) { o.SessionTTL, o.Timeout = time.Hour, 5*time.Second })
 	mc := master.Client()
 
 	if err := s.Register(bg, "alice", "alice-password"); err != nil {
