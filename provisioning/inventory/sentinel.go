@@ -31,14 +31,20 @@ func DefaultPromotionPriority(r Role) int {
 // majority Sentinel needs to elect the leader that runs a failover.
 func (inv *Inventory) SentinelQuorum() int { return len(inv.Nodes)/2 + 1 }
 
-// sentinelQuorum refuses a cluster of three nodes or more where the
-// master's datacentre, or one continent, holds a quorum of sentinels by
-// itself: losing that place would stall every failover (no majority left
-// to elect a leader), and a partition there could promote a node on its
-// own. One or two nodes cannot spread a majority at all; they load, and
-// docs/failover.md says what they give up.
+// sentinelQuorum refuses a cluster spread over three datacentres or more
+// where the master's datacentre, or one continent, holds a quorum of
+// sentinels by itself: losing that place would stall every failover (no
+// majority left to elect a leader), and a partition there could promote a
+// node on its own. A cluster in one or two datacentres (a master, its
+// mirror and one replica) cannot keep a majority through the loss of its
+// bigger half whatever the numbers; it loads, and docs/failover.md says
+// what it gives up.
 func (d *decoder) sentinelQuorum(list *yaml.Node, nodes []Node, master int) {
-	if len(nodes) < 3 {
+	dcs := map[string]bool{}
+	for _, n := range nodes {
+		dcs[n.Datacenter] = true
+	}
+	if len(dcs) < 3 {
 		return
 	}
 	quorum := len(nodes)/2 + 1
