@@ -94,6 +94,9 @@ admin_networks: [127.0.0.0/8]
 secrets:
   redis_counterd_password: {file: redis.pass}
   redis_replication_password: {file: repl.pass}
+  redis_sentinel_password: {file: sentinel.pass}
+  sentinel_peer_password: {file: sentinel-peer.pass}
+  sentinel_counterctl_password: {file: sentinel-counterctl.pass}
 raid: optional
 nodes:
   - {name: master, address: 127.0.0.1, continent: eu, role: master}

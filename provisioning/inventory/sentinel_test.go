@@ -42,6 +42,9 @@ admin_networks: [192.0.2.0/24]
 secrets:
   redis_counterd_password: {env: A}
   redis_replication_password: {env: B}
+  redis_sentinel_password: {env: B_S1}
+  sentinel_peer_password: {env: B_S2}
+  sentinel_counterctl_password: {env: B_S3}
 nodes:
   - {name: master, address: 192.0.2.10, continent: eu, role: master}
   - {name: mirror, address: 192.0.2.11, continent: eu, role: mirror}
@@ -81,6 +84,9 @@ admin_networks: [192.0.2.0/24]
 secrets:
   redis_counterd_password: {env: A}
   redis_replication_password: {env: B}
+  redis_sentinel_password: {env: B_S1}
+  sentinel_peer_password: {env: B_S2}
+  sentinel_counterctl_password: {env: B_S3}
 nodes:
   - {name: master, address: 192.0.2.10, continent: eu, role: master}
   - {name: mirror, address: 192.0.2.11, continent: eu, role: mirror}

@@ -28,6 +28,9 @@ admin_networks: [192.0.2.0/24]
 secrets:
   redis_counterd_password: {env: CTR_STEPS_A}
   redis_replication_password: {env: CTR_STEPS_B}
+  redis_sentinel_password: {env: CTR_STEPS_B_S1}
+  sentinel_peer_password: {env: CTR_STEPS_B_S2}
+  sentinel_counterctl_password: {env: CTR_STEPS_B_S3}
 pki_dir: pki
 raid: required
 nodes:
