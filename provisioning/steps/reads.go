@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"path/filepath"
+
 	"counter/provisioning/firewall"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
@@ -19,14 +21,17 @@ func Reads() [][]string {
 		firewall.LivePath, firewall.ConfPath,
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
+		RedisDropIn, SentinelDropIn, redisconf.FailoverHook,
+		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath,
 	}
-	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir}
+	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,
+		filepath.Dir(RedisDropIn), filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
 		packagesArgv(BasePackages),
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
-		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(raid.TimerUnitName),
+		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(sentinelUnit), unitArgv(raid.TimerUnitName),
 		firewall.StatusArgv(),
 		sshd.EffectiveArgv(),
 	}

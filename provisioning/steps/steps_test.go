@@ -77,7 +77,9 @@ func newCluster(t *testing.T, hosts map[string]*fakeHost) *Cluster {
 	return &Cluster{
 		Inv: inv, Addrs: addrs, CA: ca,
 		CounterdPassword: "counterd-password-0123456789", ReplicationPassword: "replication-password-0123456789",
-		Packages: fakeDebs{}, Now: func() time.Time { return now },
+		SentinelPassword: "sentinel-password-0123456789", SentinelPeerPassword: "sentinel-peer-password-0123456789",
+		SentinelAdminPassword: "sentinel-admin-password-0123456789",
+		Packages:              fakeDebs{}, Now: func() time.Time { return now },
 		LinkTimeout: 300 * time.Millisecond, PollEvery: 10 * time.Millisecond,
 		Redial: func(_ context.Context, n inventory.Node) (host.Host, io.Closer, error) {
 			return hosts[n.Name], nopCloser{}, nil
