@@ -193,6 +193,6 @@ func unprobed(n inventory.Node, err error) *probe.Facts {
 	f.SSH.Err, f.Ready.Err, f.Value.Err, f.Page.Err = err, err, err, err
 	noSSH := probe.ErrNoSSH
 	f.Clock.Err, f.Redis.Err, f.Memory.Err, f.Disks.Err = noSSH, noSSH, noSSH, noSSH
-	f.Certs.Err, f.RAID.Err, f.Version.Err = noSSH, noSSH, noSSH
+	f.Certs.Err, f.RAID.Err, f.Version.Err, f.Sentinel.Err = noSSH, noSSH, noSSH, noSSH
 	return f
 }

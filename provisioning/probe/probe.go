@@ -45,6 +45,9 @@ type Options struct {
 	CertPaths         []string // PEM certificates whose expiry matters
 	RAIDState         string   // the RAID check's JSON report
 	Package           string   // Debian package whose version is reported
+	// Cluster is the master's name on the sentinels (the inventory's
+	// cluster); empty: the sentinel is not asked.
+	Cluster string
 }
 
 // Defaults are the paths and names of a provisioned node.
@@ -102,6 +105,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+var errNotAsked = errors.New("not asked: no cluster name")
+
 // ErrNoSSH marks facts that were not gathered because SSH to the node failed.
 var ErrNoSSH = errors.New("not checked: no SSH connection")
 
@@ -125,6 +130,8 @@ type Facts struct {
 	Ready   Fact[HTTPAnswer]
 	Value   Fact[int64] // /getvalue
 	Page    Fact[int64] // the value shown on the page
+	// Sentinel is the node's own sentinel's view.
+	Sentinel Fact[SentinelView]
 }
 
 // Prober gathers Facts. It is safe for concurrent use.
@@ -164,7 +171,7 @@ func (p *Prober) Probe(ctx context.Context, n inventory.Node) *Facts {
 	if err != nil {
 		noSSH := ErrNoSSH
 		f.Clock.Err, f.Redis.Err, f.Memory.Err, f.Disks.Err = noSSH, noSSH, noSSH, noSSH
-		f.Certs.Err, f.RAID.Err, f.Version.Err = noSSH, noSSH, noSSH
+		f.Certs.Err, f.RAID.Err, f.Version.Err, f.Sentinel.Err = noSSH, noSSH, noSSH, noSSH
 		wg.Wait()
 		return f
 	}
@@ -175,6 +182,11 @@ func (p *Prober) Probe(ctx context.Context, n inventory.Node) *Facts {
 	wg.Go(func() { f.Certs = p.certs(ctx, cl) })
 	wg.Go(func() { f.RAID = p.raid(ctx, cl) })
 	wg.Go(func() { f.Version = p.version(ctx, cl) })
+	if p.opts.Cluster != "" {
+		wg.Go(func() { f.Sentinel = p.sentinel(ctx, cl) })
+	} else {
+		f.Sentinel.Err = errNotAsked
+	}
 	wg.Wait()
 	return f
 }
