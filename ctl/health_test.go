@@ -82,6 +82,7 @@ func newHealthNode(t *testing.T) *healthNode {
 		RedisSocket: sock, RedisPasswordFile: filepath.Join(h.dir, "redis.pass"),
 		MemInfo: filepath.Join(h.dir, "meminfo"), DiskPaths: []string{"/", h.dir},
 		CertPaths: []string{filepath.Join(h.dir, "redis.crt")}, RAIDState: filepath.Join(h.dir, "raid.json"),
+		Sentinel: startHealthSentinel(t, h.dir, ca),
 	}
 	h.setRAID(t, "md-healthy", time.Now())
 
@@ -230,7 +231,7 @@ func TestHealthOverSSH(t *testing.T) {
 		}
 		want := map[string]nagios.State{"ssh": nagios.OK, "readyz": nagios.OK, "value": nagios.OK, "redis-role": nagios.OK,
 			"memory": nagios.OK, "disk": nagios.OK, "tls-cert": nagios.OK, "clock": nagios.OK, "raid": nagios.OK,
-			"sentinel": nagios.Skipped, "dns": nagios.Skipped}
+			"sentinel": nagios.OK, "dns": nagios.Skipped}
 		for c, st := range want {
 			if states[c] != st {
 				t.Errorf("check %s = %s, want %s (exit %d)\n%s", c, states[c], st, code, out)

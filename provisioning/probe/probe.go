@@ -20,6 +20,7 @@ import (
 	"counter/provisioning/inventory"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/sshx"
 )
 
@@ -48,6 +49,8 @@ type Options struct {
 	// Cluster is the master's name on the sentinels (the inventory's
 	// cluster); empty: the sentinel is not asked.
 	Cluster string
+	// Sentinel is where the node's sentinel and counterctl's password are.
+	Sentinel sentinel.Where
 }
 
 // Defaults are the paths and names of a provisioned node.
@@ -67,6 +70,7 @@ func Defaults() Options {
 		CertPaths: []string{p.TLSCertFile, "/etc/counterd/tls/redis-client.crt"},
 		RAIDState: raid.DefaultStatePath,
 		Package:   "counter",
+		Sentinel:  sentinel.Provisioned(),
 	}
 }
 
@@ -101,6 +105,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Package == "" {
 		o.Package = d.Package
+	}
+	if o.Sentinel == (sentinel.Where{}) {
+		o.Sentinel = d.Sentinel
 	}
 	return o
 }

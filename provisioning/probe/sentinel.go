@@ -21,11 +21,12 @@ func (p *Prober) sentinel(ctx context.Context, cl *sshx.Client) Fact[SentinelVie
 		out, err := cl.Run(ctx, argv, sshx.RunOptions{})
 		return out.Stdout, err
 	}
-	m, err := sentinel.MasterAddr(ctx, run, p.opts.Cluster)
+	c := sentinel.Client{Run: run, Where: p.opts.Sentinel}
+	m, err := c.MasterAddr(ctx, p.opts.Cluster)
 	if err != nil {
 		return Fact[SentinelView]{Err: err}
 	}
 	v := SentinelView{Master: m}
-	v.Quorum, v.QuorumErr = sentinel.CKQuorum(ctx, run, p.opts.Cluster)
+	v.Quorum, v.QuorumErr = c.CKQuorum(ctx, p.opts.Cluster)
 	return Fact[SentinelView]{V: v}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"counter/provisioning/redisconf"
+	"counter/provisioning/sshx"
 )
 
 // PasswordFile holds the Sentinel ACL user counterctl's password on each
@@ -32,24 +33,55 @@ ca=$2 cert=$3 key=$4 port=$5 user=$6
 shift 6
 exec redis-cli --no-auth-warning --tls --cacert "$ca" --cert "$cert" --key "$key" -h 127.0.0.1 -p "$port" --user "$user" "$@"`
 
-// Argv runs redis-cli against the node's local sentinel with args.
-func Argv(args ...string) []string {
+// Where says where the sentinel and its client files are on a node.
+type Where struct {
+	PasswordFile              string
+	CAFile, CertFile, KeyFile string
+	Port                      int
+}
+
+// Provisioned is where provision puts them: Redis' TLS files, the port
+// redisconf.SentinelPort.
+func Provisioned() Where {
 	p := redisconf.DebianPaths()
-	return append([]string{"sh", "-c", script, "sh", PasswordFile, p.TLSCAFile, p.TLSCertFile, p.TLSKeyFile,
-		strconv.Itoa(redisconf.SentinelPort), User}, args...)
+	return Where{PasswordFile: PasswordFile, CAFile: p.TLSCAFile, CertFile: p.TLSCertFile, KeyFile: p.TLSKeyFile,
+		Port: redisconf.SentinelPort}
+}
+
+// Argv runs redis-cli against the node's local sentinel with args.
+func (w Where) Argv(args ...string) []string {
+	return append([]string{"sh", "-c", script, "sh", w.PasswordFile, w.CAFile, w.CertFile, w.KeyFile,
+		strconv.Itoa(w.Port), User}, args...)
 }
 
 // Runner runs an argv on one node and returns its standard output
 // (host.Host.Query, or an SSH client's Run).
 type Runner func(ctx context.Context, argv []string) ([]byte, error)
 
+// Client asks one node's sentinel.
+type Client struct {
+	Run   Runner
+	Where Where
+}
+
+// ask runs a SENTINEL subcommand; a failing redis-cli is reported by its
+// exit status and complaint, not by the script's argv.
+func (c Client) ask(ctx context.Context, args ...string) ([]byte, error) {
+	out, err := c.Run(ctx, c.Where.Argv(append([]string{"SENTINEL"}, args...)...))
+	var xe *sshx.ExitError
+	if errors.As(err, &xe) {
+		return nil, fmt.Errorf("redis-cli to the local sentinel exited %d: %s", xe.Code, firstLine(xe.Stderr))
+	}
+	return out, err
+}
+
 // ErrNoMaster: the sentinel does not monitor the cluster (yet).
 var ErrNoMaster = errors.New("the sentinel does not monitor the cluster")
 
 // MasterAddr is host:port of the master as the node's sentinel names it
 // (SENTINEL GET-MASTER-ADDR-BY-NAME name).
-func MasterAddr(ctx context.Context, run Runner, name string) (string, error) {
-	out, err := run(ctx, Argv("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name))
+func (c Client) MasterAddr(ctx context.Context, name string) (string, error) {
+	out, err := c.ask(ctx, "GET-MASTER-ADDR-BY-NAME", name)
 	if err != nil {
 		return "", fmt.Errorf("sentinel: %w", err)
 	}
@@ -73,8 +105,8 @@ func parseMasterAddr(out []byte) (string, error) {
 // CKQuorum runs SENTINEL CKQUORUM name: nil when the sentinels that this
 // one can reach are enough for the quorum and to authorise a failover;
 // otherwise an error with the sentinel's reason.
-func CKQuorum(ctx context.Context, run Runner, name string) (string, error) {
-	out, err := run(ctx, Argv("SENTINEL", "CKQUORUM", name))
+func (c Client) CKQuorum(ctx context.Context, name string) (string, error) {
+	out, err := c.ask(ctx, "CKQUORUM", name)
 	if err != nil {
 		return "", fmt.Errorf("sentinel: %w", err)
 	}

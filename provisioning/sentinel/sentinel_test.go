@@ -46,7 +46,7 @@ func TestArgvKeepsSecretsOut(t *testing.T) {
 		got = argv
 		return []byte("10.0.0.1\n6380\n"), nil
 	}
-	if _, err := MasterAddr(context.Background(), run, "lab"); err != nil {
+	if _, err := (Client{Run: run, Where: Provisioned()}).MasterAddr(context.Background(), "lab"); err != nil {
 		t.Fatal(err)
 	}
 	if got[0] != "sh" || !slices.Contains(got, PasswordFile) || !slices.Equal(got[len(got)-3:], []string{"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "lab"}) {

@@ -6,6 +6,7 @@ import (
 	"counter/provisioning/firewall"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/sshd"
 )
 
@@ -22,7 +23,7 @@ func Reads() [][]string {
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
 		RedisDropIn, SentinelDropIn, redisconf.FailoverHook,
-		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath,
+		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 	}
 	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,
 		filepath.Dir(RedisDropIn), filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}

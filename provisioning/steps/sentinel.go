@@ -12,6 +12,7 @@ import (
 	"counter/provisioning/inventory"
 	"counter/provisioning/phase"
 	"counter/provisioning/redisconf"
+	"counter/provisioning/sentinel"
 )
 
 // sentinelUnit is Debian's unit for Redis Sentinel.
@@ -71,7 +72,13 @@ func (s Sentinel) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	changes = append(append(changes, hook), unitChanges...)
+	// counterctl's password on the sentinels, for redis-cli as root on the
+	// node (provisioning/sentinel): no secret crosses an argv.
+	pw, err := h.EnsureFile(ctx, host.File{Path: sentinel.PasswordFile, Content: []byte(s.c.SentinelAdminPassword + "\n"), Mode: 0o600, Secret: true})
+	if err != nil {
+		return phase.Result{}, err
+	}
+	changes = append(append(changes, hook, pw), unitChanges...)
 
 	// The TLS certificate is Redis' (the Redis step renews it); Sentinel
 	// reads it at start, so a new one is a change of what provision owns.
