@@ -27,7 +27,7 @@ var sentinelDropIn = []byte(`# Written by counterctl provision: Sentinel's clien
 # (` + redisconf.FailoverHook + `) is a shell script that runs logger and the
 # hooks in ` + redisconf.FailoverHookDir + `.
 [Service]
-ExecPaths=/etc/counter /bin /usr/bin /usr/local/bin
+ExecPaths=-/etc/counter /bin /usr/bin -/usr/local/bin
 `)
 
 // Sentinel configures Redis Sentinel on the node: sentinel.conf for the
