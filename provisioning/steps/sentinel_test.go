@@ -162,3 +162,29 @@ func TestRedisConfFromInventory(t *testing.T) {
 		t.Error("no drop-in keeping redis.conf read-only to Redis")
 	}
 }
+
+// TestSingleNode: a master-only inventory provisions: no fencing (no
+// replica to wait for), a sentinel with quorum 1, and a second run ok.
+func TestSingleNode(t *testing.T) {
+	hosts := map[string]*fakeHost{"master": newFake("master", "master")}
+	c := newCluster(t, hosts)
+	c.Inv.Nodes = c.Inv.Nodes[:1]
+	h := hosts["master"]
+	for _, s := range All(c) {
+		if _, err := s.Run(context.Background(), h); err != nil {
+			t.Fatalf("%s: %v", s.Title(), err)
+		}
+	}
+	if conf := string(h.st.files[redisconf.ConfigPath].content); !strings.Contains(conf, "\nmin-replicas-to-write 0\n") {
+		t.Error("a one-node master is fenced: it would refuse every write")
+	}
+	if conf := string(h.st.files[redisconf.SentinelConfigPath].content); !strings.Contains(conf, "sentinel monitor test 198.51.100.10 6380 1\n") ||
+		!strings.Contains(conf, "sentinel parallel-syncs test 1\n") {
+		t.Errorf("one node's sentinel.conf:\n%s", conf)
+	}
+	for _, s := range All(c) {
+		if res, err := s.Run(context.Background(), h); err != nil || (res.Status != phase.OK && s.Title() != "replication") {
+			t.Errorf("second run: %s = %v, %v", s.Title(), res.Status, err)
+		}
+	}
+}
