@@ -57,6 +57,9 @@ admin_networks: [127.0.0.0/8]
 secrets:
   redis_counterd_password: {env: CTR_DIAL_A}
   redis_replication_password: {env: CTR_DIAL_B}
+  redis_sentinel_password: {env: CTR_DIAL_B_S1}
+  sentinel_peer_password: {env: CTR_DIAL_B_S2}
+  sentinel_counterctl_password: {env: CTR_DIAL_B_S3}
 nodes:
 %s`, filepath.Base(key), nodes.String())
 	path := filepath.Join(dir, "inventory.yaml")

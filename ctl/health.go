@@ -57,7 +57,11 @@ bytes behind its offset), memory (Redis used_memory against MemTotal), disk
 counterd certificates), clock (offset from this machine, net of half the round
 trip), raid (the node's /var/lib/counter/raid.json, written by
 counter-raid-check.timer; older than health.raid_state_max_age is UNKNOWN).
-sentinel and dns are SKIPPED: the project has no Sentinel or DNS records yet.
+sentinel (the node's own Redis Sentinel, asked over SSH, names the live master
+and SENTINEL CKQUORUM holds: enough sentinels reachable for the quorum and a
+majority to authorise a failover). dns is SKIPPED: the project publishes no
+DNS records yet. The live master is the sentinels' majority view, else the
+nodes' own replication.
 
 Output: a summary line with Nagios performance data after "|", then one line
 per failing check, worst first ("CRITICAL na: counterd /readyz: 503 ...").
@@ -112,6 +116,7 @@ func (o *healthOptions) run(ctx context.Context, stdout io.Writer) error {
 	where := o.probe
 	where.HTTPPort = o.httpPort
 	where.HTTPTimeout = min(probe.Defaults().HTTPTimeout, o.timeout/3)
+	where.Cluster = inv.Cluster
 	rep := health.Run(ctx, probe.New(conn, where, time.Now), inv, health.Options{
 		Nodes: nodes, Parallel: o.parallel, WarnOnly: o.warnOnly,
 	})

@@ -82,6 +82,7 @@ func newHealthNode(t *testing.T) *healthNode {
 		RedisSocket: sock, RedisPasswordFile: filepath.Join(h.dir, "redis.pass"),
 		MemInfo: filepath.Join(h.dir, "meminfo"), DiskPaths: []string{"/", h.dir},
 		CertPaths: []string{filepath.Join(h.dir, "redis.crt")}, RAIDState: filepath.Join(h.dir, "raid.json"),
+		Sentinel: startHealthSentinel(t, h.dir, ca),
 	}
 	h.setRAID(t, "md-healthy", time.Now())
 
@@ -94,6 +95,9 @@ admin_networks: [127.0.0.0/8]
 secrets:
   redis_counterd_password: {file: redis.pass}
   redis_replication_password: {file: repl.pass}
+  redis_sentinel_password: {file: sentinel.pass}
+  sentinel_peer_password: {file: sentinel-peer.pass}
+  sentinel_counterctl_password: {file: sentinel-counterctl.pass}
 raid: optional
 nodes:
   - {name: master, address: 127.0.0.1, continent: eu, role: master}
@@ -227,7 +231,7 @@ func TestHealthOverSSH(t *testing.T) {
 		}
 		want := map[string]nagios.State{"ssh": nagios.OK, "readyz": nagios.OK, "value": nagios.OK, "redis-role": nagios.OK,
 			"memory": nagios.OK, "disk": nagios.OK, "tls-cert": nagios.OK, "clock": nagios.OK, "raid": nagios.OK,
-			"sentinel": nagios.Skipped, "dns": nagios.Skipped}
+			"sentinel": nagios.OK, "dns": nagios.Skipped}
 		for c, st := range want {
 			if states[c] != st {
 				t.Errorf("check %s = %s, want %s (exit %d)\n%s", c, states[c], st, code, out)

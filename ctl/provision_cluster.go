@@ -33,6 +33,12 @@ func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory
 	if err != nil {
 		return nil, err
 	}
+	var sentinel [3][]byte
+	for i, name := range []string{"redis_sentinel_password", "sentinel_peer_password", "sentinel_counterctl_password"} {
+		if sentinel[i], err = inv.Secret(name); err != nil {
+			return nil, err
+		}
+	}
 	ca, err := o.loadCA(inv, stderr)
 	if err != nil {
 		return nil, err
@@ -44,7 +50,9 @@ func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory
 	return &steps.Cluster{
 		Inv: inv, Addrs: addrs, CA: ca,
 		CounterdPassword: string(counterd), ReplicationPassword: string(replication),
-		Packages: debs, Now: o.now,
+		SentinelPassword: string(sentinel[0]), SentinelPeerPassword: string(sentinel[1]),
+		SentinelAdminPassword: string(sentinel[2]),
+		Packages:              debs, Now: o.now,
 	}, nil
 }
 

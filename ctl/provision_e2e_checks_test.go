@@ -156,14 +156,14 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 // scanScript probes TCP ports of the addresses given, all at once, and
 // prints "address port open|refused|filtered" per probe; a dropped SYN
 // (filtered) times out after 2 s.
-const scanScript = `for a in "$@"; do for p in 22 80 443 6379 6380 8080 9180; do
+const scanScript = `for a in "$@"; do for p in 22 80 443 6379 6380 8080 9180 26379; do
 	( timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$a" "$p" 2>/dev/null
 	  case $? in 0) r=open;; 124) r=filtered;; *) r=refused;; esac
 	  echo "$a $p $r" ) &
 done; done; wait`
 
 // allowed is the issue's port policy: HTTP/HTTPS from anywhere, Redis TLS
-// from cluster nodes, SSH to master and mirror from the admin networks
+// and Sentinel TLS from cluster nodes, SSH to master and mirror from the admin networks
 // and each other, to replicas from the master and mirror, counterd's
 // metrics (9180) from the admin networks only.
 func allowed(inv *inventory.Inventory, from string, to inventory.Node, port int) bool {
@@ -179,7 +179,7 @@ func allowed(inv *inventory.Inventory, from string, to inventory.Node, port int)
 	switch port {
 	case 80, 443:
 		return true
-	case 6380:
+	case 6380, 26379: // Redis and Sentinel TLS
 		return isNode
 	case 9180:
 		if a, err := netip.ParseAddr(from); err == nil {
@@ -216,8 +216,8 @@ func checkPorts(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	clientAddr := "" // not a node: allowed() treats it as the internet
 	for _, scan := range []struct{ from, out string }{{clientAddr, eu}, {na.Address, string(fromNA)}} {
 		lines := strings.Split(strings.TrimSpace(scan.out), "\n")
-		if len(lines) != 7*len(addrs) {
-			t.Errorf("scan from %q printed %d lines, want %d:\n%s", scan.from, len(lines), 7*len(addrs), scan.out)
+		if len(lines) != 8*len(addrs) {
+			t.Errorf("scan from %q printed %d lines, want %d:\n%s", scan.from, len(lines), 8*len(addrs), scan.out)
 		}
 		for _, l := range lines {
 			f := strings.Fields(l)

@@ -13,13 +13,15 @@ import (
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/livemaster"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/steps"
 )
 
 // liveMasterTimeout bounds one node's INFO replication over its SSH link.
 const liveMasterTimeout = 15 * time.Second
 
-// decideMaster asks the connected nodes who is master now and sets it on
+// decideMaster asks the connected nodes' sentinels, then the nodes, who is
+// master now (livemaster.DecideWithSentinels) and sets it on
 // cluster, so a run after a failover keeps the new master a master
 // instead of turning the inventory's role: master back into one. The
 // waves are reordered so the live master goes first.
@@ -39,7 +41,24 @@ func decideMaster(ctx context.Context, cluster *steps.Cluster, waves [][]host.Ho
 		defer cancel()
 		return steps.ReplicationInfo(ctx, h)
 	}
-	d, err := livemaster.Decide(ctx, cluster.LiveNodes(), cluster.Inv.Master(), q)
+	// The sentinels' majority first: after a failover they know the new
+	// master before anyone has looked at the nodes.
+	sentinels := livemaster.Sentinels{Ask: func(ctx context.Context, name string) (string, error) {
+		h, ok := hosts[name]
+		if !ok {
+			return "", errors.New("not connected")
+		}
+		ctx, cancel := context.WithTimeout(ctx, liveMasterTimeout)
+		defer cancel()
+		c := sentinel.Client{Where: sentinel.Provisioned(), Run: func(ctx context.Context, argv []string) ([]byte, error) {
+			return h.Query(ctx, argv...)
+		}}
+		return c.MasterAddr(ctx, cluster.Inv.Cluster)
+	}}
+	for _, n := range cluster.Inv.Nodes {
+		sentinels.Addrs = append(sentinels.Addrs, n.Name)
+	}
+	d, err := livemaster.DecideWithSentinels(ctx, sentinels, cluster.LiveNodes(), cluster.Inv.Master(), q)
 	if err != nil {
 		return nil, fmt.Errorf("who is master now: %w (fix the replication by hand, then run again)", err)
 	}

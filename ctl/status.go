@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -41,12 +42,15 @@ master, or the mirror if the master does not answer) and shows, per node:
 whether it answered, its role in the inventory and as Redis sees it ("!"
 when Redis is not where the live master puts it), the replication link and
 its lag in bytes (behind the live master's offset) and seconds (since the
-master was last heard), the value counterd serves on /getvalue, the installed counter
-package's version, and counterd's /readyz. It reads the same facts as
-counterctl health, without grading them. The live master is the one node
-the others replicate from, as their Redis says (the inventory's role: master
-only for a cluster never provisioned); a last line names it, or says the
-nodes disagree. Read-only; --output json for scripts.`,
+master was last heard), the node its own Redis Sentinel names as master ("!"
+when that is not the live master), the value counterd serves on /getvalue,
+the installed counter package's version, and counterd's /readyz. It reads
+the same facts as counterctl health, without grading them. The live master
+is the one a majority of the sentinels names; without sentinels answering,
+the one node the others replicate from, as their Redis says (the inventory's
+role: master only for a cluster never provisioned); a last line names it and
+where it came from, or says the views disagree. Read-only; --output json
+for scripts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd.Context(), cmd.OutOrStdout())
@@ -79,6 +83,14 @@ type nodeStatus struct {
 	// LiveMaster marks the node the nodes agree is master now (see
 	// provisioning/livemaster); replicas' lag is measured against it.
 	LiveMaster bool `json:"live_master,omitempty"`
+	// Sentinel is the node the node's own sentinel names as master (its
+	// address when it is no node of the inventory); SentinelQuorum its
+	// CKQUORUM answer; SentinelError why it could not be asked.
+	Sentinel       string `json:"sentinel,omitempty"`
+	SentinelQuorum string `json:"sentinel_quorum,omitempty"`
+	SentinelError  string `json:"sentinel_error,omitempty"`
+	// sentinelAddr is the host:port the sentinel named, for the decision.
+	sentinelAddr string
 	// offset is the replication offset, to compute LagBytes.
 	offset int64
 	// info is what Redis said, for livemaster.Decide; nil if nothing.
@@ -95,7 +107,9 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 	}
 	conn := host.NewConnector(inv, host.ConnectOptions{AgentSocket: o.getenv("SSH_AUTH_SOCK")})
 	defer conn.Close()
-	pr := probe.New(conn, probe.Defaults(), o.now)
+	where := probe.Defaults()
+	where.Cluster = inv.Cluster
+	pr := probe.New(conn, where, o.now)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	nodes := inv.Ordered()
@@ -106,6 +120,7 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 	}
 	wg.Wait()
 	d, derr := decideFromStatus(ctx, inv, out)
+	sentinelNames(inv, out)
 	if derr == nil {
 		lagBytes(out, d.Master.Name)
 	}
@@ -153,6 +168,16 @@ func fromFacts(f *probe.Facts) nodeStatus {
 	if f.Version.Err == nil {
 		s.Counterd = f.Version.V
 	}
+	switch v := f.Sentinel; {
+	case v.Err == nil:
+		s.sentinelAddr, s.Sentinel = v.V.Master, v.V.Master
+		s.SentinelQuorum = v.V.Quorum
+		if v.V.QuorumErr != nil {
+			s.SentinelQuorum = v.V.QuorumErr.Error()
+		}
+	case !errors.Is(v.Err, probe.ErrNoSSH):
+		s.SentinelError = v.Err.Error()
+	}
 	switch {
 	case f.Ready.Err == nil:
 		s.Ready = f.Ready.V.Code == 200
@@ -178,7 +203,30 @@ func decideFromStatus(ctx context.Context, inv *inventory.Inventory, ss []nodeSt
 		}
 		return nil, errors.New("redis did not answer")
 	}
-	return livemaster.Decide(ctx, livemaster.NodesOf(inv, nil, redisconf.DefaultPort), inv.Master(), q)
+	sentinels := livemaster.Sentinels{Ask: func(_ context.Context, name string) (string, error) {
+		for _, s := range ss {
+			if s.Node == name && s.sentinelAddr != "" {
+				return s.sentinelAddr, nil
+			}
+		}
+		return "", errors.New("sentinel did not answer")
+	}}
+	for _, s := range ss {
+		sentinels.Addrs = append(sentinels.Addrs, s.Node)
+	}
+	return livemaster.DecideWithSentinels(ctx, sentinels, livemaster.NodesOf(inv, nil, redisconf.DefaultPort), inv.Master(), q)
+}
+
+// sentinelNames shows each sentinel's view by node name where it is one.
+func sentinelNames(inv *inventory.Inventory, ss []nodeStatus) {
+	nodes := livemaster.NodesOf(inv, nil, redisconf.DefaultPort)
+	for i := range ss {
+		for _, n := range nodes {
+			if slices.Contains(n.Addrs, ss[i].sentinelAddr) {
+				ss[i].Sentinel = n.Name
+			}
+		}
+	}
 }
 
 // lagBytes marks the live master and sets each replica's lag behind its

@@ -12,12 +12,20 @@ import (
 )
 
 // writeStatus prints the status table; a role Redis holds other than the
-// inventory's is marked with "!", a node that did not answer gets its
+// live master gives it (the inventory's, when none is known), and a
+// sentinel naming another master than the live one, are marked with "!";
+// a node that did not answer, and a sentinel without quorum, get their
 // reason on a line below the table.
 func writeStatus(w io.Writer, ss []nodeStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tROLE\tREDIS\tSSH\tLINK\tLAG\tVALUE\tCOUNTERD\tREADY")
+	fmt.Fprintln(tw, "NODE\tROLE\tREDIS\tSSH\tLINK\tLAG\tSENTINEL\tVALUE\tCOUNTERD\tREADY")
 	live := slices.ContainsFunc(ss, func(s nodeStatus) bool { return s.LiveMaster })
+	liveName := ""
+	for _, s := range ss {
+		if s.LiveMaster {
+			liveName = s.Node
+		}
+	}
 	for _, s := range ss {
 		ssh := "ok"
 		if !s.Reachable {
@@ -39,8 +47,12 @@ func writeStatus(w io.Writer, ss []nodeStatus) error {
 				ready = "yes"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			s.Node, s.Role, redis, ssh, dash(s.Link), lag(s), dash(s.Value), dash(s.Counterd), ready)
+		sentinel := dash(s.Sentinel)
+		if s.Sentinel != "" && live && s.Sentinel != liveName {
+			sentinel += "!"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			s.Node, s.Role, redis, ssh, dash(s.Link), lag(s), sentinel, dash(s.Value), dash(s.Counterd), ready)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -51,6 +63,12 @@ func writeStatus(w io.Writer, ss []nodeStatus) error {
 			fmt.Fprintf(w, "%s: %s\n", s.Node, strings.TrimPrefix(s.Error, s.Node+": "))
 		case s.Reachable && !s.Ready:
 			fmt.Fprintf(w, "%s: not ready: %s\n", s.Node, dash(s.ReadyText))
+		}
+		switch {
+		case s.SentinelError != "":
+			fmt.Fprintf(w, "%s: sentinel: %s\n", s.Node, strings.TrimPrefix(s.SentinelError, "sentinel: "))
+		case s.SentinelQuorum != "" && !strings.HasPrefix(s.SentinelQuorum, "OK"):
+			fmt.Fprintf(w, "%s: sentinel: %s\n", s.Node, s.SentinelQuorum)
 		}
 	}
 	return nil

@@ -20,14 +20,16 @@ import (
 func ptr(v int64) *int64 { return &v }
 
 // statusFixture is a cluster with one replica promoted behind the
-// inventory's back, one lagging, one not ready and one unreachable.
+// inventory's back (its sentinel agreeing with it, against the others),
+// one lagging, one not ready with its sentinel short of a quorum, and one
+// unreachable.
 func statusFixture() []nodeStatus {
 	return []nodeStatus{
-		{Node: "master", Address: "10.213.1.2", Role: "master", Reachable: true, RedisRole: "master", Value: "42", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok", offset: 5000},
-		{Node: "mirror", Address: "10.213.2.2", Role: "mirror", Reachable: true, RedisRole: "master", Value: "42", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok"},
-		{Node: "na", Address: "10.213.3.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "up", LagSeconds: ptr(0), Value: "42", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok", offset: 5000},
-		{Node: "sa", Address: "10.213.4.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "up", LagSeconds: ptr(1), Value: "41", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok", offset: 4870},
-		{Node: "asia", Address: "10.213.5.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "down", LagSeconds: ptr(37), Value: "40", Counterd: "v1.1.0", ReadyText: "503 Service Unavailable value is 37s old", offset: 4000},
+		{Node: "master", Address: "10.213.1.2", Role: "master", Reachable: true, RedisRole: "master", Value: "42", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok", offset: 5000, Sentinel: "master", SentinelQuorum: "OK 5 usable Sentinels. Quorum and failover authorization can be reached"},
+		{Node: "mirror", Address: "10.213.2.2", Role: "mirror", Reachable: true, RedisRole: "master", Value: "42", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok", Sentinel: "mirror", SentinelQuorum: "OK 5 usable Sentinels. Quorum and failover authorization can be reached"},
+		{Node: "na", Address: "10.213.3.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "up", LagSeconds: ptr(0), Value: "42", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok", offset: 5000, Sentinel: "master", SentinelQuorum: "OK 5 usable Sentinels. Quorum and failover authorization can be reached"},
+		{Node: "sa", Address: "10.213.4.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "up", LagSeconds: ptr(1), Value: "41", Counterd: "v1.2.0", Ready: true, ReadyText: "200 OK ok", offset: 4870, SentinelError: "sentinel: Could not connect to Redis at 127.0.0.1:26379: Connection refused"},
+		{Node: "asia", Address: "10.213.5.2", Role: "replica", Reachable: true, RedisRole: "replica", Link: "down", LagSeconds: ptr(37), Value: "40", Counterd: "v1.1.0", ReadyText: "503 Service Unavailable value is 37s old", offset: 4000, Sentinel: "master", SentinelQuorum: "CKQUORUM: NOQUORUM 2 usable Sentinels. Not enough available Sentinels to reach the majority and authorize a failover"},
 		{Node: "oceania", Address: "10.213.7.2", Role: "replica", Error: "oceania: reach it through the master: ssh 10.213.7.2:22: i/o timeout"},
 	}
 }

@@ -105,7 +105,8 @@ func TestLabEndToEnd(t *testing.T) {
 		if secret, err := inv.TSIGSecret(); err != nil || len(secret) == 0 {
 			t.Errorf("TSIG secret from the inventory: %q, %v", secret, err)
 		}
-		for _, s := range []string{"redis_counterd_password", "redis_replication_password"} {
+		for _, s := range []string{"redis_counterd_password", "redis_replication_password",
+			"redis_sentinel_password", "sentinel_peer_password", "sentinel_counterctl_password"} {
 			if v, err := inv.Secret(s); err != nil || len(v) < 16 {
 				t.Errorf("secret %s: %d bytes, %v", s, len(v), err)
 			}

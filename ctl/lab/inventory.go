@@ -19,8 +19,11 @@ type Inventory struct {
 	AdminNetwork netip.Prefix
 	CounterdPass string
 	ReplPass     string
-	PKIDir       string
-	Nodes        []Member
+	// Sentinel's secrets: the Redis user sentinel, the sentinels' peer
+	// user, counterctl's user on the sentinels.
+	SentinelPass, SentinelPeerPass, SentinelAdminPass string
+	PKIDir                                            string
+	Nodes                                             []Member
 }
 
 // Every value is either validated (names, continents, zone) or typed
@@ -52,6 +55,9 @@ admin_networks:
 secrets:
   redis_counterd_password: {file: {{.CounterdPass}}}
   redis_replication_password: {file: {{.ReplPass}}}
+  redis_sentinel_password: {file: {{.SentinelPass}}}
+  sentinel_peer_password: {file: {{.SentinelPeerPass}}}
+  sentinel_counterctl_password: {file: {{.SentinelAdminPass}}}
 
 pki_dir: {{.PKIDir}}
 

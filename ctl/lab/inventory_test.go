@@ -26,7 +26,9 @@ func TestWriteInventoryGolden(t *testing.T) {
 		KeyFile: "ssh/id_ed25519", KnownHosts: "ssh/known_hosts",
 		AdminNetwork: netip.PrefixFrom(p.HostIP, 32),
 		CounterdPass: "secrets/redis-counterd.pass", ReplPass: "secrets/redis-replication.pass",
-		PKIDir: "pki/", Nodes: p.OfKind(KindNode),
+		SentinelPass: "secrets/sentinel.pass", SentinelPeerPass: "secrets/sentinel-peer.pass",
+		SentinelAdminPass: "secrets/sentinel-counterctl.pass",
+		PKIDir:            "pki/", Nodes: p.OfKind(KindNode),
 	})
 	if err != nil {
 		t.Fatalf("WriteInventory() = %v", err)

@@ -185,7 +185,8 @@ func (l *Lab) writeFiles(st *State, knotLayer string) error {
 	if err := writeDNSConfig(st.upper(dns.Name), knotLayer, st.Zone, dns, st.TSIG); err != nil {
 		return err
 	}
-	for _, f := range []string{"redis-counterd.pass", "redis-replication.pass"} {
+	for _, f := range []string{"redis-counterd.pass", "redis-replication.pass",
+		"sentinel.pass", "sentinel-peer.pass", "sentinel-counterctl.pass"} {
 		pw, err := randomSecret(24)
 		if err != nil {
 			return err
@@ -205,7 +206,9 @@ func (l *Lab) writeFiles(st *State, knotLayer string) error {
 		KeyFile: "ssh/id_ed25519", KnownHosts: "ssh/known_hosts",
 		AdminNetwork: netip.PrefixFrom(st.Plan.HostIP, 32),
 		CounterdPass: "secrets/redis-counterd.pass", ReplPass: "secrets/redis-replication.pass",
-		PKIDir: "pki/", Nodes: st.Plan.OfKind(KindNode),
+		SentinelPass: "secrets/sentinel.pass", SentinelPeerPass: "secrets/sentinel-peer.pass",
+		SentinelAdminPass: "secrets/sentinel-counterctl.pass",
+		PKIDir:            "pki/", Nodes: st.Plan.OfKind(KindNode),
 	})
 }
 

@@ -29,14 +29,16 @@ const (
 // Ports are the TCP ports the ruleset opens. counterd binds HTTP and HTTPS
 // itself (CAP_NET_BIND_SERVICE), so its default :8080 is not opened.
 // Metrics is counterd's --metrics-listen port, open to the admin networks only.
+// Sentinel is Redis Sentinel's TLS port, open to the cluster's nodes only
+// (counterctl asks a node's sentinel over SSH, on its loopback).
 type Ports struct {
-	HTTP, HTTPS, Redis, SSH, Metrics uint16
+	HTTP, HTTPS, Redis, SSH, Metrics, Sentinel uint16
 }
 
-// DefaultPorts are 80, 443, Redis TLS on 6380, SSH on 22 and counterd's
-// metrics on 9180.
+// DefaultPorts are 80, 443, Redis TLS on 6380, SSH on 22, counterd's
+// metrics on 9180 and Sentinel's TLS on 26379.
 func DefaultPorts() Ports {
-	return Ports{HTTP: 80, HTTPS: 443, Redis: 6380, SSH: 22, Metrics: 9180}
+	return Ports{HTTP: 80, HTTPS: 443, Redis: 6380, SSH: 22, Metrics: 9180, Sentinel: 26379}
 }
 
 // Params describe one node's firewall. Addresses may be IPv4 or IPv6 in
@@ -149,7 +151,7 @@ func (p Ports) withDefaults() (Ports, error) {
 	for _, f := range []struct {
 		v   *uint16
 		def uint16
-	}{{&p.HTTP, d.HTTP}, {&p.HTTPS, d.HTTPS}, {&p.Redis, d.Redis}, {&p.SSH, d.SSH}, {&p.Metrics, d.Metrics}} {
+	}{{&p.HTTP, d.HTTP}, {&p.HTTPS, d.HTTPS}, {&p.Redis, d.Redis}, {&p.SSH, d.SSH}, {&p.Metrics, d.Metrics}, {&p.Sentinel, d.Sentinel}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
@@ -158,7 +160,7 @@ func (p Ports) withDefaults() (Ports, error) {
 	for _, f := range []struct {
 		name string
 		v    uint16
-	}{{"http", p.HTTP}, {"https", p.HTTPS}, {"redis", p.Redis}, {"ssh", p.SSH}, {"metrics", p.Metrics}} {
+	}{{"http", p.HTTP}, {"https", p.HTTPS}, {"redis", p.Redis}, {"ssh", p.SSH}, {"metrics", p.Metrics}, {"sentinel", p.Sentinel}} {
 		if other, dup := seen[f.v]; dup {
 			return p, invalid("ports %s and %s are both %d", other, f.name, f.v)
 		}

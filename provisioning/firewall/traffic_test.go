@@ -112,7 +112,7 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 	requireNetAdmin(t)
 	p := newPair(t)
 	ports := DefaultPorts()
-	startListener(t, p.a, ports.HTTP, ports.HTTPS, ports.Redis, ports.SSH, ports.Metrics)
+	startListener(t, p.a, ports.HTTP, ports.HTTPS, ports.Redis, ports.SSH, ports.Metrics, ports.Sentinel)
 
 	type tcase struct {
 		name     string
@@ -126,6 +126,10 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 		{"redis from outsider", p.outsider, ports.Redis, false},
 		{"redis from other node", p.other, ports.Redis, true},
 		{"redis from master", p.master, ports.Redis, true},
+		{"sentinel from outsider", p.outsider, ports.Sentinel, false},
+		{"sentinel from admin", p.admin, ports.Sentinel, false},
+		{"sentinel from other node", p.other, ports.Sentinel, true},
+		{"sentinel from master", p.master, ports.Sentinel, true},
 		{"ssh from outsider", p.outsider, ports.SSH, false},
 		{"ssh from other node", p.other, ports.SSH, false},
 		{"ssh from master", p.master, ports.SSH, true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,13 +27,16 @@ type subject struct {
 	// late: the run's own deadline passed, so a deadline error says
 	// nothing about the node.
 	late bool
+	// masterAddrs are the host:port forms of the live master, as a
+	// sentinel names it.
+	masterAddrs []string
 }
 
 // grade runs the node-local checks (all but value, which needs polling).
 func grade(s subject) []Result {
 	f := s.facts
 	out := []Result{s.ssh(), s.readyz(), s.redisRole(), s.replication(),
-		{Check: CheckSentinel, State: nagios.Skipped, Message: "not configured: the project runs no Redis Sentinel yet"},
+		s.sentinel(),
 		s.memory(), s.disk(), s.certs(), s.clock(), s.raidState(),
 		{Check: CheckDNS, State: nagios.Skipped, Message: "not implemented: the project does not publish DNS records yet"},
 	}
@@ -66,6 +70,27 @@ func (s subject) ssh() Result {
 		return failed(s.late, CheckSSH, "unreachable: ", err)
 	}
 	return Result{Check: CheckSSH, State: nagios.OK, Message: fmt.Sprintf("connected in %s", round(s.facts.SSH.V))}
+}
+
+// sentinel: the node's sentinel answers, names the live master, and
+// CKQUORUM holds (enough sentinels reachable for the quorum and for a
+// majority to authorise a failover).
+func (s subject) sentinel() Result {
+	v := s.facts.Sentinel
+	switch {
+	case v.Err != nil:
+		if errors.Is(v.Err, probe.ErrNoSSH) {
+			return unknown(CheckSentinel, v.Err)
+		}
+		return failed(s.late, CheckSentinel, "no answer: ", v.Err)
+	case s.masterErr != nil:
+		return Result{Check: CheckSentinel, State: nagios.Critical, Message: fmt.Sprintf("names %s; %v", v.V.Master, s.masterErr)}
+	case !slices.Contains(s.masterAddrs, v.V.Master):
+		return Result{Check: CheckSentinel, State: nagios.Critical, Message: fmt.Sprintf("names %s as master, %s", v.V.Master, s.reference())}
+	case v.V.QuorumErr != nil:
+		return Result{Check: CheckSentinel, State: nagios.Critical, Message: fmt.Sprintf("names %s; %v", v.V.Master, v.V.QuorumErr)}
+	}
+	return Result{Check: CheckSentinel, State: nagios.OK, Message: fmt.Sprintf("names %s (%s); %s", s.master.Node.Name, v.V.Master, v.V.Quorum)}
 }
 
 func (s subject) readyz() Result {

@@ -71,6 +71,8 @@ func healthy(inv *inventory.Inventory, n inventory.Node) *probe.Facts {
 		RAID:    probe.Fact[probe.RAIDState]{V: probe.RAIDState{Path: raid.DefaultStatePath, Report: &raid.Report{Severity: nagios.OK, Summary: "md0 raid10 optimal", CheckedAt: testNow.Add(-3 * time.Minute)}}},
 		Version: probe.Fact[string]{V: "0.1.0"},
 		Ready:   probe.Fact[probe.HTTPAnswer]{V: probe.HTTPAnswer{Code: 200, Body: "ok"}},
+		Sentinel: probe.Fact[probe.SentinelView]{V: probe.SentinelView{Master: master.Address + ":6380",
+			Quorum: "OK 7 usable Sentinels. Quorum and failover authorization can be reached"}},
 	}
 }
 
@@ -81,6 +83,7 @@ func noSSH(f *probe.Facts, err error) {
 	f.Clock, f.Redis, f.Memory = probe.Fact[probe.Clock]{Err: e}, probe.Fact[probe.RedisInfo]{Err: e}, probe.Fact[uint64]{Err: e}
 	f.Disks, f.Certs = probe.Fact[[]probe.Disk]{Err: e}, probe.Fact[[]probe.Cert]{Err: e}
 	f.RAID, f.Version = probe.Fact[probe.RAIDState]{Err: e}, probe.Fact[string]{Err: e}
+	f.Sentinel = probe.Fact[probe.SentinelView]{Err: e}
 }
 
 // errRefused is what net/http returns for a node whose counterd does not listen.

@@ -18,6 +18,7 @@ func TestRunAfterSwitchover(t *testing.T) {
 	for _, n := range inv.Nodes {
 		facts[n.Name] = healthy(inv, n)
 		facts[n.Name].Redis.V.MasterHost = "198.51.100.11"
+		facts[n.Name].Sentinel.V.Master = "198.51.100.11:6380"
 	}
 	facts["mirror"].Redis.V = probe.RedisInfo{Version: "7.0.15", Role: "master", Offset: 1000, ConnectedReplicas: 6, UsedMemory: 2 << 20}
 	facts["master"].Redis.V = probe.RedisInfo{Version: "7.0.15", Role: "slave", MasterHost: "198.51.100.11", MasterPort: 6380,

@@ -96,7 +96,8 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 	results := make([][]Result, len(nodes))
 	for i, n := range nodes {
 		f := facts[slices.IndexFunc(probed, func(m inventory.Node) bool { return m.Name == n.Name })]
-		results[i] = grade(subject{node: n, facts: f, master: mf, masterErr: liveErr, limits: inv.Health, raid: inv.RAID, now: opts.Now(), late: ctx.Err() != nil})
+		results[i] = grade(subject{node: n, facts: f, master: mf, masterErr: liveErr, limits: inv.Health, raid: inv.RAID, now: opts.Now(), late: ctx.Err() != nil,
+			masterAddrs: masterAddrs(inv, master)})
 	}
 	for i, n := range nodes {
 		wg.Go(func() {
@@ -119,7 +120,24 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 	return r
 }
 
-// decide is livemaster.Decide over the INFO the probes read. When it
+// sentinelsOf are the nodes' sentinels as the probes found them, named by
+// node: their views for livemaster.DecideWithSentinels.
+func sentinelsOf(facts []*probe.Facts) livemaster.Sentinels {
+	views := map[string]probe.Fact[probe.SentinelView]{}
+	var s livemaster.Sentinels
+	for _, f := range facts {
+		s.Addrs = append(s.Addrs, f.Node.Name)
+		views[f.Node.Name] = f.Sentinel
+	}
+	s.Ask = func(_ context.Context, name string) (string, error) {
+		v := views[name]
+		return v.V.Master, v.Err
+	}
+	return s
+}
+
+// decide is livemaster.DecideWithSentinels over the sentinels' views and
+// the INFO the probes read. When it
 // fails (the nodes disagree) the Decision still names the inventory's
 // master, so the report has a node to block on.
 func decide(ctx context.Context, inv *inventory.Inventory, facts []*probe.Facts) (livemaster.Decision, error) {
@@ -137,7 +155,7 @@ func decide(ctx context.Context, inv *inventory.Inventory, facts []*probe.Facts)
 		}
 		return f.Redis.V.Fields(), nil
 	}
-	d, err := livemaster.Decide(ctx, livemaster.NodesOf(inv, nil, redisconf.DefaultPort), inv.Master(), q)
+	d, err := livemaster.DecideWithSentinels(ctx, sentinelsOf(facts), livemaster.NodesOf(inv, nil, redisconf.DefaultPort), inv.Master(), q)
 	if err != nil {
 		d.Master = inv.Master()
 	}
@@ -187,12 +205,22 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 	}
 }
 
+// masterAddrs are the host:port forms a sentinel may name the master by.
+func masterAddrs(inv *inventory.Inventory, m inventory.Node) []string {
+	for _, n := range livemaster.NodesOf(inv, nil, redisconf.DefaultPort) {
+		if n.Name == m.Name {
+			return n.Addrs
+		}
+	}
+	return nil
+}
+
 // unprobed is a node whose turn never came before the run's time was up.
 func unprobed(n inventory.Node, err error) *probe.Facts {
 	f := &probe.Facts{Node: n}
 	f.SSH.Err, f.Ready.Err, f.Value.Err, f.Page.Err = err, err, err, err
 	noSSH := probe.ErrNoSSH
 	f.Clock.Err, f.Redis.Err, f.Memory.Err, f.Disks.Err = noSSH, noSSH, noSSH, noSSH
-	f.Certs.Err, f.RAID.Err, f.Version.Err = noSSH, noSSH, noSSH
+	f.Certs.Err, f.RAID.Err, f.Version.Err, f.Sentinel.Err = noSSH, noSSH, noSSH, noSSH
 	return f
 }

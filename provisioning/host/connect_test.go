@@ -48,6 +48,9 @@ admin_networks: [127.0.0.0/8]
 secrets:
   redis_counterd_password: {env: CTR_TEST_A}
   redis_replication_password: {env: CTR_TEST_B}
+  redis_sentinel_password: {env: CTR_TEST_B_S1}
+  sentinel_peer_password: {env: CTR_TEST_B_S2}
+  sentinel_counterctl_password: {env: CTR_TEST_B_S3}
 nodes:
   - {name: master, address: 127.0.0.1, continent: eu, role: master, ssh: {port: %s}}
   - {name: mirror, address: 127.0.0.2, continent: eu, role: mirror, ssh: {port: %s}}

@@ -96,8 +96,11 @@ type Node struct {
 	Continent  string
 	Datacenter string // defaults to Continent
 	Role       Role
-	SSH        SSH // inventory defaults merged with the node's override
-	Line       int // where the node starts in the file, for messages
+	// PromotionPriority is Redis' replica-priority: Sentinel promotes the
+	// lowest non-zero one first; 0 means never. See DefaultPromotionPriority.
+	PromotionPriority int
+	SSH               SSH // inventory defaults merged with the node's override
+	Line              int // where the node starts in the file, for messages
 }
 
 // Load reads, decodes and validates the inventory at path. All problems are

@@ -38,7 +38,7 @@ func (d *decoder) nodes(n *yaml.Node, defaults SSH) []Node {
 func (d *decoder) node(n *yaml.Node, path string, defaults SSH) (Node, nodeLines) {
 	out := Node{Line: n.Line, SSH: defaults}
 	nl := nodeLines{node: n}
-	m, ok := d.mapping(n, path, "name", "address", "continent", "datacenter", "role", "ssh")
+	m, ok := d.mapping(n, path, "name", "address", "continent", "datacenter", "role", "promotion_priority", "ssh")
 	if !ok {
 		return out, nl
 	}
@@ -62,6 +62,11 @@ func (d *decoder) node(n *yaml.Node, path string, defaults SSH) (Node, nodeLines
 		nl.role = v
 		s, _ := d.oneOf(v, join(path, "role"), "role", string(RoleMaster), string(RoleMirror), string(RoleReplica))
 		out.Role = Role(s)
+	}
+	out.PromotionPriority = DefaultPromotionPriority(out.Role)
+	if v := m.get("promotion_priority"); v != nil {
+		p, _ := d.count(0, MaxPromotionPriority)(v, join(path, "promotion_priority"))
+		out.PromotionPriority = int(p)
 	}
 	if v := m.get("ssh"); v != nil {
 		out.SSH = d.ssh(v, join(path, "ssh"), defaults)
@@ -122,6 +127,7 @@ func (d *decoder) topology(list *yaml.Node, nodes []Node, lines []nodeLines) {
 			"mirror is in datacenter %q but the master %q is in %q; the mirror must share the master's datacenter",
 			nodes[mirror].Datacenter, nodes[master].Name, nodes[master].Datacenter)
 	}
+	d.sentinelQuorum(list, nodes, master)
 }
 
 // roleErrors reports whether some role was already reported bad, so a typo

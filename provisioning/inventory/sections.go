@@ -192,12 +192,21 @@ func (d *decoder) secrets(n *yaml.Node) map[string]SecretRef {
 		}
 	}
 	// The provisioner reads these, so their absence is caught before connecting.
-	for _, name := range []string{"redis_counterd_password", "redis_replication_password"} {
+	for _, name := range SecretNames() {
 		if !seen[name] {
 			d.failf(n, "secrets."+name, "required (the provisioner reads it)")
 		}
 	}
 	return out
+}
+
+// SecretNames are the secrets the provisioner reads, each a must under
+// secrets:. The Redis ACL users counterd, replication and sentinel; the
+// sentinels' users sentinel-peer and counterctl (counterd logs in to the
+// sentinels with its Redis password).
+func SecretNames() []string {
+	return []string{"redis_counterd_password", "redis_replication_password",
+		"redis_sentinel_password", "sentinel_peer_password", "sentinel_counterctl_password"}
 }
 
 // secretRef reads a reference given as exactly one of fileKey and envKey.

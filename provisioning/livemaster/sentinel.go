@@ -46,7 +46,9 @@ func AskRedis(name string, opt redis.Options) func(context.Context, string) (str
 // DecideWithSentinels is the sentinels' majority view: more than half of
 // all the sentinels (not only of those answering) name the same node.
 // Sentinels that answer without such a majority are an error naming each
-// view, never a guess. When no sentinel answers (or there are none), the
+// view, never a guess, unless they are a minority that all name the node
+// the nodes' own replication names too (sentinels down or not set up
+// everywhere yet). When no sentinel answers (or there are none), the
 // nodes decide (Decide).
 func DecideWithSentinels(ctx context.Context, s Sentinels, nodes []Node, first inventory.Node, q Query) (Decision, error) {
 	views := make([]string, len(s.Addrs))
@@ -87,6 +89,26 @@ func DecideWithSentinels(ctx context.Context, s Sentinels, nodes []Node, first i
 			}
 		}
 		return Decision{}, fmt.Errorf("%w: %d of %d sentinels name %s, which is no node of the inventory", ErrDisagree, n, len(s.Addrs), view)
+	}
+	// Fewer than a majority answered (sentinels down, or not set up yet
+	// on every node) and they all name one node: the nodes' own view
+	// decides, and must name the same node.
+	answered := 0
+	for _, n := range votes {
+		answered += n
+	}
+	if len(votes) == 1 && 2*answered <= len(s.Addrs) {
+		d, err := Decide(ctx, nodes, first, q)
+		if err == nil {
+			for view := range votes {
+				for _, nd := range nodes {
+					if nd.Name == d.Master.Name && slices.Contains(nd.Addrs, view) {
+						d.Why += fmt.Sprintf("; %d of %d sentinels answered, naming it too", answered, len(s.Addrs))
+						return d, nil
+					}
+				}
+			}
+		}
 	}
 	return Decision{}, fmt.Errorf("%w: no majority of %d sentinels: %s", ErrDisagree, len(s.Addrs), strings.Join(said, "; "))
 }

@@ -20,6 +20,7 @@ import (
 	"counter/provisioning/inventory"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/sshx"
 )
 
@@ -45,6 +46,11 @@ type Options struct {
 	CertPaths         []string // PEM certificates whose expiry matters
 	RAIDState         string   // the RAID check's JSON report
 	Package           string   // Debian package whose version is reported
+	// Cluster is the master's name on the sentinels (the inventory's
+	// cluster); empty: the sentinel is not asked.
+	Cluster string
+	// Sentinel is where the node's sentinel and counterctl's password are.
+	Sentinel sentinel.Where
 }
 
 // Defaults are the paths and names of a provisioned node.
@@ -64,6 +70,7 @@ func Defaults() Options {
 		CertPaths: []string{p.TLSCertFile, "/etc/counterd/tls/redis-client.crt"},
 		RAIDState: raid.DefaultStatePath,
 		Package:   "counter",
+		Sentinel:  sentinel.Provisioned(),
 	}
 }
 
@@ -99,8 +106,13 @@ func (o Options) withDefaults() Options {
 	if o.Package == "" {
 		o.Package = d.Package
 	}
+	if o.Sentinel == (sentinel.Where{}) {
+		o.Sentinel = d.Sentinel
+	}
 	return o
 }
+
+var errNotAsked = errors.New("not asked: no cluster name")
 
 // ErrNoSSH marks facts that were not gathered because SSH to the node failed.
 var ErrNoSSH = errors.New("not checked: no SSH connection")
@@ -125,6 +137,8 @@ type Facts struct {
 	Ready   Fact[HTTPAnswer]
 	Value   Fact[int64] // /getvalue
 	Page    Fact[int64] // the value shown on the page
+	// Sentinel is the node's own sentinel's view.
+	Sentinel Fact[SentinelView]
 }
 
 // Prober gathers Facts. It is safe for concurrent use.
@@ -164,7 +178,7 @@ func (p *Prober) Probe(ctx context.Context, n inventory.Node) *Facts {
 	if err != nil {
 		noSSH := ErrNoSSH
 		f.Clock.Err, f.Redis.Err, f.Memory.Err, f.Disks.Err = noSSH, noSSH, noSSH, noSSH
-		f.Certs.Err, f.RAID.Err, f.Version.Err = noSSH, noSSH, noSSH
+		f.Certs.Err, f.RAID.Err, f.Version.Err, f.Sentinel.Err = noSSH, noSSH, noSSH, noSSH
 		wg.Wait()
 		return f
 	}
@@ -175,6 +189,11 @@ func (p *Prober) Probe(ctx context.Context, n inventory.Node) *Facts {
 	wg.Go(func() { f.Certs = p.certs(ctx, cl) })
 	wg.Go(func() { f.RAID = p.raid(ctx, cl) })
 	wg.Go(func() { f.Version = p.version(ctx, cl) })
+	if p.opts.Cluster != "" {
+		wg.Go(func() { f.Sentinel = p.sentinel(ctx, cl) })
+	} else {
+		f.Sentinel.Err = errNotAsked
+	}
 	wg.Wait()
 	return f
 }

@@ -30,6 +30,7 @@ type node struct {
 	dir      string
 	confPath string
 	paths    Paths
+	proc     *redistest.Process
 }
 
 type cluster struct {
@@ -37,6 +38,9 @@ type cluster struct {
 	counterdCert        tls.Certificate // what counterd presents
 	counterdPassword    string
 	replicationPassword string
+	// Set by Sentinel tests: the nodes get the ACL user sentinel and fencing.
+	sentinelPassword string
+	minReplicas      int
 }
 
 func newCluster(t testing.TB) *cluster {
@@ -70,6 +74,7 @@ func (c *cluster) start(t testing.TB, role Role, name, addr string, master *node
 		Bind: []netip.Addr{netip.MustParseAddr(addr)}, Port: n.port,
 		CounterdPassword: c.counterdPassword, ReplicationPassword: c.replicationPassword,
 		MaxMemory: 64 << 20, Paths: n.paths,
+		SentinelPassword: c.sentinelPassword, MinReplicasToWrite: c.minReplicas,
 	}
 	if master != nil {
 		p.Master, p.MasterPort = master.addr, master.port
@@ -105,7 +110,7 @@ func (c *cluster) start(t testing.TB, role Role, name, addr string, master *node
 	}
 
 	client := c.counterd(t, n, "127.0.0.1") // PING as counterd over TLS says it is ready
-	redistest.Run(t, dir, n.paths.LogFile, func(ctx context.Context) error { return client.Ping(ctx).Err() }, n.confPath)
+	n.proc = redistest.Run(t, dir, n.paths.LogFile, func(ctx context.Context) error { return client.Ping(ctx).Err() }, n.confPath)
 	return n
 }
 

@@ -30,6 +30,18 @@ type Params struct {
 	// the replication password is written in clear as masterauth too.
 	CounterdPassword    string
 	ReplicationPassword string
+	// SentinelPassword is the ACL user sentinel's, which Redis Sentinel
+	// logs in as; empty: no such user (a node without Sentinel).
+	SentinelPassword string
+
+	// Priority is replica-priority (Sentinel promotes the lowest non-zero
+	// first; 0 = never); nil takes PriorityDatacentre for master and
+	// mirror, PriorityContinent for a replica.
+	Priority *int
+	// MinReplicasToWrite fences the master: with none of this many
+	// replicas heard from within MinReplicasMaxLag it refuses writes.
+	// 0 for a cluster of one node.
+	MinReplicasToWrite int
 
 	KeyPrefix string // counterd's key and channel prefix; default DefaultKeyPrefix
 	MaxMemory uint64 // bytes; 0 = no limit (Redis's own default)
@@ -111,6 +123,18 @@ func (p Params) validate() error {
 	checkPassword(bad, "ReplicationPassword", p.ReplicationPassword)
 	if p.CounterdPassword != "" && p.CounterdPassword == p.ReplicationPassword {
 		bad("ReplicationPassword", "same as CounterdPassword: each user needs its own secret")
+	}
+	if p.SentinelPassword != "" {
+		checkPassword(bad, "SentinelPassword", p.SentinelPassword)
+		if p.SentinelPassword == p.CounterdPassword || p.SentinelPassword == p.ReplicationPassword {
+			bad("SentinelPassword", "same as another user's: each user needs its own secret")
+		}
+	}
+	if p.Priority != nil && *p.Priority < 0 {
+		bad("Priority", "%d: want 0 (never promote) or more", *p.Priority)
+	}
+	if p.MinReplicasToWrite < 0 {
+		bad("MinReplicasToWrite", "%d is negative", p.MinReplicasToWrite)
 	}
 	if !keyPrefixRE.MatchString(p.KeyPrefix) {
 		bad("KeyPrefix", "%q: want 1-64 of A-Z a-z 0-9 _ . : - (no glob characters)", p.KeyPrefix)

@@ -73,6 +73,25 @@ var counterdCommands = []string{
 	"publish", "subscribe", "eval", "evalsha", "wait", "hmget", "scan", "rename",
 }
 
+// sentinelCommands are what Redis Sentinel sends a monitored node, as
+// Redis' Sentinel documentation lists them for its ACL user: INFO, ROLE
+// and PING to watch; PUBLISH and SUBSCRIBE for its hello channel; CLIENT
+// SETNAME for its links; and, inside MULTI/EXEC, SLAVEOF (REPLICAOF),
+// CONFIG REWRITE and CLIENT KILL to promote or repoint a node; SCRIPT KILL
+// for a master stuck in a script.
+var sentinelCommands = []string{
+	"ping", "info", "role", "publish", "subscribe", "client|setname", "client|kill",
+	"multi", "exec", "slaveof", "replicaof", "config|rewrite", "script|kill",
+}
+
+// MinReplicasMaxLag is min-replicas-max-lag in seconds: a master that has
+// had no replica acknowledgement for this long refuses writes. Replicas
+// acknowledge every second; 10 s rides out a lost segment or two across a
+// 300 ms ocean without refusing presses, and bounds how long a master cut
+// off from every replica takes writes that a promoted replica would not
+// have (docs/failover.md).
+const MinReplicasMaxLag = 10
+
 // CounterdCommands returns the commands the counterd ACL user may run.
 func CounterdCommands() []string { return append([]string(nil), counterdCommands...) }
 
@@ -150,6 +169,13 @@ func Render(p Params) ([]byte, error) {
 	if p.Role != RoleReplica {
 		priority = PriorityDatacentre
 	}
+	if p.Priority != nil {
+		priority = *p.Priority
+	}
+	sentinelHash := ""
+	if p.SentinelPassword != "" {
+		sentinelHash = sha256Hex(p.SentinelPassword)
+	}
 	data := map[string]any{
 		"ConfigPath":          ConfigPath,
 		"Node":                p.Node,
@@ -167,6 +193,11 @@ func Render(p Params) ([]byte, error) {
 		"Master":              p.Master,
 		"MasterPort":          p.MasterPort,
 		"Priority":            priority,
+		"AnnounceIP":          p.Bind[0].Unmap().String(),
+		"SentinelHash":        sentinelHash,
+		"SentinelCommands":    "-@all +" + strings.Join(sentinelCommands, " +"),
+		"MinReplicas":         p.MinReplicasToWrite,
+		"MaxLag":              MinReplicasMaxLag,
 	}
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, data); err != nil {

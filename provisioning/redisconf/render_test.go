@@ -15,6 +15,7 @@ import (
 const (
 	testCounterdPassword    = "counterd-password-0123456789"
 	testReplicationPassword = `replication-"pass\word-0123456789`
+	testSentinelPassword    = "sentinel-password-0123456789"
 )
 
 func goldenParams(role Role) Params {
@@ -24,6 +25,8 @@ func goldenParams(role Role) Params {
 		Bind:                []netip.Addr{netip.MustParseAddr("198.51.100.10")},
 		CounterdPassword:    testCounterdPassword,
 		ReplicationPassword: testReplicationPassword,
+		SentinelPassword:    testSentinelPassword,
+		MinReplicasToWrite:  1,
 		MaxMemory:           1 << 30,
 	}
 	switch role {
@@ -75,7 +78,7 @@ func TestRenderSecurityLines(t *testing.T) {
 	}
 	common := []string{
 		"tls-auth-clients yes", "tls-replication yes", "user default reset",
-		"maxmemory-policy noeviction", "replica-read-only yes", "min-replicas-to-write 0",
+		"maxmemory-policy noeviction", "replica-read-only yes", "min-replicas-to-write 1", "min-replicas-max-lag 10",
 		"supervised systemd", "dir /var/lib/redis", "tls-cert-file /etc/redis/tls/redis.crt",
 		"masteruser replication", `masterauth "replication-\"pass\\word-0123456789"`,
 		"user replication reset on #" + sha256Hex(testReplicationPassword) + " +psync +replconf +ping",

@@ -218,6 +218,9 @@ func (h *fakeHost) Exec(_ context.Context, what string, argv ...string) (*host.C
 		st.files[raid.DefaultStatePath] = fakeFile{content: []byte(`{"severity":"OK"}`), mode: "644:root:root"}
 	case len(argv) > 1 && argv[0] == "systemctl" && argv[1] == "start":
 		unit()[1] = true
+	case len(argv) > 1 && argv[0] == "systemctl" && argv[1] == "stop":
+		unit()[1] = false
+		st.restarts = append(st.restarts, "stop "+argv[len(argv)-1])
 	case len(argv) > 1 && argv[0] == "systemctl" && argv[1] == "disable":
 		*unit() = [2]bool{}
 	case len(argv) > 2 && argv[0] == "systemctl" && argv[1] == "restart":
@@ -246,6 +249,10 @@ func (h *fakeHost) EnsurePackages(_ context.Context, names ...string) (*host.Cha
 			st.packages[n] = true
 		}
 		st.units[redisUnit] = &[2]bool{true, true}
+		if slices.Contains(missing, "redis-sentinel") {
+			st.units[sentinelUnit] = &[2]bool{true, true} // Debian starts it with its own file
+			st.files["/etc/redis/sentinel.conf"] = fakeFile{content: []byte("sentinel monitor mymaster 127.0.0.1 6379 2\n"), mode: "640:redis:redis"}
+		}
 	}
 	return &host.Change{What: "install " + strings.Join(missing, " ")}, nil
 }

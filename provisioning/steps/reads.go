@@ -1,9 +1,12 @@
 package steps
 
 import (
+	"path/filepath"
+
 	"counter/provisioning/firewall"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/sshd"
 )
 
@@ -19,14 +22,17 @@ func Reads() [][]string {
 		firewall.LivePath, firewall.ConfPath,
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
+		RedisDropIn, SentinelDropIn, redisconf.FailoverHook,
+		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 	}
-	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir}
+	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,
+		filepath.Dir(RedisDropIn), filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
 		packagesArgv(BasePackages),
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
-		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(raid.TimerUnitName),
+		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(sentinelUnit), unitArgv(raid.TimerUnitName),
 		firewall.StatusArgv(),
 		sshd.EffectiveArgv(),
 	}

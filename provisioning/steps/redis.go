@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,22 @@ const (
 
 // redisUnit is Debian's unit for the Redis server.
 const redisUnit = "redis-server.service"
+
+// RedisDropIn keeps redis.conf read-only to redis-server. Sentinel sends
+// CONFIG REWRITE with every promotion and repointing; Debian's unit lets
+// Redis write /etc/redis, and a rewrite would turn provision's file into
+// Redis' own format, which provision would then put back with a restart.
+// Here the rewrite fails (inside Sentinel's MULTI, which still applies
+// the REPLICAOF), and provision keeps replicaof in line with the live
+// master instead, without a restart.
+const RedisDropIn = "/etc/systemd/system/redis-server.service.d/counter.conf"
+
+var redisDropIn = []byte(`# Written by counterctl provision: redis.conf belongs to provision, which
+# keeps its replicaof in line with the live master; Sentinel's CONFIG
+# REWRITE fails here on purpose.
+[Service]
+ReadOnlyPaths=` + redisconf.ConfigPath + `
+`)
 
 // Redis configures the node's Redis: its certificate from the cluster CA
 // (issued here, by counterctl, only when NeedsRenewal says so), the CA,
@@ -77,8 +94,12 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if cc != nil && !bytes.Equal(old, conf) {
 		cc.Diff = host.UnifiedDiff(redisconf.ConfigPath, redactAuth(old), redactAuth(conf), old != nil)
 	}
+	dropIn, unitChanges, err := ensureDropIn(ctx, h, RedisDropIn, redisDropIn)
+	if err != nil {
+		return phase.Result{}, err
+	}
 	changes := append([]*host.Change{dir}, certs...)
-	changes = append(changes, ca, cc)
+	changes = append(changes, dropIn, ca, cc)
 	restartOn := changes[1:]
 	if cc != nil && sameButReplicaof(old, conf) {
 		// Only the replicaof line (and the role in the header) moved: the
@@ -96,21 +117,44 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	return phase.Collect(append(changes, run...)...), nil
+	return phase.Collect(append(append(changes, unitChanges...), run...)...), nil
 }
 
 func (s Redis) params(n inventory.Node, bind []netip.Addr) redisconf.Params {
+	prio := n.PromotionPriority
 	p := redisconf.Params{
 		Role:                redisconf.Role(s.c.liveRole(n)),
 		Node:                n.Name,
 		Bind:                bind,
 		CounterdPassword:    s.c.CounterdPassword,
 		ReplicationPassword: s.c.ReplicationPassword,
+		SentinelPassword:    s.c.SentinelPassword,
+		Priority:            &prio,
+	}
+	if len(s.c.Inv.Nodes) > 1 {
+		// A lone master has no replica to wait for.
+		p.MinReplicasToWrite = 1
 	}
 	if m := s.c.master(); n.Name != m.Name {
 		p.Master = m.Address
 	}
 	return p
+}
+
+// ensureDropIn writes a systemd drop-in and reloads systemd when it
+// changed; file is the drop-in's change, on which the caller restarts the
+// unit, other the directory's and the reload's.
+func ensureDropIn(ctx context.Context, h host.Host, path string, content []byte) (file *host.Change, other []*host.Change, err error) {
+	dir, err := ensureDir(ctx, h, filepath.Dir(path), 0o755, "root", "root")
+	if err != nil {
+		return nil, nil, err
+	}
+	file, err = h.EnsureFile(ctx, host.File{Path: path, Content: content, Mode: 0o644})
+	if err != nil || file == nil {
+		return file, []*host.Change{dir}, err
+	}
+	reload, err := h.Exec(ctx, "reload systemd units", "systemctl", "daemon-reload")
+	return file, []*host.Change{dir, reload}, err
 }
 
 // sameButReplicaof reports whether two redis.conf differ only in comments

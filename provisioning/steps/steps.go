@@ -1,8 +1,10 @@
 // Package steps is what `counterctl provision` does on each node, one small
 // phase.Step per file, each reading as intent through host.Host: ensure the
 // OS and packages, install the counter package, configure Redis and
-// counterd, wait for replication, apply the firewall, harden sshd, install
-// the RAID check. Every step is idempotent: a second run reports ok.
+// counterd, wait for replication, configure Sentinel (after replication, so
+// it finds the replicas following the master), apply the firewall, harden
+// sshd, install the RAID check. Every step is idempotent: a second run
+// reports ok.
 package steps
 
 import (
@@ -49,9 +51,12 @@ type Cluster struct {
 	CA    *pki.CA
 	// Passwords of the Redis ACL users, read from the inventory's secrets.
 	CounterdPassword, ReplicationPassword string
-	Packages                              PackageSource
-	Redial                                Redialer
-	Now                                   func() time.Time
+	// Sentinel's: the Redis ACL user sentinel, the sentinels' users
+	// sentinel-peer and counterctl (counterd's is CounterdPassword).
+	SentinelPassword, SentinelPeerPassword, SentinelAdminPassword string
+	Packages                                                      PackageSource
+	Redial                                                        Redialer
+	Now                                                           func() time.Time
 	// LinkTimeout bounds the wait for a replica's replication link.
 	LinkTimeout time.Duration
 	// PollEvery is the pause between polls of a condition.
@@ -100,6 +105,7 @@ func All(c *Cluster) []phase.Step {
 		Redis{c: c},
 		Counterd{c: c},
 		Replication{c: c},
+		Sentinel{c: c},
 		Firewall{c: c},
 		SSHD{c: c},
 		RAID{c: c},

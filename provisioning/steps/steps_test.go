@@ -28,6 +28,9 @@ admin_networks: [192.0.2.0/24]
 secrets:
   redis_counterd_password: {env: CTR_STEPS_A}
   redis_replication_password: {env: CTR_STEPS_B}
+  redis_sentinel_password: {env: CTR_STEPS_B_S1}
+  sentinel_peer_password: {env: CTR_STEPS_B_S2}
+  sentinel_counterctl_password: {env: CTR_STEPS_B_S3}
 pki_dir: pki
 raid: required
 nodes:
@@ -74,7 +77,9 @@ func newCluster(t *testing.T, hosts map[string]*fakeHost) *Cluster {
 	return &Cluster{
 		Inv: inv, Addrs: addrs, CA: ca,
 		CounterdPassword: "counterd-password-0123456789", ReplicationPassword: "replication-password-0123456789",
-		Packages: fakeDebs{}, Now: func() time.Time { return now },
+		SentinelPassword: "sentinel-password-0123456789", SentinelPeerPassword: "sentinel-peer-password-0123456789",
+		SentinelAdminPassword: "sentinel-admin-password-0123456789",
+		Packages:              fakeDebs{}, Now: func() time.Time { return now },
 		LinkTimeout: 300 * time.Millisecond, PollEvery: 10 * time.Millisecond,
 		Redial: func(_ context.Context, n inventory.Node) (host.Host, io.Closer, error) {
 			return hosts[n.Name], nopCloser{}, nil

@@ -11,10 +11,11 @@ import (
 	"counter/provisioning/phase"
 )
 
-// BasePackages are the Debian packages every node needs: Redis and its
-// CLI (the replication wait and `counterctl status` use it), nftables for
-// the firewall, and CA certificates for the TLS the nodes speak.
-var BasePackages = []string{"redis-server", "redis-tools", "nftables", "ca-certificates"}
+// BasePackages are the Debian packages every node needs: Redis, its
+// Sentinel and its CLI (the replication wait and `counterctl status` use
+// it), nftables for the firewall, and CA certificates for the TLS the
+// nodes speak.
+var BasePackages = []string{"redis-server", "redis-sentinel", "redis-tools", "nftables", "ca-certificates"}
 
 // System checks that the node runs Debian 12 and installs the packages.
 type System struct{ Packages []string }
