@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"counter/provisioning/firewall"
 	"counter/provisioning/host"
@@ -33,6 +35,9 @@ const (
 	// CounterdListen is where counterd serves HTTP: port 80, which the
 	// firewall opens (the unit grants CAP_NET_BIND_SERVICE).
 	CounterdListen = ":80"
+	// CounterdMaxStaleness is --max-staleness on the nodes: above the
+	// sentinels' down-after plus a second, see CounterdYAML.
+	CounterdMaxStaleness = redisconf.DownAfter + 2*time.Second
 )
 
 // Counterd writes counterd's configuration, its Redis password file and
@@ -96,7 +101,7 @@ func (s Counterd) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 }
 
 // CounterdYAML is /etc/counterd/counterd.yaml for n: reads from the local
-// Redis over loopback, writes to the master across the internet, both TLS
+// Redis over loopback, writes to the master the sentinels name, all TLS
 // with the cluster CA, as the counterd ACL user. /metrics is served on the
 // node's own address, whose port the firewall opens to the admin networks only.
 func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
@@ -106,9 +111,18 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	}
 	metrics := netip.AddrPortFrom(a, firewall.DefaultPorts().Metrics)
 	local := redisURL("127.0.0.1")
-	master := local
-	if m := c.master(); n.Name != m.Name {
-		master = redisURL(m.Address)
+	// Writes go to the master the sentinels name, so a failover needs no
+	// restart and no re-run: this node's sentinel first, then the others.
+	sentinels := []string{netip.AddrPortFrom(a, redisconf.SentinelPort).String()}
+	for _, o := range c.Inv.Nodes {
+		if o.Name == n.Name {
+			continue
+		}
+		oa, err := c.addr(o)
+		if err != nil {
+			return nil, err
+		}
+		sentinels = append(sentinels, netip.AddrPortFrom(oa, redisconf.SentinelPort).String())
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)
@@ -116,7 +130,11 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	fmt.Fprintf(&b, "listen: %q\n", CounterdListen)
 	fmt.Fprintf(&b, "metrics-listen: %q\n", metrics)
 	fmt.Fprintf(&b, "redis: %q\n", local)
-	fmt.Fprintf(&b, "master: %q\n", master)
+	fmt.Fprintf(&b, "sentinels: %q\n", strings.Join(sentinels, ","))
+	fmt.Fprintf(&b, "master-name: %q\n", c.Inv.Cluster)
+	// A replica whose master died stays ready once the sentinels agree it
+	// is down; it must not go unready before they can have said so.
+	fmt.Fprintf(&b, "max-staleness: %s\n", CounterdMaxStaleness)
 	fmt.Fprintf(&b, "redis-password-file: %s\n", CounterdPassword)
 	fmt.Fprintf(&b, "redis-ca-file: %s\n", CounterdTLSDir+"/ca.crt")
 	// Redis refuses TLS clients without a certificate from the cluster CA.

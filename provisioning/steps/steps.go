@@ -1,8 +1,9 @@
 // Package steps is what `counterctl provision` does on each node, one small
 // phase.Step per file, each reading as intent through host.Host: ensure the
-// OS and packages, install the counter package, configure Redis and
-// counterd, wait for replication, configure Sentinel (after replication, so
-// it finds the replicas following the master), apply the firewall, harden
+// OS and packages, install the counter package, configure Redis, wait for
+// replication, configure Sentinel (after replication, so it finds the
+// replicas following the master), configure counterd (which asks the
+// sentinels for the master), apply the firewall, harden
 // sshd, install the RAID check. Every step is idempotent: a second run
 // reports ok.
 package steps
@@ -95,17 +96,18 @@ func ReplicationInfo(ctx context.Context, h host.Host) (redisinfo.Fields, error)
 	return f, nil
 }
 
-// All returns the steps in the order they run on a node. Redis comes
-// before counterd so counterd starts against a configured Redis; the
+// All returns the steps in the order they run on a node. Redis and
+// Sentinel come before counterd so counterd starts against a configured
+// Redis and sentinels that already name the master; the
 // firewall comes after the services so its apply never races their start.
 func All(c *Cluster) []phase.Step {
 	return []phase.Step{
 		System{Packages: BasePackages},
 		Package{c: c},
 		Redis{c: c},
-		Counterd{c: c},
 		Replication{c: c},
 		Sentinel{c: c},
+		Counterd{c: c},
 		Firewall{c: c},
 		SSHD{c: c},
 		RAID{c: c},
