@@ -13,7 +13,7 @@ func newNodeCmd() *cobra.Command {
 		Use:   "node",
 		Short: "Checks that run on a cluster node (installed by provision)",
 	}
-	cmd.AddCommand(newNodeRaidCheckCmd())
+	cmd.AddCommand(newNodeRaidCheckCmd(), newNodeAnycastCmd())
 	return cmd
 }
 
