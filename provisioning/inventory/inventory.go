@@ -99,8 +99,9 @@ type Node struct {
 	Continent  string
 	Datacenter string // defaults to Continent
 	Role       Role
-	SSH        SSH // inventory defaults merged with the node's override
-	Line       int // where the node starts in the file, for messages
+	SSH        SSH  // inventory defaults merged with the node's override
+	BGP        *BGP // nil: the node does not announce anycast.address
+	Line       int  // where the node starts in the file, for messages
 }
 
 // Load reads, decodes and validates the inventory at path. All problems are

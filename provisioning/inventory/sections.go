@@ -70,6 +70,7 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	if v := top.get("anycast"); v != nil {
 		d.anycastDistinct(v, inv.Anycast, inv.Nodes)
 	}
+	d.bgpChecks(inv.Anycast, inv.Nodes)
 	if err := d.err(); err != nil {
 		return nil, err
 	}
