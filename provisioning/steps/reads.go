@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"counter/provisioning/anycast"
 	"counter/provisioning/firewall"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
@@ -19,14 +20,16 @@ func Reads() [][]string {
 		firewall.LivePath, firewall.ConfPath,
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
+		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
 	}
 	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
-		packagesArgv(BasePackages),
+		packagesArgv(BasePackages), packagesArgv([]string{birdPackage}),
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
 		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(raid.TimerUnitName),
+		unitArgv(birdUnit), unitArgv(anycast.ServiceUnitName),
 		firewall.StatusArgv(),
 		sshd.EffectiveArgv(),
 	}

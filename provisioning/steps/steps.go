@@ -92,7 +92,8 @@ func ReplicationInfo(ctx context.Context, h host.Host) (redisinfo.Fields, error)
 
 // All returns the steps in the order they run on a node. Redis comes
 // before counterd so counterd starts against a configured Redis; the
-// firewall comes after the services so its apply never races their start.
+// firewall comes after the services (anycast's BIRD too) so its apply
+// never races their start.
 func All(c *Cluster) []phase.Step {
 	return []phase.Step{
 		System{Packages: BasePackages},
@@ -100,6 +101,7 @@ func All(c *Cluster) []phase.Step {
 		Redis{c: c},
 		Counterd{c: c},
 		Replication{c: c},
+		Anycast{c: c},
 		Firewall{c: c},
 		SSHD{c: c},
 		RAID{c: c},
