@@ -26,7 +26,7 @@ func TestWriteInventoryGolden(t *testing.T) {
 		KeyFile: "ssh/id_ed25519", KnownHosts: "ssh/known_hosts",
 		AdminNetwork: netip.PrefixFrom(p.HostIP, 32),
 		CounterdPass: "secrets/redis-counterd.pass", ReplPass: "secrets/redis-replication.pass",
-		PKIDir: "pki/", Nodes: p.OfKind(KindNode),
+		PKIDir: "pki/", Nodes: p.OfKind(KindNode), Anycast: p.Anycast,
 	})
 	if err != nil {
 		t.Fatalf("WriteInventory() = %v", err)

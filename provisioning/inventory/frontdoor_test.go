@@ -20,13 +20,14 @@ func TestFrontDoorDefaults(t *testing.T) {
 	if inv.Anycast.Address.IsValid() {
 		t.Errorf("example anycast = %v, want none (the section is commented out)", inv.Anycast.Address)
 	}
-	// The lab writes the defaults and no anycast (its routers are not built yet).
+	// The lab writes the defaults, and the anycast address its BGP router
+	// routes (the .1 of its subnet's last /24).
 	lab, err := Load("../../ctl/lab/testdata/inventory.golden.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lab.DNS.Service != DefaultDNSService || lab.DNS.TTL != DefaultDNSTTL || lab.Anycast.Address.IsValid() {
-		t.Errorf("lab inventory = %q, %v, %v; want the defaults and no anycast", lab.DNS.Service, lab.DNS.TTL, lab.Anycast.Address)
+	if want := netip.MustParseAddr("10.213.255.1"); lab.DNS.Service != DefaultDNSService || lab.DNS.TTL != DefaultDNSTTL || lab.Anycast.Address != want {
+		t.Errorf("lab inventory = %q, %v, %v; want the defaults and anycast %v", lab.DNS.Service, lab.DNS.TTL, lab.Anycast.Address, want)
 	}
 }
 
