@@ -47,7 +47,9 @@ func TestNodeBuildImports(t *testing.T) {
 	if out, err := exec.CommandContext(t.Context(), "go", "build", "-tags", "node", "-o", bin, "counter/cmd/counterctl").CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags node: %v\n%s", err, out)
 	}
-	if out, err := exec.CommandContext(t.Context(), bin, "node", "raid-check", "--help").CombinedOutput(); err != nil {
-		t.Errorf("the node's counterctl node raid-check --help: %v\n%s", err, out)
+	for _, sub := range []string{"raid-check", "anycast"} {
+		if out, err := exec.CommandContext(t.Context(), bin, "node", sub, "--help").CombinedOutput(); err != nil {
+			t.Errorf("the node's counterctl node %s --help: %v\n%s", sub, err, out)
+		}
 	}
 }

@@ -53,6 +53,9 @@ func (st *State) down(ctx context.Context) error {
 	if err := waitAll(ctx, ms, func(m Member) error { return st.stopContainer(ctx, m) }); err != nil {
 		errs = append(errs, err)
 	}
+	if err := st.stopBird(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := st.Router.Signal(syscall.SIGTERM); err != nil {
 		errs = append(errs, err)
 	}
@@ -66,7 +69,7 @@ func (st *State) down(ctx context.Context) error {
 		st.Save()
 		return errors.Join(errs...)
 	}
-	for _, p := range []string{"nodes", "ssh", "secrets", "pki", "inventory.yaml", "wan.json", "wan.log", "lab.json"} {
+	for _, p := range []string{"nodes", "ssh", "secrets", "pki", "inventory.yaml", "wan.json", "wan.log", wanBirdConf, wanBirdSock, wanBirdLog, "lab.json"} {
 		if err := os.RemoveAll(st.path(p)); err != nil {
 			errs = append(errs, err)
 		}

@@ -24,11 +24,16 @@ type Inventory struct {
 	SentinelPass, SentinelPeerPass, SentinelAdminPass string
 	PKIDir                                            string
 	Nodes                                             []Member
+	// Anycast, when valid, is announced by every node to the lab's BGP
+	// router (its link's .1, AS RouterASN), with BFD.
+	Anycast netip.Addr
 }
 
 // Every value is either validated (names, continents, zone) or typed
 // (addresses), so none needs YAML quoting.
-var inventoryTmpl = template.Must(template.New("inventory").Parse(`# Written by ` + "`counterctl lab up`" + ` for the local lab, in the shape of
+var inventoryTmpl = template.Must(template.New("inventory").Funcs(template.FuncMap{
+	"nodeASN": NodeASN, "routerASN": func() int { return RouterASN },
+}).Parse(`# Written by ` + "`counterctl lab up`" + ` for the local lab, in the shape of
 # inventory.example.yaml. Relative paths are resolved against this file's directory.
 cluster: {{.Cluster}}
 
@@ -39,6 +44,15 @@ dns:
     name: {{.TSIG.Name}}
     algorithm: {{.TSIG.Algorithm}}
     secret_file: {{.TSIGFile}}
+  service: counter
+  ttl: 30s
+{{- if .Anycast.IsValid}}
+
+# Every node announces it over BGP to the lab's router (ctr-wan), which
+# routes each client to the nearest announcing node by the WAN matrix.
+anycast:
+  address: {{.Anycast}}
+{{- end}}
 
 ssh:
   user: root
@@ -71,6 +85,9 @@ nodes:
     continent: {{.Continent}}
     datacenter: {{.Datacenter}}
     role: {{.Role}}
+{{- if $.Anycast.IsValid}}
+    bgp: {asn: {{nodeASN .}}, peers: [{address: {{.Gateway}}, asn: {{routerASN}}, bfd: true}]}
+{{- end}}
 {{- end}}
 `))
 

@@ -28,7 +28,7 @@ func TestWriteInventoryGolden(t *testing.T) {
 		CounterdPass: "secrets/redis-counterd.pass", ReplPass: "secrets/redis-replication.pass",
 		SentinelPass: "secrets/sentinel.pass", SentinelPeerPass: "secrets/sentinel-peer.pass",
 		SentinelAdminPass: "secrets/sentinel-counterctl.pass",
-		PKIDir:            "pki/", Nodes: p.OfKind(KindNode),
+		PKIDir:            "pki/", Nodes: p.OfKind(KindNode), Anycast: p.Anycast,
 	})
 	if err != nil {
 		t.Fatalf("WriteInventory() = %v", err)

@@ -32,6 +32,9 @@ type Plan struct {
 	HostIP  netip.Addr   `json:"host_ip"`
 	RouterH netip.Addr   `json:"router_host_ip"`
 	Members []Member     `json:"members"`
+	// Anycast is the address every node announces over BGP (the .1 of the
+	// subnet's last /24); invalid when the links leave no /24 free.
+	Anycast netip.Addr `json:"anycast,omitzero"`
 }
 
 // NewPlan lays the topology out on subnet, one /24 per link.
@@ -67,6 +70,7 @@ func NewPlan(t *Topology, subnet netip.Prefix) (*Plan, error) {
 	for _, c := range t.Clients {
 		add(Member{Name: "client-" + c, Kind: KindClient, Role: "client", Continent: c})
 	}
+	p.Anycast = anycastAddr(subnet, links)
 	return p, nil
 }
 

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -89,3 +90,6 @@ func (m *RTT) PairRTT(a, b Member) time.Duration {
 	d, _ := m.Between(a.Continent, b.Continent)
 	return d
 }
+
+// DefaultRTT is the built-in matrix (wan-rtt.tsv), as the lab's routers use it.
+func DefaultRTT() (*RTT, error) { return ParseRTT(bytes.NewReader(defaultRTT)) }

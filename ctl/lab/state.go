@@ -16,6 +16,7 @@ type State struct {
 	TSIG        TSIG              `json:"tsig"`
 	Lowers      map[string]string `json:"lowers"` // member -> nspawn overlay lower dirs ("a:b")
 	Router      Proc              `json:"router"`
+	Bird        Proc              `json:"bird,omitzero"` // the BGP router in routerNetns
 	Containers  map[string]Proc   `json:"containers"`
 	Partitioned map[string]bool   `json:"partitioned,omitempty"`
 	IPForward   string            `json:"ip_forward_was,omitempty"` // set when up changed it

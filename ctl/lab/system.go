@@ -8,13 +8,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"counter/internal/netnsdir"
 )
 
 // run executes argv and returns its stdout; a failure carries the command and its stderr.
@@ -42,36 +41,7 @@ func runIn(ctx context.Context, stdin io.Reader, argv ...string) (string, error)
 
 // inNetns runs fn on an OS thread switched into the named network namespace,
 // so /proc/sys/net and sockets fn opens belong to that namespace.
-func inNetns(name string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open("/run/netns/" + name)
-		if err != nil {
-			errc <- fmt.Errorf("open netns %s: %w", name, err)
-			runtime.UnlockOSThread()
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("enter netns %s: %w", name, err)
-			runtime.UnlockOSThread()
-			return
-		}
-		errc <- fn()
-		// The thread stays locked (and dies with this goroutine) unless it can go back.
-		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	return <-errc
-}
+func inNetns(name string, fn func() error) error { return netnsdir.In(name, fn) }
 
 // writeSysctl sets a /proc/sys value, e.g. "net/ipv4/ip_forward".
 func writeSysctl(key, value string) error {

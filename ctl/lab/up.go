@@ -96,6 +96,12 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	if err := l.startRouter(ctx, st); err != nil {
 		return err
 	}
+	if err := st.setupAnycast(ctx); err != nil {
+		return fmt.Errorf("anycast routing: %w", err)
+	}
+	if err := l.startBird(ctx, st); err != nil {
+		return err
+	}
 	l.Log.Info("booting containers", "count", len(plan.Containers()))
 	for _, m := range plan.Containers() {
 		if err := st.startContainer(m); err != nil {
@@ -208,14 +214,14 @@ func (l *Lab) writeFiles(st *State, knotLayer string) error {
 		CounterdPass: "secrets/redis-counterd.pass", ReplPass: "secrets/redis-replication.pass",
 		SentinelPass: "secrets/sentinel.pass", SentinelPeerPass: "secrets/sentinel-peer.pass",
 		SentinelAdminPass: "secrets/sentinel-counterctl.pass",
-		PKIDir:            "pki/", Nodes: st.Plan.OfKind(KindNode),
+		PKIDir:            "pki/", Nodes: st.Plan.OfKind(KindNode), Anycast: st.Plan.Anycast,
 	})
 }
 
 // RouterConfig is the delay router's configuration for a plan: the one-way
 // delay (half the RTT) of every pair of members that has one.
 func RouterConfig(p *Plan, rtt *RTT) wan.Config {
-	cfg := wan.Config{TUN: tunName}
+	cfg := wan.Config{TUN: tunName, Anycast: AnycastRouting(p)}
 	for i, a := range p.Members {
 		for _, b := range p.Members[i+1:] {
 			if d := rtt.PairRTT(a, b) / 2; d > 0 {

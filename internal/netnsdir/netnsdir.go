@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -99,4 +100,37 @@ func isMountPoint(path string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// In runs fn on an OS thread switched into the network namespace name
+// (under Dir), so /proc/sys/net and the sockets fn opens belong to it.
+func In(name string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		target, err := os.Open(Dir + "/" + name)
+		if err != nil {
+			errc <- fmt.Errorf("open netns %s: %w", name, err)
+			runtime.UnlockOSThread()
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("enter netns %s: %w", name, err)
+			runtime.UnlockOSThread()
+			return
+		}
+		errc <- fn()
+		// The thread stays locked (and dies with this goroutine) unless it can go back.
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	return <-errc
 }

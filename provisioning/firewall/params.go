@@ -55,9 +55,21 @@ type Params struct {
 	// AdminNetworks may SSH to the master and the mirror, and reach every
 	// node's metrics port.
 	AdminNetworks []netip.Prefix
+	// BGPPeers are the routers this node announces the anycast address
+	// to: only they reach BGP (179/tcp) and BFD (3784-3785/udp). None: no
+	// such rules at all.
+	BGPPeers []netip.Addr
 	// Ports; zero fields take DefaultPorts.
 	Ports Ports
 }
+
+// BGP and single-hop BFD (RFC 5881: control 3784, echo 3785), opened to the
+// node's BGP peers only.
+const (
+	BGPPort     = 179
+	BFDPort     = 3784
+	BFDEchoPort = 3785
+)
 
 // ErrInvalid is wrapped by every validation error of Render.
 var ErrInvalid = errors.New("invalid firewall parameters")
@@ -94,6 +106,9 @@ func (p Params) normalize() (Params, error) {
 		if _, found := slices.BinarySearchFunc(p.Nodes, a, netip.Addr.Compare); !found {
 			return p, invalid("master/mirror address %s is not among the cluster nodes", a)
 		}
+	}
+	if p.BGPPeers, err = addrs("bgp peer", p.BGPPeers); err != nil {
+		return p, err
 	}
 	p.AdminNetworks = slices.Clone(p.AdminNetworks)
 	for i, n := range p.AdminNetworks {

@@ -29,6 +29,10 @@ type view struct {
 	Cluster4, Cluster6 string
 	SSH4, SSH6         string
 	Admin4, Admin6     string
+	BGP                bool
+	BGP4, BGP6         string
+	BGPPort            int
+	BFDPorts           string
 }
 
 // Render returns the ruleset for p: a file for `nft -f` that creates, deletes
@@ -61,6 +65,11 @@ func Render(p Params) ([]byte, error) {
 		SSH6:     elements(ssh, false),
 		Admin4:   elements(outermost(p.AdminNetworks), true),
 		Admin6:   elements(outermost(p.AdminNetworks), false),
+		BGP:      len(p.BGPPeers) > 0,
+		BGP4:     elements(hostPrefixes(p.BGPPeers), true),
+		BGP6:     elements(hostPrefixes(p.BGPPeers), false),
+		BGPPort:  BGPPort,
+		BFDPorts: fmt.Sprintf("%d, %d", BFDPort, BFDEchoPort),
 	}
 	var b bytes.Buffer
 	if err := ruleset.Execute(&b, v); err != nil {

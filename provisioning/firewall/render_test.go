@@ -55,6 +55,8 @@ func goldenCases() []struct {
 	v4only.Master = addrList("192.0.2.1")
 	v4only.Mirror = addrList("192.0.2.2")
 	v4only.AdminNetworks = prefixList("192.0.2.0/24") // holds the mirror: one ssh element
+	bgp := cluster(Replica)
+	bgp.BGPPeers = addrList("198.51.100.17", "198.51.100.18", "198.51.100.17")
 	return []struct {
 		name string
 		p    Params
@@ -64,6 +66,7 @@ func goldenCases() []struct {
 		{"replica", cluster(Replica)},
 		{"replica-no-mirror-custom-ports", custom},
 		{"master-ipv4-only", v4only},
+		{"replica-bgp", bgp},
 	}
 }
 

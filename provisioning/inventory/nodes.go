@@ -38,7 +38,7 @@ func (d *decoder) nodes(n *yaml.Node, defaults SSH) []Node {
 func (d *decoder) node(n *yaml.Node, path string, defaults SSH) (Node, nodeLines) {
 	out := Node{Line: n.Line, SSH: defaults}
 	nl := nodeLines{node: n}
-	m, ok := d.mapping(n, path, "name", "address", "continent", "datacenter", "role", "promotion_priority", "ssh")
+	m, ok := d.mapping(n, path, "name", "address", "continent", "datacenter", "role", "promotion_priority", "ssh", "bgp")
 	if !ok {
 		return out, nl
 	}
@@ -70,6 +70,9 @@ func (d *decoder) node(n *yaml.Node, path string, defaults SSH) (Node, nodeLines
 	}
 	if v := m.get("ssh"); v != nil {
 		out.SSH = d.ssh(v, join(path, "ssh"), defaults)
+	}
+	if v := m.get("bgp"); v != nil {
+		out.BGP = d.bgp(v, join(path, "bgp"))
 	}
 	return out, nl
 }

@@ -151,7 +151,7 @@ func (h *fakeHost) query(argv []string) ([]byte, error) {
 			return nil, exitErr(h.name, argv, 1)
 		}
 		return []byte(`{"nftables": []}`), nil
-	case slices.Equal(argv, sshd.ValidateArgv()), argv[0] == "runuser":
+	case slices.Equal(argv, sshd.ValidateArgv()), argv[0] == "runuser", argv[0] == "bird" && argv[1] == "-p":
 		return nil, nil
 	case slices.Equal(argv, sshd.EffectiveArgv()):
 		var b strings.Builder

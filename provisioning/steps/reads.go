@@ -3,6 +3,7 @@ package steps
 import (
 	"path/filepath"
 
+	"counter/provisioning/anycast"
 	"counter/provisioning/firewall"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
@@ -24,15 +25,17 @@ func Reads() [][]string {
 		"/etc/systemd/system/" + raid.ServiceUnitName,
 		RedisDropIn, SentinelDropIn, redisconf.FailoverHook,
 		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
+		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
 	}
 	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,
 		filepath.Dir(RedisDropIn), filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
-		packagesArgv(BasePackages),
+		packagesArgv(BasePackages), packagesArgv([]string{birdPackage}),
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
 		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(sentinelUnit), unitArgv(raid.TimerUnitName),
+		unitArgv(birdUnit), unitArgv(anycast.ServiceUnitName),
 		firewall.StatusArgv(),
 		sshd.EffectiveArgv(),
 	}

@@ -98,8 +98,9 @@ func ReplicationInfo(ctx context.Context, h host.Host) (redisinfo.Fields, error)
 
 // All returns the steps in the order they run on a node. Redis and
 // Sentinel come before counterd so counterd starts against a configured
-// Redis and sentinels that already name the master; the
-// firewall comes after the services so its apply never races their start.
+// Redis and sentinels that already name the master; the firewall comes
+// after the services (anycast's BIRD too) so its apply never races their
+// start.
 func All(c *Cluster) []phase.Step {
 	return []phase.Step{
 		System{Packages: BasePackages},
@@ -108,6 +109,7 @@ func All(c *Cluster) []phase.Step {
 		Replication{c: c},
 		Sentinel{c: c},
 		Counterd{c: c},
+		Anycast{c: c},
 		Firewall{c: c},
 		SSHD{c: c},
 		RAID{c: c},

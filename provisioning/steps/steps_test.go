@@ -33,10 +33,13 @@ secrets:
   sentinel_counterctl_password: {env: CTR_STEPS_B_S3}
 pki_dir: pki
 raid: required
+anycast: {address: 192.0.2.80}
 nodes:
-  - {name: master, address: 198.51.100.10, continent: eu, role: master}
+  - {name: master, address: 198.51.100.10, continent: eu, role: master,
+     bgp: {asn: 65010, peers: [{address: 198.51.100.1, asn: 65000, bfd: true}]}}
   - {name: mirror, address: 198.51.100.11, continent: eu, role: mirror}
-  - {name: na, address: 198.51.100.20, continent: na, role: replica}
+  - {name: na, address: 198.51.100.20, continent: na, role: replica,
+     bgp: {asn: 65020, peers: [{address: 198.51.100.17, asn: 65000}]}}
 `
 
 type fakeDebs struct{}

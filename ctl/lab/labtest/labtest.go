@@ -18,7 +18,8 @@ func Require(tb testing.TB, what string, tools ...string) {
 	if os.Geteuid() != 0 {
 		tb.Skipf("SKIPPED %s: needs root (network namespaces, systemd-nspawn, nftables); CI runs it as root", what)
 	}
-	tools = append([]string{"debootstrap", "systemd-nspawn", "nft", "ip"}, tools...)
+	// bird (Debian bird2): the lab's BGP router.
+	tools = append([]string{"debootstrap", "systemd-nspawn", "nft", "ip", "bird"}, tools...)
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			tb.Skipf("SKIPPED %s: %s is missing (apt-get install $(grep -v '^#' .ci/packages) installs all the tools: %s)",

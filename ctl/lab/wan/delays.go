@@ -13,6 +13,9 @@ import (
 type Config struct {
 	TUN   string `json:"tun"`
 	Pairs []Pair `json:"pairs"`
+	// Anycast, when set, delays packets to and from the anycast address by
+	// the node that receives them.
+	Anycast *Anycast `json:"anycast,omitempty"`
 }
 
 // Pair is the one-way delay between two addresses, both directions.

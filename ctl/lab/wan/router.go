@@ -19,13 +19,13 @@ const maxPacket = 65535
 // Router delays packets between a device's reads and its writes.
 type Router struct {
 	dev    io.ReadWriter
-	delays Delays
+	delays Delayer
 	now    func() time.Time
 	log    *slog.Logger
 }
 
 // NewRouter makes a router over dev (usually a TUN device from OpenTUN).
-func NewRouter(dev io.ReadWriter, delays Delays, now func() time.Time, log *slog.Logger) *Router {
+func NewRouter(dev io.ReadWriter, delays Delayer, now func() time.Time, log *slog.Logger) *Router {
 	return &Router{dev: dev, delays: delays, now: now, log: log}
 }
 
@@ -129,7 +129,19 @@ func Serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		log.Warn("no real-time scheduling; delays will jitter when the host is busy", "err", err)
 	}
 	log.Info("wan router running", "tun", cfg.TUN, "pairs", len(cfg.Pairs))
-	err = NewRouter(dev, NewDelays(cfg.Pairs), time.Now, log).Run(ctx)
+	var delays Delayer = NewDelays(cfg.Pairs)
+	if a := cfg.Anycast; a != nil {
+		ad := NewAnycastDelays(NewDelays(cfg.Pairs), a.Address)
+		delays = ad
+		// The kernel's choice can change at any time (a node withdraws): a
+		// dump of this namespace's few routes every 100 ms keeps the delay
+		// of a moved client right within that.
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go WatchReceivers(wctx, *a, ad, 100*time.Millisecond, log)
+		log.Info("anycast", "address", a.Address, "clients", len(a.Clients))
+	}
+	err = NewRouter(dev, delays, time.Now, log).Run(ctx)
 	if errors.Is(err, os.ErrClosed) {
 		return nil
 	}

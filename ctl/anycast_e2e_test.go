@@ -1,0 +1,199 @@
+//go:build !node
+
+package ctl_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"counter/ctl/lab"
+	"counter/ctl/lab/labtest"
+	"counter/internal/testutil"
+)
+
+// TestAnycastLab is the front door's routing on the lab: every node
+// announces the anycast address to the lab's BGP router, each client's
+// packets reach the node nearest it by the WAN matrix (the router's kernel
+// table for that client says which, and the ping time shows the delay
+// router applies that node's delay), and when counterd stops on a node its
+// client moves to the next-nearest node within 10 s, and back after start.
+func TestAnycastLab(t *testing.T) {
+	labtest.Require(t, "ANYCAST E2E", "curl", "ping")
+	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
+	e.bin = labtest.BuildCounterctl(t)
+	buildDeb(t, e.debDir)
+	traceBefore := labtest.TraceBefore(t)
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
+			if _, err := e.lab(2*time.Minute, "down"); err != nil {
+				t.Errorf("cleanup: %v", err)
+			} else {
+				labtest.CheckNoTrace(t, traceBefore, e.stateDir)
+			}
+		}
+	})
+	if out, err := e.lab(6*time.Minute, "up"); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Logf("lab up:\n%s", out)
+	}
+	e.inv = filepath.Join(e.stateDir, "inventory.yaml")
+	if out, took, err := e.provision(8 * time.Minute); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Logf("provision took %s:\n%s", took.Round(100*time.Millisecond), out)
+	}
+	st, err := lab.LoadState(e.stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtt, err := lab.DefaultRTT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := lab.AnycastRouting(st.Plan)
+	if ac == nil {
+		t.Fatal("the lab plan has no anycast address")
+	}
+	table := map[string]int{}
+	for i, c := range st.Plan.OfKind(lab.KindClient) {
+		table[c.Name] = ac.Clients[i].Table
+	}
+	nodeAt := map[netip.Addr]lab.Member{}
+	for _, n := range st.Plan.OfKind(lab.KindNode) {
+		nodeAt[n.Address] = n
+	}
+	// nearest is the node (or nodes, on a tie) nearest client among nodes.
+	nearest := func(client lab.Member, except string) map[string]bool {
+		best, out := time.Duration(1<<62), map[string]bool{}
+		for _, n := range st.Plan.OfKind(lab.KindNode) {
+			if n.Name == except {
+				continue
+			}
+			switch d := rtt.PairRTT(client, n); {
+			case d < best:
+				best, out = d, map[string]bool{n.Name: true}
+			case d == best:
+				out[n.Name] = true
+			}
+		}
+		return out
+	}
+	// receiver is the node the router's kernel sends client's anycast packets to.
+	receiver := func(ctx context.Context, client string) (string, error) {
+		out, err := exec.CommandContext(ctx, "ip", "-n", lab.Prefix+"-wan", "-j", "route", "show",
+			"table", strconv.Itoa(table[client]), ac.Address.String()+"/32").Output()
+		if err != nil {
+			return "", fmt.Errorf("ip route show table %d: %w", table[client], err)
+		}
+		var rs []struct{ Gateway string }
+		if err := json.Unmarshal(out, &rs); err != nil {
+			return "", err
+		}
+		if len(rs) != 1 || rs[0].Gateway == "" {
+			return "", fmt.Errorf("table %d: %s", table[client], out)
+		}
+		return nodeAt[netip.MustParseAddr(rs[0].Gateway)].Name, nil
+	}
+	waitFor := func(within time.Duration, client string, want map[string]bool) string {
+		t.Helper()
+		var got string
+		testutil.Poll(t, within, client+" routed to one of "+fmt.Sprint(want), func(ctx context.Context) error {
+			var err error
+			if got, err = receiver(ctx, client); err != nil {
+				return err
+			}
+			if !want[got] {
+				return fmt.Errorf("routed to %s", got)
+			}
+			return nil
+		})
+		return got
+	}
+	// pingRTT is the smallest of a few pings from client to the anycast address.
+	minRTT := regexp.MustCompile(`= ([0-9.]+)/`)
+	pingRTT := func(client string) time.Duration {
+		t.Helper()
+		out, err := e.lab(time.Minute, "exec", client, "--", "ping", "-n", "-c", "5", "-i", "0.2", "-W", "2", ac.Address.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := minRTT.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("ping from %s: no rtt line in %q", client, out)
+		}
+		ms, _ := strconv.ParseFloat(m[1], 64)
+		return time.Duration(ms * float64(time.Millisecond))
+	}
+	// closest names the nodes whose emulated RTT to client is nearest d.
+	closest := func(client lab.Member, d time.Duration) map[string]bool {
+		best, out := time.Duration(1<<62), map[string]bool{}
+		for _, n := range st.Plan.OfKind(lab.KindNode) {
+			diff := max(rtt.PairRTT(client, n)-d, d-rtt.PairRTT(client, n))
+			switch {
+			case diff < best:
+				best, out = diff, map[string]bool{n.Name: true}
+			case diff == best:
+				out[n.Name] = true
+			}
+		}
+		return out
+	}
+
+	clients := []string{"client-na", "client-oceania"}
+	for _, c := range clients {
+		cm, _ := st.Plan.Member(c)
+		want := nearest(cm, "")
+		got := waitFor(2*time.Minute, c, want)
+		d := pingRTT(c)
+		t.Logf("%s: anycast %s routed to %s; ping %s", c, ac.Address, got, d)
+		if !closest(cm, d)[got] {
+			t.Errorf("%s: ping %s is not the delay to %s (%s): the delay router does not follow the route", c, d, got, rtt.PairRTT(cm, mustMember(t, st, got)))
+		}
+		if out, err := e.lab(time.Minute, "exec", c, "--", "curl", "-fsS", "-m", "10", "http://"+ac.Address.String()+"/getvalue"); err != nil {
+			t.Errorf("%s: GET /getvalue on the anycast address: %v", c, err)
+		} else {
+			t.Logf("%s: GET http://%s/getvalue = %q", c, ac.Address, out)
+		}
+	}
+
+	// counterd stops on na: client-na moves to the next-nearest node.
+	cm, _ := st.Plan.Member("client-na")
+	if _, err := e.lab(time.Minute, "ssh", "na", "--", "systemctl", "stop", "counterd"); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	got := waitFor(10*time.Second, "client-na", nearest(cm, "na"))
+	t.Logf("counterd stopped on na: client-na moved to %s after %s", got, time.Since(stopped).Round(10*time.Millisecond))
+	if d := pingRTT("client-na"); !closest(cm, d)[got] {
+		t.Errorf("client-na after the move: ping %s is not the delay to %s (%s)", d, got, rtt.PairRTT(cm, mustMember(t, st, got)))
+	}
+	// client-oceania did not move.
+	if r, err := receiver(context.Background(), "client-oceania"); err != nil || r != "oceania" {
+		t.Errorf("client-oceania routed to %q (%v) after na stopped, want oceania", r, err)
+	}
+	if _, err := e.lab(time.Minute, "ssh", "na", "--", "systemctl", "start", "counterd"); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	waitFor(time.Minute, "client-na", map[string]bool{"na": true})
+	t.Logf("counterd started on na: client-na back on na after %s", time.Since(started).Round(10*time.Millisecond))
+}
+
+func mustMember(t *testing.T, st *lab.State, name string) lab.Member {
+	t.Helper()
+	m, ok := st.Plan.Member(name)
+	if !ok {
+		t.Fatalf("no member %s", name)
+	}
+	return m
+}
