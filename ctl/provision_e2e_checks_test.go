@@ -135,7 +135,7 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"na: counterd: update " + conf, `-listen: ":8081"`, `+listen: ":80"`, "restart counterd.service"} {
+	for _, want := range []string{"na: counterd: update " + conf, `-listen: ":8081"`, `+listen: ":443"`, "restart counterd.service"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
@@ -148,7 +148,7 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	} else if !strings.Contains(out, "counterd                 changed") {
 		t.Errorf("provision after the edit does not report counterd changed:\n%s", out)
 	}
-	if b, err := h.Query(ctx, "cat", conf); err != nil || !strings.Contains(string(b), `listen: ":80"`) {
+	if b, err := h.Query(ctx, "cat", conf); err != nil || !strings.Contains(string(b), `listen: ":443"`) {
 		t.Errorf("provision did not restore %s: %q, %v", conf, b, err)
 	}
 }

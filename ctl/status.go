@@ -95,7 +95,11 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 	}
 	conn := host.NewConnector(inv, host.ConnectOptions{AgentSocket: o.getenv("SSH_AUTH_SOCK")})
 	defer conn.Close()
-	pr := probe.New(conn, probe.Defaults(), o.now)
+	where := probe.Defaults()
+	if where.RootCAs, err = counterdRoots(inv); err != nil {
+		return err
+	}
+	pr := probe.New(conn, where, o.now)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	nodes := inv.Ordered()

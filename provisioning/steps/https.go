@@ -1,0 +1,54 @@
+package steps
+
+import (
+	"context"
+	"strings"
+
+	"counter/provisioning/host"
+	"counter/provisioning/inventory"
+)
+
+// counterd's HTTPS certificate and key: from the cluster CA, re-issued when
+// NeedsRenewal says so (names changed, a month before expiry). counterd
+// re-reads them at the next handshake, so a renewal needs no restart.
+const (
+	CounterdHTTPSCert = CounterdTLSDir + "/https.crt"
+	CounterdHTTPSKey  = CounterdTLSDir + "/https.key"
+	// CounterdHTTPS and CounterdHTTP are counterd's public ports: HTTPS,
+	// and plain HTTP that redirects to it (the health endpoints answer
+	// there directly). The firewall opens both.
+	CounterdHTTPS = ":443"
+	CounterdHTTP  = ":80"
+)
+
+// HTTPSNames are the names and addresses a node's HTTPS certificate
+// carries: the service name, its continent's name and its own name under
+// the zone (the names `counterctl dns publish` serves), its address, and
+// the anycast address when the inventory has one, so a client that reaches
+// the node by any of them verifies it.
+func (c *Cluster) HTTPSNames(n inventory.Node) ([]string, error) {
+	a, err := c.addr(n)
+	if err != nil {
+		return nil, err
+	}
+	zone := strings.TrimSuffix(c.Inv.DNS.Zone, ".")
+	svc := c.Inv.DNS.Service + "." + zone
+	names := []string{svc, n.Continent + "." + svc, n.Name + ".nodes." + zone, a.String()}
+	if n.Address != a.String() {
+		names = append(names, n.Address) // a DNS name in the inventory
+	}
+	if any := c.Inv.Anycast.Address; any.IsValid() {
+		names = append(names, any.String())
+	}
+	return names, nil
+}
+
+// ensureHTTPSCert keeps counterd's HTTPS certificate from the cluster CA
+// on the node.
+func (c *Cluster) ensureHTTPSCert(ctx context.Context, h host.Host, n inventory.Node) ([]*host.Change, error) {
+	names, err := c.HTTPSNames(n)
+	if err != nil {
+		return nil, err
+	}
+	return c.ensureCert(ctx, h, names[2], names, CounterdHTTPSCert, CounterdHTTPSKey, counterdUser)
+}
