@@ -55,7 +55,7 @@ demo: build
 	$(BIN)/counterctl provision -i $(LAB_STATE)/inventory.yaml
 	$(BIN)/counterctl status -i $(LAB_STATE)/inventory.yaml
 	@echo
-	@echo "The cluster is up. From a continent:  $(BIN)/counterctl lab exec client-oceania -- curl -s http://10.213.7.2/getvalue"
+	@echo "The cluster is up. From a continent:  $(BIN)/counterctl lab exec client-oceania -- curl -s https://10.213.7.2/getvalue  (HTTPS, verified against the lab CA)"
 	@echo "Health:  $(BIN)/counterctl health -i $(LAB_STATE)/inventory.yaml      Tear down:  $(BIN)/counterctl lab down"
 
 clean:

@@ -115,6 +115,10 @@ func (o *healthOptions) run(ctx context.Context, stdout io.Writer) error {
 	defer conn.Close()
 	where := o.probe
 	where.HTTPPort = o.httpPort
+	if where.RootCAs, err = counterdRoots(inv); err != nil {
+		return &ExitError{Code: 3, Err: err}
+	}
+	where.ServerName = counterdServerName(inv)
 	where.HTTPTimeout = min(probe.Defaults().HTTPTimeout, o.timeout/3)
 	where.Cluster = inv.Cluster
 	rep := health.Run(ctx, probe.New(conn, where, time.Now), inv, health.Options{

@@ -41,13 +41,13 @@ func client(n inventory.Node) string { return "client-" + n.Continent }
 func checkReads(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	values := map[string]string{}
 	for _, n := range inv.Nodes {
-		v, code, err := e.curl(client(n), "http://"+n.Address+"/getvalue")
+		v, code, err := e.curl(client(n), "https://"+n.Address+"/getvalue")
 		if err != nil || code != 200 {
 			t.Errorf("%s from %s: GET /getvalue = %d %q, %v", n.Name, client(n), code, v, err)
 			continue
 		}
 		values[n.Name] = strings.TrimSpace(v)
-		page, code, err := e.curl(client(n), "http://"+n.Address+"/")
+		page, code, err := e.curl(client(n), "https://"+n.Address+"/")
 		if err != nil || code != 200 || !strings.Contains(page, values[n.Name]) {
 			t.Errorf("%s from %s: GET / = %d (%d bytes), %v; want 200 with the value %s", n.Name, client(n), code, len(page), err, values[n.Name])
 		}
@@ -69,7 +69,7 @@ func checkWrite(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	na, _ := inv.Node("na")
 	jar := filepath.Join(t.TempDir(), "cookies")
 	login := fmt.Sprintf("e2e%d", time.Now().UnixNano())
-	base := "http://" + na.Address
+	base := "https://" + na.Address
 	if body, code, err := e.curl(client(na), "-c", jar, "-d", "login="+login, "-d", "password=e2e-password-1", base+"/register"); err != nil || code != 201 {
 		t.Fatalf("register on na = %d %q, %v", code, body, err)
 	}
@@ -87,7 +87,7 @@ func checkWrite(t *testing.T, e *e2e, inv *inventory.Inventory) {
 		go func() {
 			defer wg.Done()
 			for time.Since(incAt) < replicationDeadline {
-				if v, code, err := e.curl(client(n), "http://"+n.Address+"/getvalue"); err == nil && code == 200 && strings.TrimSpace(v) == want {
+				if v, code, err := e.curl(client(n), "https://"+n.Address+"/getvalue"); err == nil && code == 200 && strings.TrimSpace(v) == want {
 					mu.Lock()
 					seen[n.Name] = time.Since(incAt)
 					mu.Unlock()
@@ -135,7 +135,7 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"na: counterd: update " + conf, `-listen: ":8081"`, `+listen: ":80"`, "restart counterd.service"} {
+	for _, want := range []string{"na: counterd: update " + conf, `-listen: ":8081"`, `+listen: ":443"`, "restart counterd.service"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
@@ -148,7 +148,7 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	} else if !strings.Contains(out, "counterd                 changed") {
 		t.Errorf("provision after the edit does not report counterd changed:\n%s", out)
 	}
-	if b, err := h.Query(ctx, "cat", conf); err != nil || !strings.Contains(string(b), `listen: ":80"`) {
+	if b, err := h.Query(ctx, "cat", conf); err != nil || !strings.Contains(string(b), `listen: ":443"`) {
 		t.Errorf("provision did not restore %s: %q, %v", conf, b, err)
 	}
 }

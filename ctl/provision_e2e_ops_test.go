@@ -18,7 +18,7 @@ import (
 )
 
 // checkMetrics: every node serves /metrics on its own address, port 9180,
-// to the admin network (the lab's host), and not on the public port 80.
+// to the admin network (the lab's host), and not on the public HTTPS port.
 func checkMetrics(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	for _, n := range inv.Nodes {
@@ -33,8 +33,8 @@ func checkMetrics(t *testing.T, e *e2e, inv *inventory.Inventory) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), "counterd_http_requests_total") {
 			t.Errorf("%s: GET %s from the admin host = %d, want 200 with counterd's metrics:\n%.300s", n.Name, url, resp.StatusCode, body)
 		}
-		if _, code, err := e.curl(client(n), "http://"+n.Address+"/metrics"); err != nil || code != http.StatusNotFound {
-			t.Errorf("%s: GET /metrics on port 80 from %s = %d, %v; want 404", n.Name, client(n), code, err)
+		if _, code, err := e.curl(client(n), "https://"+n.Address+"/metrics"); err != nil || code != http.StatusNotFound {
+			t.Errorf("%s: GET https /metrics from %s = %d, %v; want 404", n.Name, client(n), code, err)
 		}
 	}
 }
@@ -62,7 +62,7 @@ func checkKilledReplicaStarts(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	// Its counterd comes back by itself (the unit is enabled): poll /getvalue.
 	n, _ := inv.Node(name)
 	err := testutil.WaitEvery(time.Minute, 500*time.Millisecond, func(context.Context) error {
-		_, code, err := e.curl(client(n), "http://"+n.Address+"/getvalue")
+		_, code, err := e.curl(client(n), "https://"+n.Address+"/getvalue")
 		if err == nil && code != 200 {
 			err = fmt.Errorf("status %d", code)
 		}

@@ -109,6 +109,10 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 	defer conn.Close()
 	where := probe.Defaults()
 	where.Cluster = inv.Cluster
+	if where.RootCAs, err = counterdRoots(inv); err != nil {
+		return err
+	}
+	where.ServerName = counterdServerName(inv)
 	pr := probe.New(conn, where, o.now)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()

@@ -40,7 +40,8 @@ type Config struct {
 	SessionTTL       time.Duration
 	TLSCert, TLSKey  string
 	HTTPRedirectAddr string
-	MaxConnsPerIP    int // open connections one address may hold; 0: no cap
+	NodeName         string // sent as Counter-Node on every answer
+	MaxConnsPerIP    int    // open connections one address may hold; 0: no cap
 	ShutdownTimeout  time.Duration
 	LogLevel         slog.Level
 	LogFormat        string
@@ -113,6 +114,7 @@ func newFlagSet(cfg *Config, cli *cliFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate chain `file`; enables HTTPS (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file`")
 	fs.StringVar(&cfg.HTTPRedirectAddr, "http-redirect-addr", "", "with TLS: `address` of a plain HTTP listener that redirects to HTTPS (health endpoints answer directly)")
+	fs.StringVar(&cfg.NodeName, "node-name", "", "`name` sent in the Counter-Node header of every answer, so a client behind a shared name sees which node answered (default: the host name)")
 	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", cfg.MaxConnsPerIP, "open connections one client address (IPv6: one /64) may hold, event streams included; more are closed at once (0: no cap)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after SIGTERM")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log `level`: debug, info, warn or error")
@@ -177,6 +179,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if cfg.Master == "" && cfg.Sentinels == "" {
 		cfg.Master = cfg.Redis
 	}
+	if cfg.NodeName == "" {
+		// Unset, the machine's name: a header naming nothing helps nobody.
+		cfg.NodeName, _ = os.Hostname()
+	}
 	if cli.passwordFile != "" {
 		b, err := os.ReadFile(cli.passwordFile)
 		if err != nil {
@@ -223,6 +229,9 @@ func (c Config) validate() error {
 	}
 	if c.HTTPRedirectAddr != "" && !c.TLS() {
 		errs = append(errs, errors.New("--http-redirect-addr needs --tls-cert and --tls-key"))
+	}
+	if c.NodeName != "" && !validNodeName(c.NodeName) {
+		errs = append(errs, fmt.Errorf("--node-name %q: want letters, digits, '-', '_' and '.', at most 253", c.NodeName))
 	}
 	if c.MaxConnsPerIP < 0 {
 		errs = append(errs, fmt.Errorf("--max-conns-per-ip %d: want 0 (no cap) or more", c.MaxConnsPerIP))
@@ -277,6 +286,20 @@ func (c Config) validateSentinels() []error {
 		seen[a] = true
 	}
 	return errs
+}
+
+// validNodeName accepts host names and inventory node names: they go into
+// a response header as they are, so nothing that could end or fold it.
+func validNodeName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 type yamlValue struct {

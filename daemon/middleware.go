@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// securityHeaders are set on every response, computed once.
-func securityHeaders(tls bool) http.Header {
+// securityHeaders are set on every response, computed once. node (empty:
+// none) is sent as Counter-Node: behind one service name or an anycast
+// address, it tells a user and an admin which node answered.
+func securityHeaders(tls bool, node string) http.Header {
 	h := http.Header{
 		"Content-Security-Policy":    {contentSecurityPolicy()},
 		"X-Content-Type-Options":     {"nosniff"},
@@ -14,11 +16,16 @@ func securityHeaders(tls bool) http.Header {
 		"Referrer-Policy":            {"same-origin"},
 		"Cross-Origin-Opener-Policy": {"same-origin"},
 	}
+	if node != "" {
+		h[counterNodeHeader] = []string{node}
+	}
 	if tls {
 		h["Strict-Transport-Security"] = []string{"max-age=31536000"}
 	}
 	return h
 }
+
+const counterNodeHeader = "Counter-Node"
 
 // secure adds the security headers. The shared slices are never appended to.
 func (s *Server) secure(next http.Handler) http.Handler {

@@ -132,7 +132,7 @@ func (d *Daemon) Serve(ctx context.Context, s *Server) error {
 		go func() { errc <- fs.Serve(d.ln) }()
 	}
 	if d.redirectLn != nil {
-		rs := d.httpServer(redirectHandler(s, d.ln.Addr()))
+		rs := d.httpServer(s.nodeHeader(redirectHandler(s, d.ln.Addr())))
 		shutdowns = append(shutdowns, shutdownHTTP(rs))
 		go func() { errc <- rs.Serve(d.redirectLn) }()
 	}
@@ -184,6 +184,19 @@ func (d *Daemon) httpServer(h http.Handler) *http.Server {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          serverLog(d.log),
 	}
+}
+
+// nodeHeader names the node on answers that bypass the security headers
+// (redirects to HTTPS carry no page, so only this one).
+func (s *Server) nodeHeader(next http.Handler) http.Handler {
+	node := s.headers[counterNodeHeader]
+	if node == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()[counterNodeHeader] = node
+		next.ServeHTTP(w, r)
+	})
 }
 
 // redirectHandler sends plain HTTP to HTTPS, except the health endpoints that

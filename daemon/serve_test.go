@@ -22,7 +22,7 @@ func startDaemon(t *testing.T, f *fixture, cfg Config, short ...timeouts) (base 
 
 // serveDaemon serves srv as cfg says on 127.0.0.1:0, logging to log, until the
 // test ends; cancel drains it and returns what Serve did.
-func serveDaemon(t *testing.T, srv *Server, cfg Config, log *slog.Logger, short ...timeouts) (d *Daemon, cancel func() error) {
+func serveDaemon(t testing.TB, srv *Server, cfg Config, log *slog.Logger, short ...timeouts) (d *Daemon, cancel func() error) {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
 	d, err := Listen(cfg, log)

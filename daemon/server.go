@@ -81,7 +81,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s.byPair = newThrottle(attemptsPerPair, attemptWindow, maxThrottledKeys, s.now)
 	s.byLogin = newThrottle(attemptsPerLogin, attemptWindow, maxThrottledKeys, s.now)
 	s.pause = sleep
-	s.headers = securityHeaders(cfg.TLS())
+	s.headers = securityHeaders(cfg.TLS(), cfg.NodeName)
 	s.streamHead = streamHead(s.headers)
 	s.maxStreams = maxEventStreams
 	if nofile, err := fileLimit(); err != nil {

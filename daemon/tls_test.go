@@ -17,7 +17,7 @@ import (
 
 // certFiles writes a certificate for 127.0.0.1 from a throwaway CA, and its
 // key, returning their paths and a pool trusting the CA.
-func certFiles(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+func certFiles(t testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	c := testutil.NewTLS(t)
 	return c.CertFile, c.KeyFile, c.Pool()

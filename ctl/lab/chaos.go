@@ -144,7 +144,7 @@ func (l *Lab) SSHCommand(ctx context.Context, name string, args []string) (*exec
 }
 
 // ExecCommand runs argv inside a member's network namespace (a client's, to
-// measure from that continent).
+// measure from that continent), trusting the lab's CA (clientEnv).
 func (l *Lab) ExecCommand(ctx context.Context, name string, argv []string) (*exec.Cmd, error) {
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("no command given: lab exec %s -- CMD [ARG...]", name)
@@ -160,7 +160,9 @@ func (l *Lab) ExecCommand(ctx context.Context, name string, argv []string) (*exe
 	if _, err := os.Stat("/run/netns/" + m.Netns()); err != nil {
 		return nil, fmt.Errorf("%s has no network namespace: %w", name, err)
 	}
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", m.Netns()}, argv...)...), nil
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", m.Netns()}, argv...)...)
+	cmd.Env = st.clientEnv(os.Environ())
+	return cmd, nil
 }
 
 // masterOf is the lab node whose role is master.

@@ -153,6 +153,9 @@ func (l *Lab) printFiles(st *State) {
 		st.InventoryFile(), st.KeyFile(), st.KnownHosts(), st.TSIGFile(), statePath(st.dir))
 }
 
+// labCluster is the lab inventory's cluster name.
+const labCluster = "lab"
+
 // writeFiles generates the lab's keys and secrets, the nodes' overlays and
 // the inventory.
 func (l *Lab) writeFiles(st *State, knotLayer string) error {
@@ -201,13 +204,16 @@ func (l *Lab) writeFiles(st *State, knotLayer string) error {
 			return err
 		}
 	}
+	if err := st.writeClientTrust(labCluster, time.Now()); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(st.InventoryFile(), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	return WriteInventory(f, Inventory{
-		Cluster: "lab", Zone: st.Zone, DNSServer: netip.AddrPortFrom(dns.Address, 53),
+		Cluster: labCluster, Zone: st.Zone, DNSServer: netip.AddrPortFrom(dns.Address, 53),
 		TSIG: st.TSIG, TSIGFile: "secrets/tsig.key",
 		KeyFile: "ssh/id_ed25519", KnownHosts: "ssh/known_hosts",
 		AdminNetwork: netip.PrefixFrom(st.Plan.HostIP, 32),

@@ -12,6 +12,8 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"sync"
@@ -32,7 +34,15 @@ type Dialer interface {
 // Options say where things are on a node. Zero fields take the layout
 // `counterctl provision` installs (see Defaults).
 type Options struct {
-	HTTPPort int // counterd's port on the node address
+	HTTPPort int // counterd's plain-HTTP port on the node address
+	// RootCAs verify counterd's HTTPS, where its plain port redirects
+	// every route but /healthz and /readyz: the cluster CA (and the system
+	// roots, for a certificate from a public CA). nil: the system roots.
+	RootCAs *x509.CertPool
+	// ServerName is the name counterd's certificate is checked for; empty:
+	// the node's address. A certificate the inventory names (https:) is
+	// for the service's names, not each node's address.
+	ServerName string
 	// HTTPTimeout bounds each request, so a silent node costs this, not the run's budget.
 	HTTPTimeout time.Duration
 	RedisSocket string // Redis's unix socket, reached as root
@@ -66,8 +76,9 @@ func Defaults() Options {
 		MemInfo:           "/proc/meminfo",
 		DiskPaths:         []string{"/", p.Dir},
 		// Redis's own certificate, and the one counterd presents to Redis:
-		// either expiring stops reads or replication.
-		CertPaths: []string{p.TLSCertFile, "/etc/counterd/tls/redis-client.crt"},
+		// either expiring stops reads or replication; counterd's HTTPS
+		// certificate, which browsers refuse once expired.
+		CertPaths: []string{p.TLSCertFile, "/etc/counterd/tls/redis-client.crt", "/etc/counterd/tls/https.crt"},
 		RAIDState: raid.DefaultStatePath,
 		Package:   "counter",
 		Sentinel:  sentinel.Provisioned(),
@@ -156,11 +167,21 @@ func New(d Dialer, opts Options, now func() time.Time) *Prober {
 	t.Proxy = nil // the nodes themselves, never a proxy's view of them
 	t.DisableKeepAlives = true
 	opts = opts.withDefaults()
+	t.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, ServerName: opts.ServerName, MinVersion: tls.VersionTLS12}
 	return &Prober{ssh: d, http: &http.Client{
 		Transport:     t,
 		Timeout:       opts.HTTPTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		CheckRedirect: toHTTPSOnly,
 	}, opts: opts, now: now}
+}
+
+// toHTTPSOnly follows counterd's one redirect, from its plain port to
+// HTTPS on the same node, and no other: the probe reports on that node.
+func toHTTPSOnly(r *http.Request, via []*http.Request) error {
+	if len(via) == 1 && r.URL.Scheme == "https" && r.URL.Hostname() == via[0].URL.Hostname() {
+		return nil
+	}
+	return http.ErrUseLastResponse
 }
 
 // Probe gathers every fact about n, in parallel, until ctx ends; facts still

@@ -32,9 +32,6 @@ const (
 	CounterdClientKey  = CounterdTLSDir + "/redis-client.key"
 	counterdUnit       = "counterd.service"
 	counterdUser       = "counterd"
-	// CounterdListen is where counterd serves HTTP: port 80, which the
-	// firewall opens (the unit grants CAP_NET_BIND_SERVICE).
-	CounterdListen = ":80"
 	// CounterdMaxStaleness is --max-staleness on the nodes: above the
 	// sentinels' down-after plus a second, see CounterdYAML.
 	CounterdMaxStaleness = redisconf.DownAfter + 2*time.Second
@@ -68,6 +65,11 @@ func (s Counterd) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
+	https, err := s.c.ensureHTTPSCert(ctx, h, n)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	certs = append(certs, https...)
 	conf, err := s.c.CounterdYAML(n)
 	if err != nil {
 		return phase.Result{}, err
@@ -100,8 +102,10 @@ func (s Counterd) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	return phase.Collect(changes...), nil
 }
 
-// CounterdYAML is /etc/counterd/counterd.yaml for n: reads from the local
-// Redis over loopback, writes to the master the sentinels name, all TLS
+// CounterdYAML is /etc/counterd/counterd.yaml for n: HTTPS on 443 with the
+// node's certificate, 80 redirecting to it, the node's name in every
+// answer's Counter-Node header; reads from the local Redis over loopback,
+// writes to the master the sentinels name, all TLS
 // with the cluster CA, as the counterd ACL user. /metrics is served on the
 // node's own address, whose port the firewall opens to the admin networks only.
 func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
@@ -127,7 +131,13 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)
 	b.WriteString("# Written by `counterctl provision`: local edits are overwritten on its next run.\n")
-	fmt.Fprintf(&b, "listen: %q\n", CounterdListen)
+	// HTTPS with HTTP/2 on 443, plain HTTP on 80 only to redirect there
+	// (and for health probes). The unit grants CAP_NET_BIND_SERVICE.
+	fmt.Fprintf(&b, "listen: %q\n", CounterdHTTPS)
+	fmt.Fprintf(&b, "tls-cert: %s\n", CounterdHTTPSCert)
+	fmt.Fprintf(&b, "tls-key: %s\n", CounterdHTTPSKey)
+	fmt.Fprintf(&b, "http-redirect-addr: %q\n", CounterdHTTP)
+	fmt.Fprintf(&b, "node-name: %s\n", n.Name)
 	fmt.Fprintf(&b, "metrics-listen: %q\n", metrics)
 	fmt.Fprintf(&b, "redis: %q\n", local)
 	fmt.Fprintf(&b, "sentinels: %q\n", strings.Join(sentinels, ","))

@@ -19,7 +19,7 @@ func Reads() [][]string {
 	rp := redisconf.DebianPaths()
 	files := []string{
 		rp.TLSCertFile, rp.TLSKeyFile, rp.TLSCAFile, redisconf.ConfigPath,
-		CounterdClientCert, CounterdClientKey, CounterdTLSDir + "/ca.crt", CounterdPassword, CounterdConfig,
+		CounterdClientCert, CounterdClientKey, CounterdHTTPSCert, CounterdHTTPSKey, CounterdTLSDir + "/ca.crt", CounterdPassword, CounterdConfig,
 		firewall.LivePath, firewall.ConfPath,
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,

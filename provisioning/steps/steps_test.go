@@ -193,7 +193,7 @@ func TestDryRunShowsHandEdit(t *testing.T) {
 	}
 	na := hosts["na"].st
 	f := na.files[CounterdConfig]
-	f.content = []byte(strings.Replace(string(f.content), `listen: ":80"`, `listen: ":8081"`, 1))
+	f.content = []byte(strings.Replace(string(f.content), `listen: ":443"`, `listen: ":8081"`, 1))
 	na.files[CounterdConfig] = f
 	na.restarts = nil
 	before := na.snapshot()
@@ -203,7 +203,7 @@ func TestDryRunShowsHandEdit(t *testing.T) {
 	if err := rep.WriteChanges(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"na: counterd: update " + CounterdConfig, `-listen: ":8081"`, `+listen: ":80"`} {
+	for _, want := range []string{"na: counterd: update " + CounterdConfig, `-listen: ":8081"`, `+listen: ":443"`} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, b.String())
 		}
