@@ -36,6 +36,8 @@ dns:
     name: {{.TSIG.Name}}
     algorithm: {{.TSIG.Algorithm}}
     secret_file: {{.TSIGFile}}
+  service: counter
+  ttl: 30s
 
 ssh:
   user: root

@@ -40,7 +40,8 @@ type Inventory struct {
 	Path          string // the file it was read from, as given to Load
 	Cluster       string
 	DNS           DNS
-	SSH           SSH // defaults; a node's effective settings are in Node.SSH
+	Anycast       Anycast // optional: Address is the zero netip.Addr without it
+	SSH           SSH     // defaults; a node's effective settings are in Node.SSH
 	AdminNetworks []netip.Prefix
 	Secrets       map[string]SecretRef
 	PKIDir        string
@@ -53,9 +54,11 @@ type Inventory struct {
 
 // DNS is where the cluster publishes its records.
 type DNS struct {
-	Zone   string // fully qualified, with the trailing dot
-	Server string // host:port
-	TSIG   TSIG
+	Zone    string        // fully qualified, with the trailing dot
+	Server  string        // host:port
+	Service string        // the service's label under Zone (default counter)
+	TTL     time.Duration // of every published record, whole seconds (default 30s)
+	TSIG    TSIG
 }
 
 // TSIG is the key that signs DNS updates; its secret is read lazily.

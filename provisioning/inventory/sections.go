@@ -26,7 +26,7 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	if root == nil {
 		return nil, d.err()
 	}
-	top, ok := d.mapping(root, "", "cluster", "dns", "ssh", "admin_networks", "secrets", "pki_dir", "raid", "health", "nodes")
+	top, ok := d.mapping(root, "", "cluster", "dns", "anycast", "ssh", "admin_networks", "secrets", "pki_dir", "raid", "health", "nodes")
 	if !ok {
 		return nil, d.err()
 	}
@@ -36,6 +36,9 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	}
 	if v := d.require(top, "dns"); v != nil {
 		inv.DNS = d.dns(v)
+	}
+	if v := top.get("anycast"); v != nil {
+		inv.Anycast = d.anycast(v)
 	}
 	inv.SSH = SSH{User: DefaultSSHUser, Port: DefaultSSHPort, ConnectTimeout: DefaultConnectTimeout, CommandTimeout: DefaultCommandTimeout}
 	if d.home != "" {
@@ -64,6 +67,9 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	if v := d.require(top, "nodes"); v != nil {
 		inv.Nodes = d.nodes(v, inv.SSH)
 	}
+	if v := top.get("anycast"); v != nil {
+		d.anycastDistinct(v, inv.Anycast, inv.Nodes)
+	}
 	if err := d.err(); err != nil {
 		return nil, err
 	}
@@ -71,10 +77,16 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 }
 
 func (d *decoder) dns(n *yaml.Node) DNS {
-	var out DNS
-	m, ok := d.mapping(n, "dns", "zone", "server", "tsig")
+	out := DNS{Service: DefaultDNSService, TTL: DefaultDNSTTL}
+	m, ok := d.mapping(n, "dns", "zone", "server", "service", "ttl", "tsig")
 	if !ok {
 		return out
+	}
+	if v := m.get("service"); v != nil {
+		out.Service, _ = d.label(v, "dns.service")
+	}
+	if v := m.get("ttl"); v != nil {
+		out.TTL, _ = d.ttl(v, "dns.ttl")
 	}
 	if v := d.require(m, "zone"); v != nil {
 		out.Zone, _ = d.fqdn(v, "dns.zone")
