@@ -74,8 +74,8 @@ func TestWant(t *testing.T) {
 	}{
 		{"counter.example.test.", []string{"A 192.0.2.10", "A 192.0.2.11", "A 192.0.2.40"}},
 		{"eu.counter.example.test.", []string{"A 192.0.2.10", "A 192.0.2.11"}},
-		{"na.counter.example.test.", []string{"A 192.0.2.10"}},   // eu (90 ms) beats asia (220 ms); master first in the file
-		{"sa.counter.example.test.", []string{"A 192.0.2.10"}},   // eu 200 ms, asia 330 ms (na is down)
+		{"na.counter.example.test.", []string{"A 192.0.2.10"}},      // eu (90 ms) beats asia (220 ms); master first in the file
+		{"sa.counter.example.test.", []string{"A 192.0.2.10"}},      // eu 200 ms, asia 330 ms (na is down)
 		{"oceania.counter.example.test.", []string{"A 192.0.2.40"}}, // asia 95 ms
 		{"master.counter.example.test.", []string{"A 192.0.2.11"}},
 		{"na.nodes.example.test.", []string{"A 192.0.2.20"}}, // every node, healthy or not
