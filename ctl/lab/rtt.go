@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -89,3 +90,8 @@ func (m *RTT) PairRTT(a, b Member) time.Duration {
 	d, _ := m.Between(a.Continent, b.Continent)
 	return d
 }
+
+// DefaultRTT is the matrix the lab emulates (wan-rtt.tsv): public median
+// RTTs between one large cloud region per continent, which also orders the
+// continents by nearness outside the lab (counterctl dns).
+func DefaultRTT() (*RTT, error) { return ParseRTT(bytes.NewReader(defaultRTT)) }

@@ -127,7 +127,7 @@ func Want(inv *inventory.Inventory, obs Observation, dist Distances) (Desired, e
 		if len(local) == 0 {
 			if n, ok := nearest(c, healthy, dist); ok {
 				local = []inventory.Node{n}
-				d.Notes = append(d.Notes, fmt.Sprintf("%s: no healthy node in %s; nearest is %s (%s)", name, c, n.Name, n.Continent))
+				d.Notes = append(d.Notes, fmt.Sprintf("%s: no healthy node in %s; using the nearest, %s (in %s)", name, c, n.Name, n.Continent))
 			}
 		}
 		if rrs := addrs(name, local); len(rrs) > 0 {
