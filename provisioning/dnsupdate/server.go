@@ -158,6 +158,12 @@ func (s *Server) Apply(ctx context.Context, z Zone, p Plan) error {
 			m.Insert([]dns.RR{rr})
 		}
 	}
+	// One update per run: a zone whose changes do not fit one TCP message
+	// (about 1,000 records) would need splitting, which this cluster's
+	// handful of names never does.
+	if n := m.Len(); n > dns.MaxMsgSize-512 {
+		return fmt.Errorf("update %s: %d bytes do not fit one message", z.Name, n)
+	}
 	return s.exchange(ctx, m)
 }
 
@@ -177,8 +183,17 @@ func (s *Server) exchange(ctx context.Context, m *dns.Msg) error {
 	if err != nil {
 		return fmt.Errorf("update %s at %s: %w", m.Question[0].Name, s.Addr, err)
 	}
+	if t := r.IsTsig(); t != nil && t.Error != dns.RcodeSuccess {
+		// The server could not verify our signature (BADKEY, BADSIG, BADTIME).
+		return fmt.Errorf("update %s at %s: %w (TSIG %s)", m.Question[0].Name, s.Addr, &RcodeError{Rcode: r.Rcode}, dns.RcodeToString[int(t.Error)])
+	}
 	switch r.Rcode {
 	case dns.RcodeSuccess:
+		if s.Key.Name != "" && r.IsTsig() == nil {
+			// ReadMsg verified a signature if there was one; none at all is
+			// an answer anyone on the path could have forged.
+			return fmt.Errorf("update %s at %s: the server's answer is not signed", m.Question[0].Name, s.Addr)
+		}
 		return nil
 	case dns.RcodeNXRrset, dns.RcodeYXRrset:
 		return fmt.Errorf("update %s at %s: %w (%s)", m.Question[0].Name, s.Addr, ErrPrerequisite, dns.RcodeToString[r.Rcode])

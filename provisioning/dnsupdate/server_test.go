@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os/exec"
 	"slices"
 	"strings"
@@ -221,6 +222,14 @@ func TestCNAMEToA(t *testing.T) {
 		if err != nil || !p.Empty() {
 			t.Errorf("Publish again = %d changes, %v; want none", len(p.Changes), err)
 		}
+		// And back: the A goes, the CNAME comes.
+		inv.Nodes[2].Address = "na2.example.org"
+		if _, err := Publish(testCtx(t), s, want(t, inv, allHealthy(inv)), nil); err != nil {
+			t.Fatalf("Publish(A -> CNAME) = %v", err)
+		}
+		if got := lookup(t, srv, "na.nodes.example.test.", dns.TypeCNAME); !slices.Equal(got, []string{"CNAME na2.example.org."}) {
+			t.Errorf("na.nodes = %v, want CNAME na2.example.org.", got)
+		}
 	})
 }
 
@@ -262,4 +271,65 @@ na.counter A 203.0.113.6
 			t.Errorf("master TXT = %v, want the foreign TXT kept", got)
 		}
 	})
+}
+
+// A server that accepts the connection and never answers costs the
+// timeout, not the run: every exchange has a deadline.
+func TestSilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn // kept open, unread, until the listener closes
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	s := &Server{Addr: ln.Addr().String(), Key: Key{Name: "k.", Algorithm: "hmac-sha256", Secret: "c2VjcmV0"}, Timeout: 200 * time.Millisecond}
+	done := make(chan error, 2)
+	go func() {
+		_, err := s.Read(context.Background(), "example.test.")
+		done <- err
+	}()
+	go func() {
+		done <- s.Apply(context.Background(), Zone{Name: "example.test.", SOA: "example.test. 60 IN SOA ns. h. 1 2 3 4 5"}, Plan{})
+	}()
+	for range 2 {
+		select {
+		case err := <-done:
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Errorf("exchange with a silent server = %v, want a timeout", err)
+			}
+		case <-time.After(20 * time.Second): // 100x the timeout: only a missing deadline gets here
+			t.Fatal("exchange with a silent server did not end")
+		}
+	}
+	// A cancelled context ends it too, before the timeout.
+	s.Timeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, err := s.Read(ctx, "example.test.")
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Read with a cancelled context succeeded")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Read did not end when its context was cancelled")
+	}
 }
