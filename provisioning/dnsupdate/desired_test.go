@@ -166,3 +166,25 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 	}
 	return a
 }
+
+// A name whose ownership record names another cluster is that cluster's,
+// even while it holds no address.
+func TestDiffOtherClusterOwnsEmptyName(t *testing.T) {
+	inv := loadInventory(t)
+	d, err := Want(inv, allHealthy(inv), labRTT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := Zone{Name: "example.test.", Records: []RR{
+		{"_counterctl.sa.counter.example.test.", 30, "TXT", OwnerText("another")},
+	}}
+	p := Diff(z, d)
+	if !slices.Contains(p.Foreign, "sa.counter.example.test.") {
+		t.Errorf("Foreign = %v, want sa.counter (owned by cluster another)", p.Foreign)
+	}
+	for _, c := range p.Changes {
+		if subject(c) == "sa.counter.example.test." {
+			t.Errorf("plan changes %s %s, owned by another cluster", c.Name, c.Type)
+		}
+	}
+}

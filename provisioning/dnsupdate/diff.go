@@ -55,10 +55,12 @@ func Diff(z Zone, d Desired) Plan {
 		return slices.ContainsFunc(have[key{OwnerName(name), "TXT"}], func(r RR) bool { return r.Data == own })
 	}
 
-	// Desired names: claim the free ones, update the owned ones, skip the rest.
+	// Desired names: claim the free ones, update the owned ones, skip the
+	// rest: a name with anyone's records, or with anyone else's record at
+	// its companion (another cluster's ownership, while it holds nothing).
 	for _, name := range slices.Sorted(maps.Keys(d.Sets)) {
 		mine := owned(name)
-		if !mine && present[name] {
+		if !mine && (present[name] || present[OwnerName(name)]) {
 			p.Foreign = append(p.Foreign, name)
 			continue
 		}
