@@ -88,9 +88,10 @@ func Want(inv *inventory.Inventory, obs Observation, dist Distances) (Desired, e
 	ttl := uint32(inv.DNS.TTL / time.Second)
 	d := Desired{Zone: zone, Cluster: inv.Cluster, Sets: map[string][]RR{}, Keep: map[string]bool{}}
 
+	// Only a node with an IP address can stand in a set of addresses.
 	var healthy []inventory.Node
 	for _, n := range inv.Nodes {
-		if obs.Healthy[n.Name] {
+		if _, ok := addressRR("", 0, n.Address); ok && obs.Healthy[n.Name] {
 			healthy = append(healthy, n)
 		}
 	}
@@ -110,8 +111,8 @@ func Want(inv *inventory.Inventory, obs Observation, dist Distances) (Desired, e
 		d.Sets[svc] = addrs(svc, healthy)
 	}
 	if len(d.Sets[svc]) == 0 {
-		return d, fmt.Errorf("%s: %w (refusing to empty it; %d of %d nodes healthy, none with an IP address)",
-			svc, ErrEmptyService, len(healthy), len(inv.Nodes))
+		return d, fmt.Errorf("%s: %w (refusing to empty it; none of the %d nodes is healthy with an IP address)",
+			svc, ErrEmptyService, len(inv.Nodes))
 	}
 
 	// Every continent the inventory knows gets a name, so one without a node
@@ -132,6 +133,12 @@ func Want(inv *inventory.Inventory, obs Observation, dist Distances) (Desired, e
 		}
 		if rrs := addrs(name, local); len(rrs) > 0 {
 			d.Sets[name] = rrs
+		} else {
+			// No node healthy at all (possible with anycast): rather than
+			// empty the continents' names on what may be our own blindness,
+			// leave them as they are.
+			d.Keep[name] = true
+			d.Notes = append(d.Notes, name+": no healthy node anywhere; left as it is")
 		}
 	}
 

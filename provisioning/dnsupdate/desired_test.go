@@ -111,8 +111,22 @@ func TestWantRefusesEmptyService(t *testing.T) {
 	}
 	// With anycast, the service name does not depend on the nodes' health.
 	inv.Anycast.Address = mustAddr(t, "198.51.100.1")
-	if _, err := Want(inv, Observation{Master: "master"}, labRTT); err != nil {
-		t.Errorf("Want(anycast, no node healthy) = %v, want the anycast record", err)
+	d, err := Want(inv, Observation{Master: "master"}, labRTT)
+	if err != nil {
+		t.Fatalf("Want(anycast, no node healthy) = %v, want the anycast record", err)
+	}
+	// And the continents' names are kept as they are, not emptied.
+	if _, ok := d.Sets["eu.counter.example.test."]; ok || !d.Keep["eu.counter.example.test."] {
+		t.Errorf("no node healthy: eu.counter set %v, kept %v; want it kept as it is", d.Sets["eu.counter.example.test."], d.Keep["eu.counter.example.test."])
+	}
+	// A healthy node known only by host name cannot stand in for a continent.
+	inv.Nodes[0].Address = "master.example.org"
+	obs := Observation{Healthy: map[string]bool{"master": true, "asia": true}, Master: "master"}
+	if d, err = Want(inv, obs, labRTT); err != nil {
+		t.Fatal(err)
+	}
+	if got := setOf(d, "africa.counter.example.test."); !slices.Equal(got, []string{"A 192.0.2.40"}) {
+		t.Errorf("africa = %v, want asia's address (master has no IP address)", got)
 	}
 }
 
