@@ -99,6 +99,7 @@ func TestProvisionLab(t *testing.T) {
 	t.Run("every continent reads its own node", func(t *testing.T) { checkReads(t, e, inv) })
 	t.Run("a write reaches every replica", func(t *testing.T) { checkWrite(t, e, inv) })
 	t.Run("every node serves https with the lab CA", func(t *testing.T) { checkHTTPS(t, e, inv) })
+	t.Run("dns publish names the cluster", func(t *testing.T) { checkDNSPublish(t, e, inv) })
 
 	// How long these runs take is measured by make bench-provision, not
 	// asserted here: a wall time on a shared 2-core machine is not a test.

@@ -91,5 +91,7 @@ func (m *RTT) PairRTT(a, b Member) time.Duration {
 	return d
 }
 
-// DefaultRTT is the built-in matrix (wan-rtt.tsv), as the lab's routers use it.
+// DefaultRTT is the matrix the lab emulates (wan-rtt.tsv): public median
+// RTTs between one large cloud region per continent, which also orders the
+// continents by nearness outside the lab (counterctl dns).
 func DefaultRTT() (*RTT, error) { return ParseRTT(bytes.NewReader(defaultRTT)) }
