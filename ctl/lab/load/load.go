@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg Config, start io.Reader, ready io.Writer, out 
 	users := make([]*user, cfg.Users)
 	for i := range users {
 		jar, _ := cookiejar.New(nil)
-		users[i] = &user{login: cfg.Login(i), c: &http.Client{Transport: tr, Jar: jar, Timeout: cfg.Timeout,
+		users[i] = &user{login: cfg.Login(i), jar: jar, c: &http.Client{Transport: tr, Jar: jar, Timeout: cfg.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	}
 	if err := register(ctx, cfg, users, w); err != nil {
@@ -155,6 +155,7 @@ func Run(ctx context.Context, cfg Config, start io.Reader, ready io.Writer, out 
 
 type user struct {
 	login string
+	jar   http.CookieJar
 	c     *http.Client
 }
 
@@ -193,6 +194,12 @@ func register(ctx context.Context, cfg Config, users []*user, w *writer) error {
 				r.Kind, r.Client, r.User, r.Node, r.Attempt = "register", cfg.Client, u.login, node, attempt
 				w.put(r)
 				if r.Status == http.StatusCreated {
+					// The session is the cluster's, not the node's: the
+					// user presses on their continent's node with it, as
+					// a browser does behind one front-door name.
+					from, _ := url.Parse(cfg.Nodes[node])
+					to, _ := url.Parse(cfg.Nodes[cfg.Press[i%len(cfg.Press)]])
+					u.jar.SetCookies(to, u.jar.Cookies(from))
 					return
 				}
 				if r.Status != http.StatusTooManyRequests && r.Status != http.StatusServiceUnavailable && r.Status != 0 {
