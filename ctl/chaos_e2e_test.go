@@ -37,7 +37,8 @@ const (
 
 // scenario is one row of docs/chaos.md. act makes the fault (and undoes
 // it), marking both on the run; check asserts what the issue promises.
-// A scenario whose needs are not on this branch is skipped, saying which.
+// A scenario whose needs are not on this branch is skipped, saying which:
+// the lead clears needs once the branch named is merged.
 type scenario struct {
 	name  string
 	needs string
@@ -45,19 +46,80 @@ type scenario struct {
 	check func(t *testing.T, r *chaosRun, res chaos.Result)
 }
 
-// scenarios: 1, 2, 3, 6 and 7 need Sentinel and counterd following it
-// (branches sentinel, counterd-fo, switchover): the lead fills in act and
-// check and clears needs after merging them.
+// Scenarios 1, 2, 3, 6 and 7 are written but NOT RUN, and not known to
+// pass: they need Sentinel and counterd following it (branches sentinel,
+// counterd-fo) and counterctl failover (branch switchover).
+const (
+	needsSentinel = "Sentinel failover with counterd following it (branches sentinel + counterd-fo)"
+	needsFailover = "counterctl failover (branch switchover) and Sentinel (branches sentinel + counterd-fo)"
+)
+
 var scenarios = []scenario{
-	{name: "1 kill master", needs: "Sentinel failover (branches sentinel + counterd-fo)"},
-	{name: "2 kill master and mirror", needs: "Sentinel failover (branches sentinel + counterd-fo)"},
-	{name: "3 partition master 30 s", needs: "Sentinel failover and fencing (branches sentinel + counterd-fo)"},
+	{
+		name:  "1 kill master",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "kill", "master")
+			r.wait(20 * time.Second)
+			r.step(t, "lab", "start", "master") // it must come back as a replica
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			if !res.Recovered || res.Recovery > 5*time.Second {
+				t.Errorf("presses succeeded again after %s (recovered %v), want within 5 s of the kill", res.Recovery, res.Recovered)
+			}
+			if res.Lost != 0 || res.Double != 0 {
+				t.Errorf("%d acknowledged presses lost, %d double; want 0 and 0 while the mirror lives", res.Lost, res.Double)
+			}
+			if m := checkOneMaster(t, r); m != "mirror" {
+				t.Errorf("master after the kill is %s, want the mirror", m)
+			}
+		},
+	},
+	{
+		name:  "2 kill master and mirror",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "kill", "master", "mirror")
+			r.wait(25 * time.Second)
+			r.step(t, "lab", "start", "master", "mirror")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			if res.Double != 0 {
+				t.Errorf("%d presses counted twice, want 0", res.Double)
+			}
+			t.Logf("acknowledged presses lost with master and mirror: %d (the presses acknowledged by the old master not yet on the promoted replica)", res.Lost)
+			if !res.Recovered {
+				t.Error("presses never succeeded again after a continental replica should have been promoted")
+			}
+			if m := checkOneMaster(t, r); m == "master" || m == "mirror" {
+				t.Errorf("master is %s, want a continental replica promoted", m)
+			}
+		},
+	},
+	{
+		name:  "3 partition master 30 s",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "partition", "master")
+			r.wait(30 * time.Second)
+			r.step(t, "lab", "heal", "master")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			checkNoLoss(t, res)
+			if !res.Recovered {
+				t.Error("presses never succeeded again after the partition")
+			}
+			if m := checkOneMaster(t, r); m == "master" {
+				t.Error("the partitioned master is master again after heal; want it a replica of the new master")
+			}
+		},
+	},
 	{
 		name: "4 kill a continental replica",
 		act: func(t *testing.T, r *chaosRun) {
-			r.fault(t, "kill", "na")
+			r.fault(t, "lab", "kill", "na")
 			r.wait(15 * time.Second)
-			r.repair(t, "start", "na")
+			r.repair(t, "lab", "start", "na")
 		},
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
 			for node, n := range res.FailedOn {
@@ -75,9 +137,9 @@ var scenarios = []scenario{
 		name: "5 restart every node",
 		act: func(t *testing.T, r *chaosRun) {
 			names := r.dataNodes()
-			r.fault(t, append([]string{"kill"}, names...)...)
+			r.fault(t, append([]string{"lab", "kill"}, names...)...)
 			r.wait(5 * time.Second)
-			r.repair(t, append([]string{"start"}, names...)...)
+			r.repair(t, append([]string{"lab", "start"}, names...)...)
 		},
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
 			checkNoLoss(t, res)
@@ -87,8 +149,50 @@ var scenarios = []scenario{
 			checkOneMaster(t, r)
 		},
 	},
-	{name: "6 failover --to mirror and back", needs: "counterctl failover (branch switchover)"},
-	{name: "7 provision after 1", needs: "scenario 1 (Sentinel failover)"},
+	{
+		name:  "6 failover --to mirror and back",
+		needs: needsFailover,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "failover", "-i", r.e.inv, "--to", "mirror")
+			r.wait(10 * time.Second)
+			r.step(t, "failover", "-i", r.e.inv, "--to", "master")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			if res.Lost != 0 || res.Double != 0 {
+				t.Errorf("%d lost, %d double in a planned switchover, want 0 and 0", res.Lost, res.Double)
+			}
+			for k, n := range res.Errors {
+				if k != "press 503+retry" {
+					t.Errorf("%d × %s in a planned switchover: want only brief 503s with Retry-After", n, k)
+				}
+			}
+			if m := checkOneMaster(t, r); m != "master" {
+				t.Errorf("master after the switchover and back is %s, want master", m)
+			}
+		},
+	},
+	{
+		name:  "7 provision after 1",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "kill", "master")
+			r.wait(20 * time.Second)
+			r.step(t, "lab", "start", "master")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			master := checkOneMaster(t, r)
+			before := mainPIDs(t, r.e, r.inv)
+			if out, _, err := r.e.provision(6 * time.Minute); err != nil {
+				t.Fatalf("provision after the failover: %v\n%s", err, out)
+			}
+			if after := mainPIDs(t, r.e, r.inv); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("provision restarted services: MainPIDs %v before, %v after", before, after)
+			}
+			if m := checkOneMaster(t, r); m != master {
+				t.Errorf("provision changed the master from %s to %s", master, m)
+			}
+		},
+	},
 }
 
 // TestChaos is `make chaos`: the issue's scenarios under a steady load of
@@ -163,8 +267,8 @@ func checkNoLoss(t *testing.T, res chaos.Result) {
 }
 
 // checkOneMaster: exactly one node says role:master in its INFO, every
-// other one replicates from it with its link up.
-func checkOneMaster(t *testing.T, r *chaosRun) {
+// other one replicates from it with its link up. It returns its name.
+func checkOneMaster(t *testing.T, r *chaosRun) string {
 	t.Helper()
 	c := connector(t, r.inv)
 	roles := map[string]string{}
@@ -202,6 +306,7 @@ func checkOneMaster(t *testing.T, r *chaosRun) {
 			return nil
 		})
 	}
+	return masters[0].Name
 }
 
 // chaosRun is one scenario's run: its load processes and its marks.
@@ -237,25 +342,36 @@ func (r *chaosRun) run(sc scenario) chaos.Result {
 	return chaos.Analyze(sc.name, recs, r.win)
 }
 
-// fault runs `counterctl lab ARGS` and marks the fault at its start.
+// fault runs counterctl ARGS and marks the fault at its start.
 func (r *chaosRun) fault(t *testing.T, args ...string) {
 	t.Helper()
-	r.win.Fault = time.Now()
-	if out, err := r.e.lab(5*time.Minute, args...); err != nil {
-		t.Fatalf("fault: %v\n%s", err, out)
-	}
-	t.Logf("fault at +%s: lab %s", r.win.Fault.Sub(r.start).Round(100*time.Millisecond), strings.Join(args, " "))
+	r.win.Fault = r.step(t, args...)
 }
 
-// repair runs `counterctl lab ARGS` and marks the repair at its start.
+// repair runs counterctl ARGS and marks the repair at its start: the
+// recovery time then counts from it.
 func (r *chaosRun) repair(t *testing.T, args ...string) {
 	t.Helper()
-	r.win.Repair = time.Now()
-	if out, err := r.e.lab(5*time.Minute, args...); err != nil {
-		t.Fatalf("repair: %v\n%s", err, out)
+	r.win.Repair = r.step(t, args...)
+}
+
+// step runs counterctl ARGS (`lab ...` on the run's lab) and returns when
+// it started.
+func (r *chaosRun) step(t *testing.T, args ...string) time.Time {
+	t.Helper()
+	at := time.Now()
+	var out string
+	var err error
+	if args[0] == "lab" {
+		out, err = r.e.lab(5*time.Minute, args[1:]...)
+	} else {
+		out, err = r.e.run(5*time.Minute, args...)
 	}
-	t.Logf("repair at +%s: lab %s, done after %s", r.win.Repair.Sub(r.start).Round(100*time.Millisecond), strings.Join(args, " "),
-		time.Since(r.win.Repair).Round(100*time.Millisecond))
+	if err != nil {
+		t.Fatalf("counterctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("+%s: counterctl %s (%s)", at.Sub(r.start).Round(100*time.Millisecond), strings.Join(args, " "), time.Since(at).Round(100*time.Millisecond))
+	return at
 }
 
 // wait holds the scenario's schedule (a fault d after the last step): the
