@@ -33,11 +33,14 @@ type Result struct {
 	// to the first success sent after the last failure. 0: none failed.
 	Recovered bool
 	Recovery  time.Duration
-	Acked     int // users told 200
-	Unknown   int // users with an attempt of unknown outcome and no 200
-	Lost      int // acknowledged presses missing from the final value
-	Double    int // presses counted twice for one user
-	Backwards int // reads lower than an earlier read of the same reader
+	// SinceFault is the same instant from the fault, when a repair was made.
+	SinceFault time.Duration
+	Repaired   bool
+	Acked      int // users told 200
+	Unknown    int // users with an attempt of unknown outcome and no 200
+	Lost       int // acknowledged presses missing from the final value
+	Double     int // presses counted twice for one user
+	Backwards  int // reads lower than an earlier read of the same reader
 	// Errors counts press attempts and reads that did not succeed, by
 	// "press 503", "read net"...
 	Errors map[string]int
@@ -128,6 +131,9 @@ func Analyze(name string, recs []load.Record, w Window) Result {
 	}
 
 	r.Recovered, r.Recovery = recovery(presses, w)
+	if r.Repaired = !w.Repair.IsZero(); r.Repaired && r.Recovered && r.Recovery > 0 {
+		r.SinceFault = r.Recovery + w.Repair.Sub(w.Fault)
+	}
 	return r
 }
 
@@ -188,6 +194,9 @@ func (r Result) Row() string {
 	rec := "never"
 	if r.Recovered {
 		rec = r.Recovery.Round(100 * time.Millisecond).String()
+		if r.Repaired && r.Recovery > 0 {
+			rec += fmt.Sprintf(" after the repair (%s after the fault)", r.SinceFault.Round(100*time.Millisecond))
+		}
 	}
 	var errs []string
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {

@@ -91,6 +91,12 @@ func TestRow(t *testing.T) {
 	if got := r.Row(); got != want {
 		t.Errorf("Row() = %q, want %q", got, want)
 	}
+	r = Analyze("5 restart", []load.Record{press("a", "na", 3, 3.1, 0, 0, 0), press("a", "na", 4, 4.2, 200, 11, 0)},
+		Window{Fault: at(2), Repair: at(3.5), Before: 10, Final: 11})
+	want = "| 5 restart | 700ms after the repair (2.2s after the fault) | 1 of 1 users | 0 | 0 | 0 | press net ×1 |"
+	if got := r.Row(); got != want {
+		t.Errorf("Row() = %q, want %q", got, want)
+	}
 	if strings.Count(TableHeader, "|") != 2*8 {
 		t.Errorf("TableHeader has %d bars, want 8 per line", strings.Count(TableHeader, "|"))
 	}
