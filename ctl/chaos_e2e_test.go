@@ -146,7 +146,10 @@ var scenarios = []scenario{
 			if !res.Recovered {
 				t.Error("presses never succeeded again after every node was started")
 			}
-			checkOneMaster(t, r)
+			m := checkOneMaster(t, r)
+			if res.Lost > 0 {
+				logRedisState(t, r, m)
+			}
 		},
 	},
 	{
@@ -241,7 +244,8 @@ func TestChaos(t *testing.T) {
 			res := r.run(sc)
 			row := res.Row()
 			rows = append(rows, row)
-			t.Logf("scenario took %s; users %d, unknown %d\n%s\n%s", time.Since(scStart).Round(time.Second), res.Users, res.Unknown, chaos.TableHeader, row)
+			t.Logf("scenario took %s; users %d, unknown %d; value before %d, final %d\n%s\n%s", time.Since(scStart).Round(time.Second),
+				res.Users, res.Unknown, r.win.Before, r.win.Final, chaos.TableHeader, row)
 			if res.Users < 200 {
 				t.Errorf("%d distinct users pressed, want at least 200", res.Users)
 			}
@@ -264,6 +268,14 @@ func checkNoLoss(t *testing.T, res chaos.Result) {
 	if res.Backwards != 0 {
 		t.Errorf("readers saw the value go backwards %d times, want 0", res.Backwards)
 	}
+}
+
+// logRedisState logs what a node's Redis keeps on disk, to explain a loss.
+func logRedisState(t *testing.T, r *chaosRun, node string) {
+	t.Helper()
+	out, err := r.e.lab(time.Minute, "ssh", node, "--", "sh", "-c",
+		"grep -E '^(appendonly|appendfsync|save|dir|replicaof) ' /etc/redis/redis.conf; ls -la --time-style=full-iso /var/lib/redis /var/lib/redis/appendonlydir; journalctl -u redis-server --no-pager -n 25")
+	t.Logf("redis on %s (%v):\n%s", node, err, out)
 }
 
 // checkOneMaster: exactly one node says role:master in its INFO, every
@@ -453,7 +465,7 @@ func (r *chaosRun) startLoad() []*loadProc {
 		reg := append(append([]string{}, all[i%len(all):]...), all[:i%len(all)]...)
 		cfg := load.Config{Client: cont, Nodes: nodes, Prefix: r.prefix, Password: "chaos-password-1",
 			Users: usersPerClient, Register: reg, Press: byContinent[cont], Read: byContinent[cont],
-			Duration: loadDuration, Settle: loadSettle, ReadEvery: 500 * time.Millisecond, Timeout: 10 * time.Second}
+			Duration: loadDuration, Settle: loadSettle, ReadEvery: 500 * time.Millisecond, Timeout: 15 * time.Second}
 		b, err := json.Marshal(cfg)
 		if err != nil {
 			t.Fatal(err)

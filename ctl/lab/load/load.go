@@ -46,7 +46,7 @@ type Config struct {
 
 // Record is one request and its answer.
 type Record struct {
-	Kind     string    `json:"kind"` // register, press, read
+	Kind     string    `json:"kind"` // register, login (after a lost register answer), press, read
 	Client   string    `json:"client"`
 	User     string    `json:"user,omitempty"`
 	Node     string    `json:"node"`
@@ -187,12 +187,25 @@ func register(ctx context.Context, cfg Config, users []*user, w *writer) error {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			form := url.Values{"login": {u.login}, "password": {cfg.Password}}
+			var last Record
 			// A throttled or unavailable registration is tried again: the
 			// scenario needs every user in before the fault.
 			for attempt := 1; attempt <= 5; attempt++ {
 				r := post(ctx, u.c, cfg.Nodes[node], "/register", form)
 				r.Kind, r.Client, r.User, r.Node, r.Attempt = "register", cfg.Client, u.login, node, attempt
 				w.put(r)
+				last = r
+				if r.Status == http.StatusConflict && attempt > 1 {
+					// An earlier attempt that timed out did register the
+					// user: log in, as the user told "taken" would.
+					r = post(ctx, u.c, cfg.Nodes[node], "/", form)
+					r.Kind, r.Client, r.User, r.Node, r.Attempt = "login", cfg.Client, u.login, node, attempt
+					w.put(r)
+					if r.Status == http.StatusOK {
+						r.Status = http.StatusCreated
+					}
+					last = r
+				}
 				if r.Status == http.StatusCreated {
 					// The session is the cluster's, not the node's: the
 					// user presses on their continent's node with it, as
@@ -210,13 +223,13 @@ func register(ctx context.Context, cfg Config, users []*user, w *writer) error {
 				}
 			}
 			mu.Lock()
-			failed = append(failed, u.login)
+			failed = append(failed, fmt.Sprintf("%s on %s: %d %s%s", u.login, node, last.Status, last.Body, last.Err))
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d users could not register (e.g. %s)", len(failed), len(users), failed[0])
+		return fmt.Errorf("%d of %d users could not register (e.g. %s)", len(failed), len(users), strings.Join(failed[:min(3, len(failed))], "; "))
 	}
 	return nil
 }
