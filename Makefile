@@ -7,7 +7,7 @@ ADDR     ?= :8080
 REDIS_PORT ?= 6379
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test lint run bench bench-provision fuzz demo clean
+.PHONY: build test lint run bench bench-provision fuzz demo chaos clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
@@ -38,6 +38,12 @@ bench: build
 # times and the step timings against the targets, and brings the lab down.
 bench-provision: build
 	./ctl/scripts/bench-provision.sh "$(BIN)"
+
+# As root: the failover issue's chaos scenarios on a provisioned lab, under a
+# load of 240 users from every continent; prints docs/chaos.md's table rows.
+# `make test` as root runs the same test (TestChaos) among the others.
+chaos: build
+	$(GO) test -count=1 -v -timeout 40m -run '^TestChaos$$' ./ctl/
 
 # Each fuzz target for FUZZTIME; their seed corpora already run in `make test`.
 FUZZTIME ?= 30s

@@ -47,60 +47,56 @@ Put -- before the command so its flags are not read as counterctl's.`,
 
 func newLabKillCmd(o *labOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "kill NODE",
-		Short: "Cut a node's power (SIGKILL its PID 1: the whole container dies at once)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "kill NODE...",
+		Short: "Cut nodes' power (SIGKILL each PID 1: several nodes die at the same instant)",
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needRoot(); err != nil {
 				return err
 			}
-			return o.lab(cmd).Kill(cmd.Context(), args[0])
+			return o.lab(cmd).Kill(cmd.Context(), args...)
 		},
 	}
 }
 
 func newLabStartCmd(o *labOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "start NODE",
-		Short: "Boot a killed node again on its existing overlay",
-		Args:  cobra.ExactArgs(1),
+		Use:   "start NODE...",
+		Short: "Boot killed nodes again on their existing overlays, all at once",
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needRoot(); err != nil {
 				return err
 			}
-			return o.lab(cmd).Start(cmd.Context(), args[0])
+			return o.lab(cmd).Start(cmd.Context(), args...)
 		},
 	}
 }
 
 func newLabPartitionCmd(o *labOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "partition NODE",
-		Short: "Cut all of a node's links; the node keeps running",
-		Args:  cobra.ExactArgs(1),
+		Use:   "partition NODE...",
+		Short: "Cut nodes off from the lab (nodes, clients, dns); they keep running and the host still reaches them",
+		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needRoot(); err != nil {
 				return err
 			}
-			return o.lab(cmd).Partition(cmd.Context(), args[0])
+			return o.lab(cmd).Partition(cmd.Context(), args...)
 		},
 	}
 }
 
 func newLabHealCmd(o *labOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "heal [NODE]",
-		Short: "Restore a partitioned node's links (all nodes without NODE)",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "heal [NODE...]",
+		Short: "End the partition of the nodes named (of every node without NODE)",
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needRoot(); err != nil {
 				return err
 			}
-			name := ""
-			if len(args) == 1 {
-				name = args[0]
-			}
-			return o.lab(cmd).Heal(cmd.Context(), name)
+			return o.lab(cmd).Heal(cmd.Context(), args...)
 		},
 	}
 }

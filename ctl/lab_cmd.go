@@ -54,7 +54,7 @@ Everything it makes on the host is named with the prefix "ctr". Needs root.`,
 	cmd.PersistentFlags().StringVar(&o.cacheDir, "cache-dir", "/var/cache/counter-lab", "cached Debian base image and layers")
 	cmd.AddCommand(newLabUpCmd(o), newLabDownCmd(o), newLabStatusCmd(o),
 		newLabSSHCmd(o), newLabExecCmd(o), newLabKillCmd(o), newLabStartCmd(o),
-		newLabPartitionCmd(o), newLabHealCmd(o), newLabImageCmd(o), newLabRouterCmd())
+		newLabPartitionCmd(o), newLabHealCmd(o), newLabImageCmd(o), newLabRouterCmd(), newLabLoadCmd())
 	return cmd
 }
 

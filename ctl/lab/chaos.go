@@ -6,72 +6,101 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
 )
 
-// Kill cuts a node's power.
-func (l *Lab) Kill(ctx context.Context, name string) error {
-	return l.change(ctx, name, []string{KindNode, KindDNS}, func(st *State, m Member) error {
-		if !st.Containers[m.Name].Alive() {
-			fmt.Fprintf(l.Out, "%s is not running; nothing changed\n", m.Name)
-			return nil
-		}
-		if err := st.killContainer(ctx, m); err != nil {
-			return err
-		}
-		fmt.Fprintf(l.Out, "%s killed\n", m.Name)
-		return nil
-	})
-}
-
-// Start boots a stopped node again on its existing overlay.
-func (l *Lab) Start(ctx context.Context, name string) error {
-	return l.change(ctx, name, []string{KindNode, KindDNS}, func(st *State, m Member) error {
-		if st.Containers[m.Name].Alive() {
-			fmt.Fprintf(l.Out, "%s is running; nothing changed\n", m.Name)
-			return nil
-		}
-		if err := st.startContainer(m); err != nil {
-			return err
-		}
-		if !st.Partitioned[m.Name] {
-			if err := waitSSH(ctx, m, 90*time.Second); err != nil {
-				return err
+// Kill cuts the power of one or more nodes, as nearly at once as the
+// kernel allows: every container's PID 1 gets SIGKILL before the first is
+// waited for (`lab kill master mirror` is one data-centre outage, not two).
+func (l *Lab) Kill(ctx context.Context, names ...string) error {
+	return l.changeAll(ctx, names, []string{KindNode, KindDNS}, func(st *State, ms []Member) error {
+		var alive []Member
+		for _, m := range ms {
+			if st.Containers[m.Name].Alive() {
+				alive = append(alive, m)
+			} else {
+				fmt.Fprintf(l.Out, "%s is not running; nothing changed\n", m.Name)
 			}
 		}
-		fmt.Fprintf(l.Out, "%s started\n", m.Name)
+		if err := st.killContainers(ctx, alive); err != nil {
+			return err
+		}
+		for _, m := range alive {
+			fmt.Fprintf(l.Out, "%s killed\n", m.Name)
+		}
 		return nil
 	})
 }
 
-// Partition cuts every link of a member; it keeps running.
-func (l *Lab) Partition(ctx context.Context, name string) error {
-	return l.change(ctx, name, nil, func(st *State, m Member) error {
-		if err := st.setLink(ctx, m, false); err != nil {
+// Start boots stopped nodes again on their existing overlays, all at once,
+// and waits until each one's sshd answers.
+func (l *Lab) Start(ctx context.Context, names ...string) error {
+	return l.changeAll(ctx, names, []string{KindNode, KindDNS}, func(st *State, ms []Member) error {
+		var down []Member
+		for _, m := range ms {
+			if st.Containers[m.Name].Alive() {
+				fmt.Fprintf(l.Out, "%s is running; nothing changed\n", m.Name)
+				continue
+			}
+			if err := st.startContainer(m); err != nil {
+				return err
+			}
+			down = append(down, m)
+		}
+		// sshd is asked over the node's own loopback, which a partition
+		// does not cut.
+		if err := waitAll(ctx, down, func(m Member) error { return waitSSH(ctx, m, 90*time.Second) }); err != nil {
 			return err
 		}
-		st.Partitioned[m.Name] = true
-		fmt.Fprintf(l.Out, "%s partitioned\n", m.Name)
+		for _, m := range down {
+			fmt.Fprintf(l.Out, "%s started\n", m.Name)
+		}
+		return nil
+	})
+}
+
+// Partition cuts members off from the rest of the lab (other members,
+// clients, dns, the outside); each keeps running and the host keeps its
+// management path to it.
+func (l *Lab) Partition(ctx context.Context, names ...string) error {
+	return l.changeAll(ctx, names, nil, func(st *State, ms []Member) error {
+		for _, m := range ms {
+			st.Partitioned[m.Name] = true
+		}
+		if err := st.applyPartitions(ctx); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			fmt.Fprintf(l.Out, "%s partitioned\n", m.Name)
+		}
 		return st.Save()
 	})
 }
 
-// Heal restores a member's links, or every member's when name is empty.
-func (l *Lab) Heal(ctx context.Context, name string) error {
-	heal := func(st *State, m Member) error {
-		if err := st.setLink(ctx, m, true); err != nil {
+// Heal ends the partition of the named members, or of every member when
+// names is empty.
+func (l *Lab) Heal(ctx context.Context, names ...string) error {
+	heal := func(st *State, ms []Member) error {
+		var healed []string
+		for _, m := range ms {
+			if st.Partitioned[m.Name] {
+				healed = append(healed, m.Name)
+			}
+			delete(st.Partitioned, m.Name)
+		}
+		if err := st.applyPartitions(ctx); err != nil {
 			return err
 		}
-		if st.Partitioned[m.Name] {
-			fmt.Fprintf(l.Out, "%s healed\n", m.Name)
+		for _, n := range healed {
+			fmt.Fprintf(l.Out, "%s healed\n", n)
 		}
-		delete(st.Partitioned, m.Name)
 		return st.Save()
 	}
-	if name != "" {
-		return l.change(ctx, name, nil, heal)
+	if len(names) > 0 {
+		return l.changeAll(ctx, names, nil, heal)
 	}
 	unlock, err := l.lock()
 	if err != nil {
@@ -82,15 +111,15 @@ func (l *Lab) Heal(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range st.Plan.Members {
-		if err := heal(st, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return heal(st, st.Plan.Members)
 }
 
-func (l *Lab) change(ctx context.Context, name string, kinds []string, fn func(*State, Member) error) error {
+// changeAll runs fn on the named members of the running lab, under its
+// lock; an unknown name changes nothing.
+func (l *Lab) changeAll(ctx context.Context, names []string, kinds []string, fn func(*State, []Member) error) error {
+	if len(names) == 0 {
+		return fmt.Errorf("no member named")
+	}
 	unlock, err := l.lock()
 	if err != nil {
 		return err
@@ -100,11 +129,48 @@ func (l *Lab) change(ctx context.Context, name string, kinds []string, fn func(*
 	if err != nil {
 		return err
 	}
-	m, err := member(st, name, kinds...)
+	var ms []Member
+	seen := map[string]bool{}
+	for _, n := range names {
+		m, err := member(st, n, kinds...)
+		if err != nil {
+			return err
+		}
+		if !seen[n] {
+			ms = append(ms, m)
+			seen[n] = true
+		}
+	}
+	return fn(st, ms)
+}
+
+// killContainers sends SIGKILL to every container's PID 1 first, then waits
+// for each nspawn to exit: the containers die within the same instant.
+func (st *State) killContainers(ctx context.Context, ms []Member) error {
+	for _, m := range ms {
+		if init, ok := containerInit(st.Containers[m.Name]); ok {
+			if err := init.Signal(syscall.SIGKILL); err != nil {
+				return fmt.Errorf("kill %s: %w", m.Name, err)
+			}
+		}
+	}
+	err := waitAll(ctx, ms, func(m Member) error {
+		p := st.Containers[m.Name]
+		if !p.Wait(ctx, 10*time.Second) {
+			if err := p.Signal(syscall.SIGKILL); err != nil {
+				return err
+			}
+			p.Wait(ctx, 5*time.Second)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	return fn(st, m)
+	for _, m := range ms {
+		delete(st.Containers, m.Name)
+	}
+	return st.Save()
 }
 
 // SSHCommand is `ssh` to a node as root with the lab key, verifying its host

@@ -198,14 +198,41 @@ func (st *State) addMember(ctx context.Context, m Member) error {
 	return nil
 }
 
-// setLink brings a member's router-side link up or down (partition, heal).
-func (st *State) setLink(ctx context.Context, m Member, up bool) error {
-	state := "down"
-	if up {
-		state = "up"
+// applyPartitions makes the router's partition table say exactly what
+// st.Partitioned does: a partitioned member's traffic is dropped in the
+// router unless it goes to or comes from the host's link address, so the
+// host keeps its management path while the member is cut off from every
+// other member, client and the outside. Downing its link instead would
+// cut the host too. With no partition the table is gone.
+func (st *State) applyPartitions(ctx context.Context) error {
+	var cut []Member
+	for _, m := range st.Plan.Members {
+		if st.Partitioned[m.Name] {
+			cut = append(cut, m)
+		}
 	}
-	_, err := run(ctx, "ip", "-n", routerNetns, "link", "set", m.RouterIf(), state)
+	// nft -f applies the file as one transaction: the old rules and the new
+	// never both hold, nor neither.
+	_, err := runIn(ctx, strings.NewReader(partitionRules(st.Plan.HostIP, cut)), "ip", "netns", "exec", routerNetns, "nft", "-f", "-")
 	return err
+}
+
+// partitionRules is the nft script that replaces the partition table with
+// one dropping the forwarded traffic of the cut members, except with host.
+// "table ...; delete table ..." deletes it whether or not it was there.
+func partitionRules(host netip.Addr, cut []Member) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table ip %[1]s\ndelete table ip %[1]s\n", partitionTable)
+	if len(cut) == 0 {
+		return b.String()
+	}
+	fmt.Fprintf(&b, "table ip %s {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n", partitionTable)
+	for _, m := range cut {
+		fmt.Fprintf(&b, "\t\tip saddr %[1]s ip daddr != %[2]s drop comment %[3]q\n", m.Address, host, m.Name)
+		fmt.Fprintf(&b, "\t\tip daddr %[1]s ip saddr != %[2]s drop comment %[3]q\n", m.Address, host, m.Name)
+	}
+	b.WriteString("\t}\n}\n")
+	return b.String()
 }
 
 // teardownNetwork removes, by name, what setupRouter and addMember made.

@@ -36,7 +36,10 @@ const (
 	routerHost  = Prefix + "h"   // router side of link 0
 	tunName     = Prefix + "tun" // the delay router's TUN device
 	nftTable    = Prefix + "_lab"
-	wanTable    = "100" // router routing table that sends lab traffic to the TUN
+	// partitionTable, in the router namespace, holds `lab partition`'s
+	// rules; it goes with the namespace at `lab down`.
+	partitionTable = Prefix + "_partition"
+	wanTable       = "100" // router routing table that sends lab traffic to the TUN
 )
 
 func newState(dir string) *State {

@@ -1,0 +1,543 @@
+//go:build !node
+
+package ctl_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"counter/ctl/chaos"
+	"counter/ctl/lab/labtest"
+	"counter/ctl/lab/load"
+	"counter/internal/testutil"
+	"counter/provisioning/inventory"
+	"counter/provisioning/steps"
+)
+
+// The load of every scenario: 6 clients × 40 users = 240 distinct users
+// pressing once each over loadDuration, readers on every continent.
+const (
+	usersPerClient = 40
+	loadDuration   = 50 * time.Second
+	loadSettle     = 40 * time.Second
+	faultAt        = 15 * time.Second // after the first press
+)
+
+// scenario is one row of docs/chaos.md. act makes the fault (and undoes
+// it), marking both on the run; check asserts what the issue promises.
+// A scenario whose needs are not on this branch is skipped, saying which:
+// the lead clears needs once the branch named is merged.
+type scenario struct {
+	name  string
+	needs string
+	act   func(t *testing.T, r *chaosRun)
+	check func(t *testing.T, r *chaosRun, res chaos.Result)
+}
+
+// Scenarios 1, 2, 3, 6 and 7 are written but NOT RUN, and not known to
+// pass: they need Sentinel and counterd following it (branches sentinel,
+// counterd-fo) and counterctl failover (branch switchover).
+const (
+	needsSentinel = "Sentinel failover with counterd following it (branches sentinel + counterd-fo)"
+	needsFailover = "counterctl failover (branch switchover) and Sentinel (branches sentinel + counterd-fo)"
+)
+
+var scenarios = []scenario{
+	{
+		name:  "1 kill master",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "kill", "master")
+			r.wait(20 * time.Second)
+			r.step(t, "lab", "start", "master") // it must come back as a replica
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			if !res.Recovered || res.Recovery > 5*time.Second {
+				t.Errorf("presses succeeded again after %s (recovered %v), want within 5 s of the kill", res.Recovery, res.Recovered)
+			}
+			if res.Lost != 0 || res.Double != 0 {
+				t.Errorf("%d acknowledged presses lost, %d double; want 0 and 0 while the mirror lives", res.Lost, res.Double)
+			}
+			if m := checkOneMaster(t, r); m != "mirror" {
+				t.Errorf("master after the kill is %s, want the mirror", m)
+			}
+		},
+	},
+	{
+		name:  "2 kill master and mirror",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "kill", "master", "mirror")
+			r.wait(25 * time.Second)
+			r.step(t, "lab", "start", "master", "mirror")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			if res.Double != 0 {
+				t.Errorf("%d presses counted twice, want 0", res.Double)
+			}
+			t.Logf("acknowledged presses lost with master and mirror: %d (the presses acknowledged by the old master not yet on the promoted replica)", res.Lost)
+			if !res.Recovered {
+				t.Error("presses never succeeded again after a continental replica should have been promoted")
+			}
+			if m := checkOneMaster(t, r); m == "master" || m == "mirror" {
+				t.Errorf("master is %s, want a continental replica promoted", m)
+			}
+		},
+	},
+	{
+		name:  "3 partition master 30 s",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "partition", "master")
+			r.wait(30 * time.Second)
+			r.step(t, "lab", "heal", "master")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			checkNoLoss(t, res)
+			if !res.Recovered {
+				t.Error("presses never succeeded again after the partition")
+			}
+			if m := checkOneMaster(t, r); m == "master" {
+				t.Error("the partitioned master is master again after heal; want it a replica of the new master")
+			}
+		},
+	},
+	{
+		name: "4 kill a continental replica",
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "kill", "na")
+			r.wait(15 * time.Second)
+			r.repair(t, "lab", "start", "na")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			for node, n := range res.FailedOn {
+				if node != "na" {
+					t.Errorf("%d presses or reads failed on %s while only na was down: other continents must be unaffected", n, node)
+				}
+			}
+			checkNoLoss(t, res)
+			if !res.Recovered {
+				t.Error("presses on na never succeeded again after lab start na")
+			}
+		},
+	},
+	{
+		name: "5 restart every node",
+		act: func(t *testing.T, r *chaosRun) {
+			names := r.dataNodes()
+			r.fault(t, append([]string{"lab", "kill"}, names...)...)
+			r.wait(5 * time.Second)
+			r.repair(t, append([]string{"lab", "start"}, names...)...)
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			checkNoLoss(t, res)
+			if !res.Recovered {
+				t.Error("presses never succeeded again after every node was started")
+			}
+			m := checkOneMaster(t, r)
+			if res.Lost > 0 {
+				logRedisState(t, r, m)
+			}
+		},
+	},
+	{
+		name:  "6 failover --to mirror and back",
+		needs: needsFailover,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "failover", "-i", r.e.inv, "--to", "mirror")
+			r.wait(10 * time.Second)
+			r.step(t, "failover", "-i", r.e.inv, "--to", "master")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			if res.Lost != 0 || res.Double != 0 {
+				t.Errorf("%d lost, %d double in a planned switchover, want 0 and 0", res.Lost, res.Double)
+			}
+			for k, n := range res.Errors {
+				if k != "press 503+retry" {
+					t.Errorf("%d × %s in a planned switchover: want only brief 503s with Retry-After", n, k)
+				}
+			}
+			if m := checkOneMaster(t, r); m != "master" {
+				t.Errorf("master after the switchover and back is %s, want master", m)
+			}
+		},
+	},
+	{
+		name:  "7 provision after 1",
+		needs: needsSentinel,
+		act: func(t *testing.T, r *chaosRun) {
+			r.fault(t, "lab", "kill", "master")
+			r.wait(20 * time.Second)
+			r.step(t, "lab", "start", "master")
+		},
+		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			master := checkOneMaster(t, r)
+			before := mainPIDs(t, r.e, r.inv)
+			if out, _, err := r.e.provision(6 * time.Minute); err != nil {
+				t.Fatalf("provision after the failover: %v\n%s", err, out)
+			}
+			if after := mainPIDs(t, r.e, r.inv); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("provision restarted services: MainPIDs %v before, %v after", before, after)
+			}
+			if m := checkOneMaster(t, r); m != master {
+				t.Errorf("provision changed the master from %s to %s", master, m)
+			}
+		},
+	},
+}
+
+// TestChaos is `make chaos`: the issue's scenarios under a steady load of
+// browsers' presses and reads from every continent, on a provisioned lab.
+func TestChaos(t *testing.T) {
+	labtest.Require(t, "CHAOS", "curl")
+	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
+	e.bin = labtest.BuildCounterctl(t)
+	buildDeb(t, e.debDir)
+	traceBefore := labtest.TraceBefore(t)
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
+			if _, err := e.lab(2*time.Minute, "down"); err != nil {
+				t.Errorf("cleanup: %v", err)
+			} else {
+				labtest.CheckNoTrace(t, traceBefore, e.stateDir)
+			}
+		}
+	})
+	start := time.Now()
+	if out, err := e.lab(6*time.Minute, "up"); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Logf("lab up:\n%s", out)
+	}
+	e.inv = filepath.Join(e.stateDir, "inventory.yaml")
+	inv, err := inventory.Load(e.inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, took, err := e.provision(8 * time.Minute); err != nil {
+		t.Fatalf("provision: %v\n%s", err, out)
+	} else {
+		t.Logf("provision took %s", took.Round(time.Second))
+	}
+	t.Logf("lab up and provisioned in %s", time.Since(start).Round(time.Second))
+
+	var rows []string
+	for i, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			if sc.needs != "" {
+				t.Skipf("SKIPPED chaos scenario %q: NOT RUN, it needs %s, which is not on this branch", sc.name, sc.needs)
+			}
+			scStart := time.Now()
+			r := &chaosRun{t: t, e: e, inv: inv, dir: t.TempDir(), prefix: fmt.Sprintf("c%d%d", i+1, time.Now().Unix()%1e6)}
+			res := r.run(sc)
+			row := res.Row()
+			rows = append(rows, row)
+			t.Logf("scenario took %s; users %d, unknown %d; value before %d, final %d\n%s\n%s", time.Since(scStart).Round(time.Second),
+				res.Users, res.Unknown, r.win.Before, r.win.Final, chaos.TableHeader, row)
+			if res.Users < 200 {
+				t.Errorf("%d distinct users pressed, want at least 200", res.Users)
+			}
+			sc.check(t, r, res)
+		})
+	}
+	t.Logf("chaos table (%s in all):\n%s\n%s", time.Since(start).Round(time.Second), chaos.TableHeader, strings.Join(rows, "\n"))
+}
+
+// checkNoLoss: no acknowledged press lost, none counted twice, no reader
+// saw the value go back.
+func checkNoLoss(t *testing.T, res chaos.Result) {
+	t.Helper()
+	if res.Lost != 0 {
+		t.Errorf("%d acknowledged presses lost, want 0", res.Lost)
+	}
+	if res.Double != 0 {
+		t.Errorf("%d presses counted twice, want 0", res.Double)
+	}
+	if res.Backwards != 0 {
+		t.Errorf("readers saw the value go backwards %d times, want 0", res.Backwards)
+	}
+}
+
+// logRedisState logs what a node's Redis keeps on disk, to explain a loss.
+func logRedisState(t *testing.T, r *chaosRun, node string) {
+	t.Helper()
+	out, err := r.e.lab(time.Minute, "ssh", node, "--", "sh", "-c",
+		"grep -E '^(appendonly|appendfsync|save|dir|replicaof) ' /etc/redis/redis.conf; ls -la --time-style=full-iso /var/lib/redis /var/lib/redis/appendonlydir; journalctl -u redis-server --no-pager -n 25")
+	t.Logf("redis on %s (%v):\n%s", node, err, out)
+}
+
+// checkOneMaster: exactly one node says role:master in its INFO, every
+// other one replicates from it with its link up. It returns its name.
+func checkOneMaster(t *testing.T, r *chaosRun) string {
+	t.Helper()
+	c := connector(t, r.inv)
+	roles := map[string]string{}
+	var masters []inventory.Node
+	for _, n := range r.inv.Ordered() {
+		h, err := c.Host(t.Context(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := steps.ReplicationInfo(t.Context(), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roles[n.Name] = f["role"]
+		if f["role"] == "master" {
+			masters = append(masters, n)
+		}
+	}
+	if len(masters) != 1 {
+		t.Fatalf("nodes claiming master: %d (%v), want exactly one", len(masters), roles)
+	}
+	for _, n := range r.inv.Ordered() {
+		if n.Name == masters[0].Name {
+			continue
+		}
+		h, _ := c.Host(t.Context(), n)
+		testutil.Poll(t, time.Minute, n.Name+" replicates from "+masters[0].Name, func(ctx context.Context) error {
+			f, err := steps.ReplicationInfo(ctx, h)
+			if err != nil {
+				return err
+			}
+			if f["master_host"] != masters[0].Address || !f.LinkUp() {
+				return fmt.Errorf("role:%s master_host:%s link:%s", f["role"], f["master_host"], f["master_link_status"])
+			}
+			return nil
+		})
+	}
+	return masters[0].Name
+}
+
+// chaosRun is one scenario's run: its load processes and its marks.
+type chaosRun struct {
+	t      *testing.T
+	e      *e2e
+	inv    *inventory.Inventory
+	dir    string
+	prefix string
+	start  time.Time // the first press
+	win    chaos.Window
+}
+
+// run registers the users, starts the load, acts, waits for the load to
+// end and every node to agree, and judges the records.
+func (r *chaosRun) run(sc scenario) chaos.Result {
+	t := r.t
+	procs := r.startLoad()
+	r.win.Before = r.converged(2 * time.Minute)
+	r.start = time.Now()
+	for _, p := range procs {
+		if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
+			t.Fatalf("start the load on %s: %v", p.client, err)
+		}
+	}
+	r.wait(faultAt)
+	sc.act(t, r)
+	var recs []load.Record
+	for _, p := range procs {
+		recs = append(recs, p.finish(t, loadDuration+loadSettle+time.Minute-time.Since(r.start))...)
+	}
+	r.win.Final = r.converged(3 * time.Minute)
+	return chaos.Analyze(sc.name, recs, r.win)
+}
+
+// fault runs counterctl ARGS and marks the fault at its start.
+func (r *chaosRun) fault(t *testing.T, args ...string) {
+	t.Helper()
+	r.win.Fault = r.step(t, args...)
+}
+
+// repair runs counterctl ARGS and marks the repair at its start: the
+// recovery time then counts from it.
+func (r *chaosRun) repair(t *testing.T, args ...string) {
+	t.Helper()
+	r.win.Repair = r.step(t, args...)
+}
+
+// step runs counterctl ARGS (`lab ...` on the run's lab) and returns when
+// it started.
+func (r *chaosRun) step(t *testing.T, args ...string) time.Time {
+	t.Helper()
+	at := time.Now()
+	var out string
+	var err error
+	if args[0] == "lab" {
+		out, err = r.e.lab(5*time.Minute, args[1:]...)
+	} else {
+		out, err = r.e.run(5*time.Minute, args...)
+	}
+	if err != nil {
+		t.Fatalf("counterctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("+%s: counterctl %s (%s)", at.Sub(r.start).Round(100*time.Millisecond), strings.Join(args, " "), time.Since(at).Round(100*time.Millisecond))
+	return at
+}
+
+// wait holds the scenario's schedule (a fault d after the last step): the
+// load runs meanwhile; nothing is waited for here.
+func (r *chaosRun) wait(d time.Duration) { time.Sleep(d) }
+
+func (r *chaosRun) dataNodes() []string {
+	var names []string
+	for _, n := range r.inv.Ordered() {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+// converged polls every node's /getvalue from the host until all answer the
+// same value, and returns it.
+func (r *chaosRun) converged(within time.Duration) int64 {
+	r.t.Helper()
+	var v int64
+	c := &http.Client{Timeout: 3 * time.Second}
+	testutil.Poll(r.t, within, "every node shows the same value", func(ctx context.Context) error {
+		vals := map[string]int64{}
+		for _, n := range r.inv.Ordered() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.Address+"/getvalue", nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			x, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %d %q", n.Name, resp.StatusCode, b)
+			}
+			vals[n.Name] = x
+		}
+		first := true
+		for _, x := range vals {
+			if !first && x != v {
+				return fmt.Errorf("values differ: %v", vals)
+			}
+			v, first = x, false
+		}
+		return nil
+	})
+	return v
+}
+
+// loadProc is one client's `counterctl lab load`, tracked by its pid.
+type loadProc struct {
+	client string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    string
+	stderr bytes.Buffer
+	exited chan error
+}
+
+// startLoad starts a load process in every client namespace and returns
+// once each has registered its users.
+func (r *chaosRun) startLoad() []*loadProc {
+	t := r.t
+	nodes := map[string]string{}
+	byContinent := map[string][]string{}
+	var all []string
+	for _, n := range r.inv.Ordered() {
+		nodes[n.Name] = "http://" + n.Address
+		byContinent[n.Continent] = append(byContinent[n.Continent], n.Name)
+		all = append(all, n.Name)
+	}
+	var procs []*loadProc
+	for i, cont := range inventory.Continents() {
+		if len(byContinent[cont]) == 0 {
+			continue
+		}
+		// Registration spreads over every node (the per-address throttle
+		// is per node); the session cookie then goes with the user to the
+		// node of their continent, as under one front-door name.
+		reg := append(append([]string{}, all[i%len(all):]...), all[:i%len(all)]...)
+		cfg := load.Config{Client: cont, Nodes: nodes, Prefix: r.prefix, Password: "chaos-password-1",
+			Users: usersPerClient, Register: reg, Press: byContinent[cont], Read: byContinent[cont],
+			Duration: loadDuration, Settle: loadSettle, ReadEvery: 500 * time.Millisecond, Timeout: 15 * time.Second}
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgPath := filepath.Join(r.dir, cont+".json")
+		testutil.WriteFile(t, cfgPath, b, 0o600)
+		p := &loadProc{client: cont, out: filepath.Join(r.dir, cont+".jsonl"), exited: make(chan error, 1)}
+		p.cmd = exec.Command("ip", "netns", "exec", "ctr-client-"+cont, r.e.bin, "lab", "load", "--config", cfgPath, "--out", p.out)
+		p.cmd.Stderr = &p.stderr
+		if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := p.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.cmd.Start(); err != nil {
+			t.Fatalf("start the load in client-%s: %v", cont, err)
+		}
+		t.Cleanup(func() { p.stop() })
+		ready := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(stdout).ReadString('\n')
+			ready <- line
+			io.Copy(io.Discard, stdout)
+			p.exited <- p.cmd.Wait()
+		}()
+		procs = append(procs, p)
+		defer func() {
+			select {
+			case line := <-ready:
+				if !strings.HasPrefix(line, "registered ") {
+					t.Fatalf("load in client-%s did not register its users: %q\n%s", cont, line, p.stderr.String())
+				}
+			case <-time.After(4 * time.Minute):
+				t.Fatalf("load in client-%s: no registration within 4 min\n%s", cont, p.stderr.String())
+			}
+		}()
+	}
+	if len(procs) < 3 {
+		t.Fatalf("load from %d continents' clients, want at least 3", len(procs))
+	}
+	return procs
+}
+
+// finish waits for the load process to end by itself (it is bounded) and
+// reads its records; past within it is killed by its pid.
+func (p *loadProc) finish(t *testing.T, within time.Duration) []load.Record {
+	t.Helper()
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("load in client-%s: %v\n%s", p.client, err, p.stderr.String())
+		}
+	case <-time.After(max(within, time.Second)):
+		p.stop()
+		t.Errorf("load in client-%s did not end by itself; killed", p.client)
+	}
+	f, err := os.Open(p.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := load.ReadRecords(f)
+	if err != nil {
+		t.Fatalf("records of client-%s: %v", p.client, err)
+	}
+	return recs
+}
+
+func (p *loadProc) stop() {
+	if p.cmd.Process != nil {
+		p.cmd.Process.Kill() // an error: it has ended already
+	}
+}
