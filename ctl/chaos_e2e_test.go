@@ -184,11 +184,11 @@ var scenarios = []scenario{
 		},
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
 			master := checkOneMaster(t, r)
-			before := mainPIDs(t, r.e, r.inv)
+			before := servicePIDs(t, r.e, r.inv, "redis-server.service", "redis-sentinel.service", "counterd.service")
 			if out, _, err := r.e.provision(6 * time.Minute); err != nil {
 				t.Fatalf("provision after the failover: %v\n%s", err, out)
 			}
-			if after := mainPIDs(t, r.e, r.inv); fmt.Sprint(after) != fmt.Sprint(before) {
+			if after := servicePIDs(t, r.e, r.inv, "redis-server.service", "redis-sentinel.service", "counterd.service"); fmt.Sprint(after) != fmt.Sprint(before) {
 				t.Errorf("provision restarted services: MainPIDs %v before, %v after", before, after)
 			}
 			if m := checkOneMaster(t, r); m != master {
