@@ -8,5 +8,6 @@ import "github.com/spf13/cobra"
 // reach nodes over SSH, build the .deb and run the lab, none of which a
 // node needs (see TestNodeBuildImports).
 func adminCommands() []*cobra.Command {
-	return []*cobra.Command{newLabCmd(), newHealthCmd(), newProvisionCmd(), newStatusCmd()}
+	return []*cobra.Command{newLabCmd(), newHealthCmd(), newProvisionCmd(), newStatusCmd(),
+		newGeobenchCmd(), newGeobenchClientCmd()}
 }

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -89,3 +90,7 @@ func (m *RTT) PairRTT(a, b Member) time.Duration {
 	d, _ := m.Between(a.Continent, b.Continent)
 	return d
 }
+
+// DefaultRTT is the matrix the lab's delay router applies (the embedded
+// wan-rtt.tsv): what benchmarks compute their physical floors from.
+func DefaultRTT() (*RTT, error) { return ParseRTT(bytes.NewReader(defaultRTT)) }
