@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,9 +17,9 @@ import (
 )
 
 type geobenchOptions struct {
-	stateDir, doc, chart, command string
-	quick                         bool
-	rate                          float64
+	stateDir, doc, section, chart, command, raw string
+	quick                                       bool
+	rate                                        float64
 }
 
 // newGeobenchCmd measures the lab from every continent (make geobench).
@@ -42,7 +43,9 @@ func newGeobenchCmd() *cobra.Command {
 	f.BoolVar(&o.quick, "quick", false, "a short smoke run (few samples, no meaningful p99)")
 	f.Float64Var(&o.rate, "rate", 0, "background reads per second over all nodes (0: 2100)")
 	f.StringVar(&o.doc, "doc", "docs/geobench.md", "markdown file whose result section is rewritten")
+	f.StringVar(&o.section, "section", "main", "which result section of --doc to rewrite")
 	f.StringVar(&o.chart, "chart", "docs/geobench.png", "PNG chart to write")
+	f.StringVar(&o.raw, "raw", "", "also write every probe's samples (JSON) to this file")
 	f.StringVar(&o.command, "command", "make geobench", "the command recorded with the results")
 	return cmd
 }
@@ -66,17 +69,28 @@ func (o *geobenchOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
+	start, loadBefore := time.Now(), loadAvg()
 	results, err := r.Probe(ctx, cfgs, g.Sites)
 	if err != nil {
 		return err
+	}
+	loadAfter := loadAvg()
+	if o.raw != "" {
+		b, err := json.Marshal(results)
+		if err == nil {
+			err = os.WriteFile(o.raw, b, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("write raw results: %w", err)
+		}
 	}
 	tables, err := geobench.Tables(g, results)
 	if err != nil {
 		return err
 	}
 	var md bytes.Buffer
-	meta := geobench.Meta{Command: o.command, When: start, Quick: o.quick, ByName: byName, BgTarget: counts.BgRate}
+	meta := geobench.Meta{Command: o.command, When: start, Quick: o.quick, ByName: byName, BgTarget: counts.BgRate,
+		LoadBefore: loadBefore, LoadAfter: loadAfter}
 	if err := geobench.WriteMarkdown(&md, meta, tables); err != nil {
 		return err
 	}
@@ -88,7 +102,20 @@ func (o *geobenchOptions) run(cmd *cobra.Command) error {
 	if err := os.WriteFile(o.chart, png.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write chart: %w", err)
 	}
-	return geobench.ReplaceResults(o.doc, md.Bytes())
+	return geobench.ReplaceResults(o.doc, o.section, md.Bytes())
+}
+
+// loadAvg is the host's 1, 5 and 15 minute load averages, "" if unknown.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // newGeobenchClientCmd is one continent's probe, run by geobench inside a

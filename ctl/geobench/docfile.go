@@ -6,19 +6,20 @@ import (
 	"os"
 )
 
-// The results go between these lines of docs/geobench.md; the text around
-// them (what the figures and floors mean) is written by hand.
-const (
-	beginMark = "<!-- geobench results: begin (written by make geobench) -->\n"
-	endMark   = "<!-- geobench results: end -->\n"
-)
+// The results of a section go between these lines of docs/geobench.md; the
+// text around them (what the figures and floors mean) is written by hand.
+func marks(section string) (begin, end string) {
+	return "<!-- geobench results " + section + ": begin (written by make geobench) -->\n",
+		"<!-- geobench results " + section + ": end -->\n"
+}
 
-// ReplaceResults puts results between the file's result marks.
-func ReplaceResults(path string, results []byte) error {
+// ReplaceResults puts results between the file's marks of section.
+func ReplaceResults(path, section string, results []byte) error {
 	doc, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
+	beginMark, endMark := marks(section)
 	b := bytes.Index(doc, []byte(beginMark))
 	e := bytes.Index(doc, []byte(endMark))
 	if b < 0 || e < b {

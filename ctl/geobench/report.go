@@ -76,8 +76,10 @@ type Meta struct {
 	When     time.Time
 	Quick    bool
 	ByName   string // the name pages resolve, "" when by address
-	Seconds  float64
 	BgTarget float64
+	// LoadBefore and LoadAfter are the host's /proc/loadavg around the run:
+	// every node, probe and the delay router share its cores.
+	LoadBefore, LoadAfter string
 }
 
 // WriteMarkdown writes the run's summary and one table per continent.
@@ -108,6 +110,9 @@ func WriteMarkdown(w io.Writer, m Meta, tables []Table) error {
 	}
 	fmt.Fprintf(&b, "Background: %.0f answered reads/s (target %.0f; %d failed, %d skipped as over %d in flight) over %.0f s, and %d presses by as many new users, %.1f/s, from all continents.\n\n",
 		rate, m.BgTarget, failed, skipped, maxInFlight, secs, pressN, float64(pressN)/max(secs, 1))
+	if m.LoadBefore != "" {
+		fmt.Fprintf(&b, "Host load average (1, 5, 15 min; the lab's nodes, the probes and the delay router share its cores): %s before, %s after.\n\n", m.LoadBefore, m.LoadAfter)
+	}
 	for _, t := range tables {
 		fmt.Fprintf(&b, "### %s: %s → %s\n\n", t.Site.Continent, t.Site.Client.Name, t.Site.Node.Name)
 		b.WriteString("| figure | n | p50 ms | p95 ms | p99 ms | floor ms | p99/floor | target ms | result | floor from |\n")

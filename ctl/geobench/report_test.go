@@ -54,16 +54,17 @@ func TestReportAndChart(t *testing.T) {
 	}
 
 	doc := filepath.Join(t.TempDir(), "geobench.md")
+	beginMark, endMark := marks("main")
 	if err := os.WriteFile(doc, []byte("intro\n"+beginMark+"old\n"+endMark+"outro\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := ReplaceResults(doc, []byte("new\n")); err != nil {
+	if err := ReplaceResults(doc, "main", []byte("new\n")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(doc); string(got) != "intro\n"+beginMark+"new\n"+endMark+"outro\n" {
 		t.Errorf("doc after ReplaceResults:\n%s", got)
 	}
-	if err := ReplaceResults(filepath.Join(t.TempDir(), "none.md"), nil); err == nil {
-		t.Error("ReplaceResults of a missing file: no error")
+	if err := ReplaceResults(doc, "other", nil); err == nil {
+		t.Error("ReplaceResults of a section without marks: no error")
 	}
 }

@@ -10,7 +10,9 @@
 # it from this tree first) and left up. Root only; run it under the lab's
 # lock when others share the machine: flock /work/wt/counter-lab.flock make geobench
 #   env: GEOBENCH_QUICK=1 (a short smoke run) GEOBENCH_RATE (background
-#        reads/s, 2100) GEOBENCH_PROVISION LAB_STATE (/var/lib/counter-lab)
+#        reads/s, 2100) GEOBENCH_SECTION (the result section of the doc,
+#        main; another one writes docs/geobench-SECTION.png) GEOBENCH_RAW
+#        (file for every sample, JSON) GEOBENCH_PROVISION LAB_STATE
 set -euo pipefail
 BIN="${1:-bin}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -46,10 +48,14 @@ else
   echo "== using the lab that is up in $STATE as it is"
 fi
 
-args=(--state-dir "$STATE" --doc "$ROOT/docs/geobench.md" --chart "$ROOT/docs/geobench.png")
+section="${GEOBENCH_SECTION:-main}"
+chart="$ROOT/docs/geobench.png"
 command="make geobench"
+if [ "$section" != main ]; then chart="$ROOT/docs/geobench-$section.png"; command="GEOBENCH_SECTION=$section $command"; fi
+args=(--state-dir "$STATE" --doc "$ROOT/docs/geobench.md" --section "$section" --chart "$chart")
+if [ -n "${GEOBENCH_RAW:-}" ]; then args+=(--raw "$GEOBENCH_RAW"); fi
 if [ "${GEOBENCH_QUICK:-0}" = 1 ]; then args+=(--quick); command="GEOBENCH_QUICK=1 make geobench"; fi
 if [ -n "${GEOBENCH_RATE:-}" ]; then args+=(--rate "$GEOBENCH_RATE"); command="GEOBENCH_RATE=$GEOBENCH_RATE $command"; fi
 echo "== geobench from every continent"
 "$CTL" geobench "${args[@]}" --command "$command"
-echo "== results in docs/geobench.md, chart docs/geobench.png"
+echo "== results in docs/geobench.md (section $section), chart $chart"
