@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -20,7 +21,11 @@ func WriteChart(w io.Writer, tables []Table) error {
 	for fi, fig := range Figures {
 		p := plot.New()
 		p.Title.Text = fig
-		p.Y.Label.Text = "ms"
+		p.Y.Label.Text = "ms (log scale)"
+		// Log scale: the floors (15 ms) and the tails (seconds under
+		// overload) both stay readable.
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		var names []string
 		floors, targets := make(plotter.XYs, 0, len(tables)), make(plotter.XYs, 0, len(tables))
 		for ci, t := range tables {
@@ -55,7 +60,16 @@ func WriteChart(w io.Writer, tables []Table) error {
 			p.Legend.Top = true
 		}
 		p.NominalX(names...)
-		p.Y.Min = 0
+		lo := math.Inf(1)
+		for _, f := range floors {
+			lo = min(lo, f.Y)
+		}
+		for _, t := range tables {
+			for _, v := range t.Rows[fi].Samples {
+				lo = min(lo, v)
+			}
+		}
+		p.Y.Min = max(lo/2, 0.1)
 		panels = append(panels, []*plot.Plot{p})
 	}
 	const width, heightPer = 8 * vg.Inch, 3 * vg.Inch
