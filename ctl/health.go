@@ -114,6 +114,7 @@ func (o *healthOptions) run(ctx context.Context, stdout io.Writer) error {
 	if where.RootCAs, err = counterdRoots(inv); err != nil {
 		return &ExitError{Code: 3, Err: err}
 	}
+	where.ServerName = counterdServerName(inv)
 	where.HTTPTimeout = min(probe.Defaults().HTTPTimeout, o.timeout/3)
 	rep := health.Run(ctx, probe.New(conn, where, time.Now), inv, health.Options{
 		Nodes: nodes, Parallel: o.parallel, WarnOnly: o.warnOnly,

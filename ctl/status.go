@@ -99,6 +99,7 @@ func (o *statusOptions) run(ctx context.Context, stdout io.Writer) error {
 	if where.RootCAs, err = counterdRoots(inv); err != nil {
 		return err
 	}
+	where.ServerName = counterdServerName(inv)
 	pr := probe.New(conn, where, o.now)
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()

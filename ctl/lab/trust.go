@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,22 +41,19 @@ func (st *State) writeClientTrust(cluster string, now time.Time) error {
 
 // clientEnv is environ with the lab's trust for commands run by `lab exec`:
 // OpenSSL (curl, Python) and Go read SSL_CERT_FILE, curl also
-// CURL_CA_BUNDLE. A variable the caller set already is left alone.
+// CURL_CA_BUNDLE. They are replaced, not kept: hosts often point them at
+// the system bundle already, which the lab's bundle includes.
 func (st *State) clientEnv(environ []string) []string {
 	if _, err := os.Stat(st.ClientCAFile()); err != nil {
 		return environ
 	}
-	out := environ
-	for _, k := range []string{"SSL_CERT_FILE", "CURL_CA_BUNDLE"} {
-		set := false
-		for _, kv := range environ {
-			if strings.HasPrefix(kv, k+"=") {
-				set = true
-			}
-		}
-		if !set {
-			out = append(out, k+"="+st.ClientCAFile())
-		}
+	vars := []string{"SSL_CERT_FILE", "CURL_CA_BUNDLE"}
+	out := slices.DeleteFunc(slices.Clone(environ), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(vars, k)
+	})
+	for _, k := range vars {
+		out = append(out, k+"="+st.ClientCAFile())
 	}
 	return out
 }

@@ -16,7 +16,8 @@ import (
 // TestClientsTrustTheLabCA: the bundle `lab exec` hands its commands
 // verifies a server certificate issued from the lab's cluster CA (the one
 // provision uses, in pki_dir), keeps the system roots, and `lab exec`'s
-// environment points curl and Go at it without overriding a caller's own.
+// environment points curl and Go at it, also where the host points them
+// at the system bundle.
 func TestClientsTrustTheLabCA(t *testing.T) {
 	st := newState(t.TempDir())
 	if err := st.writeClientTrust(labCluster, time.Now()); err != nil {
@@ -67,9 +68,10 @@ func TestClientsTrustTheLabCA(t *testing.T) {
 			t.Errorf("lab exec environment %q lacks %s", env, want)
 		}
 	}
-	own := []string{"SSL_CERT_FILE=/mine.pem"}
-	if env := st.clientEnv(own); slices.Contains(env, "SSL_CERT_FILE="+st.ClientCAFile()) {
-		t.Errorf("lab exec overrode the caller's SSL_CERT_FILE: %q", env)
+	// Hosts point these at the system bundle already; the lab's replaces it.
+	own := []string{"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt", "CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt"}
+	if env := st.clientEnv(own); !slices.Equal(env, []string{"SSL_CERT_FILE=" + st.ClientCAFile(), "CURL_CA_BUNDLE=" + st.ClientCAFile()}) {
+		t.Errorf("lab exec with the system bundle set = %q, want the lab's bundle in its place", env)
 	}
 	if env := newState(filepath.Join(t.TempDir(), "none")).clientEnv(own); !slices.Equal(env, own) {
 		t.Errorf("without a lab CA, lab exec changed the environment: %q", env)

@@ -41,6 +41,7 @@ type Inventory struct {
 	Cluster       string
 	DNS           DNS
 	Anycast       Anycast // optional: Address is the zero netip.Addr without it
+	HTTPS         HTTPS   // optional: the nodes' certificate, else from the cluster CA
 	SSH           SSH     // defaults; a node's effective settings are in Node.SSH
 	AdminNetworks []netip.Prefix
 	Secrets       map[string]SecretRef

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
@@ -26,7 +27,7 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	if root == nil {
 		return nil, d.err()
 	}
-	top, ok := d.mapping(root, "", "cluster", "dns", "anycast", "ssh", "admin_networks", "secrets", "pki_dir", "raid", "health", "nodes")
+	top, ok := d.mapping(root, "", "cluster", "dns", "anycast", "ssh", "admin_networks", "secrets", "pki_dir", "https", "raid", "health", "nodes")
 	if !ok {
 		return nil, d.err()
 	}
@@ -69,6 +70,11 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 	}
 	if v := top.get("anycast"); v != nil {
 		d.anycastDistinct(v, inv.Anycast, inv.Nodes)
+	}
+	if v := top.get("https"); v != nil {
+		var leaf *x509.Certificate
+		inv.HTTPS, leaf = d.https(v)
+		d.httpsNames(v, leaf, inv)
 	}
 	if err := d.err(); err != nil {
 		return nil, err

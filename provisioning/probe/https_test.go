@@ -53,3 +53,43 @@ func TestValueFollowsRedirectToHTTPS(t *testing.T) {
 		t.Errorf("Value with the system roots only = %d, nil; want a certificate error", f.V)
 	}
 }
+
+// TestValueChecksTheServiceName: with the inventory's own certificate,
+// which names the service and not each node's address, the probe checks
+// it for the name it is given.
+func TestValueChecksTheServiceName(t *testing.T) {
+	ca := testutil.NewTLS(t).CA
+	certPEM, keyPEM, err := ca.Issue("service", []string{"counter.test.example"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("7\n")) })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirect := &http.Server{Handler: http.RedirectHandler("https://"+ln.Addr().String()+"/getvalue", http.StatusPermanentRedirect)}
+	go redirect.Serve(plain)
+	t.Cleanup(func() { redirect.Close() })
+
+	port := plain.Addr().(*net.TCPAddr).Port
+	n := inventory.Node{Name: "na", Address: "127.0.0.1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if f := New(nil, Options{HTTPPort: port, RootCAs: ca.Pool()}, time.Now).Value(ctx, n); f.Err == nil {
+		t.Errorf("Value checking the address against a service certificate = %d, nil; want an error", f.V)
+	}
+	if f := New(nil, Options{HTTPPort: port, RootCAs: ca.Pool(), ServerName: "counter.test.example"}, time.Now).Value(ctx, n); f.Err != nil || f.V != 7 {
+		t.Errorf("Value checking the service name = %d, %v; want 7", f.V, f.Err)
+	}
+}

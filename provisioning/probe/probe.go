@@ -38,6 +38,10 @@ type Options struct {
 	// every route but /healthz and /readyz: the cluster CA (and the system
 	// roots, for a certificate from a public CA). nil: the system roots.
 	RootCAs *x509.CertPool
+	// ServerName is the name counterd's certificate is checked for; empty:
+	// the node's address. A certificate the inventory names (https:) is
+	// for the service's names, not each node's address.
+	ServerName string
 	// HTTPTimeout bounds each request, so a silent node costs this, not the run's budget.
 	HTTPTimeout time.Duration
 	RedisSocket string // Redis's unix socket, reached as root
@@ -149,7 +153,7 @@ func New(d Dialer, opts Options, now func() time.Time) *Prober {
 	t.Proxy = nil // the nodes themselves, never a proxy's view of them
 	t.DisableKeepAlives = true
 	opts = opts.withDefaults()
-	t.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12}
+	t.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, ServerName: opts.ServerName, MinVersion: tls.VersionTLS12}
 	return &Prober{ssh: d, http: &http.Client{
 		Transport:     t,
 		Timeout:       opts.HTTPTimeout,

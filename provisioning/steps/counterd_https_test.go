@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"counter/provisioning/inventory"
 	"counter/provisioning/phase"
 )
 
@@ -74,4 +77,39 @@ func mustLeaf(t *testing.T, certPEM []byte) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return cert
+}
+
+// TestCounterdUsesTheInventorysCertificate: with https: in the inventory
+// (a public CA's certificate), every node gets exactly those files, and a
+// second run changes nothing.
+func TestCounterdUsesTheInventorysCertificate(t *testing.T) {
+	hosts := newHosts()
+	c := newCluster(t, hosts)
+	dir := t.TempDir()
+	certPEM, keyPEM, err := c.CA.Issue("public", []string{"counter.test.example"}, c.now(), CertValidity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Inv.HTTPS = inventory.HTTPS{CertFile: filepath.Join(dir, "public.crt"), KeyFile: filepath.Join(dir, "public.key")}
+	for p, b := range map[string][]byte{c.Inv.HTTPS.CertFile: certPEM, c.Inv.HTTPS.KeyFile: keyPEM} {
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for _, n := range c.Inv.Nodes {
+		h := hosts[n.Name]
+		if _, err := (Counterd{c: c}).Run(ctx, h); err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
+		}
+		if got := h.st.files[CounterdHTTPSCert].content; string(got) != string(certPEM) {
+			t.Errorf("%s: https.crt is not the inventory's certificate", n.Name)
+		}
+		if key := h.st.files[CounterdHTTPSKey]; string(key.content) != string(keyPEM) || key.mode != "640:root:counterd" {
+			t.Errorf("%s: https.key is not the inventory's key with mode 640:root:counterd (%q)", n.Name, key.mode)
+		}
+		if r, err := (Counterd{c: c}).Run(ctx, h); err != nil || r.Status != phase.OK {
+			t.Errorf("%s: second run = %v (%v), %v; want ok", n.Name, r.Status, r.Changes, err)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package steps
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 
 	"counter/provisioning/host"
@@ -43,9 +45,29 @@ func (c *Cluster) HTTPSNames(n inventory.Node) ([]string, error) {
 	return names, nil
 }
 
-// ensureHTTPSCert keeps counterd's HTTPS certificate from the cluster CA
-// on the node.
+// ensureHTTPSCert keeps counterd's HTTPS certificate on the node: the
+// files the inventory names (checked when it was loaded), else one from
+// the cluster CA.
 func (c *Cluster) ensureHTTPSCert(ctx context.Context, h host.Host, n inventory.Node) ([]*host.Change, error) {
+	if own := c.Inv.HTTPS; own.Given() {
+		certPEM, err := os.ReadFile(own.CertFile)
+		if err != nil {
+			return nil, fmt.Errorf("https.cert_file: %w", err)
+		}
+		keyPEM, err := os.ReadFile(own.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("https.key_file: %w", err)
+		}
+		kc, err := h.EnsureFile(ctx, host.File{Path: CounterdHTTPSKey, Content: keyPEM, Mode: 0o640, Group: counterdUser, Secret: true})
+		if err != nil {
+			return nil, err
+		}
+		cc, err := h.EnsureFile(ctx, host.File{Path: CounterdHTTPSCert, Content: certPEM, Mode: 0o644})
+		if err != nil {
+			return nil, err
+		}
+		return []*host.Change{kc, cc}, nil
+	}
 	names, err := c.HTTPSNames(n)
 	if err != nil {
 		return nil, err
