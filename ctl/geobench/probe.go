@@ -276,9 +276,11 @@ func (p *Probe) post(ctx context.Context, c *http.Client, path string, form url.
 }
 
 // presses registers a new user every PressEvery on the warm connection, as
-// a visitor does from the open page, and times that user's one press.
+// a visitor does from the open page, and times that user's one press. The
+// schedule is fixed from the start, so a far continent's slower answers do
+// not thin out its presses.
 func (p *Probe) presses(ctx context.Context, tr http.RoundTripper) {
-	for i := 0; i < p.cfg.Presses && pace(ctx, p.cfg.PressEvery); i++ {
+	for i := 0; i < p.cfg.Presses && pace(ctx, time.Until(p.cfg.StartAt.Add(time.Duration(i+1)*p.cfg.PressEvery))); i++ {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Transport: tr, Jar: jar}
 		login := fmt.Sprintf("%s-%s-%d", p.cfg.Login, p.cfg.Continent, i)
@@ -330,11 +332,14 @@ func (p *Probe) Run(ctx context.Context) ProbeResult {
 	if !pace(ctx, time.Until(p.cfg.StartAt)) {
 		return p.result()
 	}
-	runCtx, cancel := context.WithTimeout(ctx, p.cfg.Run)
+	// Every probe measures over the same span and watches past it, so the
+	// last presses of the slowest continent are seen by every other page
+	// and the background load lasts as long as the slowest measurement.
+	end := p.cfg.StartAt.Add(p.cfg.Run)
+	runCtx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
-	bgCtx, stopBg := context.WithCancel(runCtx)
 	bgDone := make(chan BgStats, 1)
-	go func() { bgDone <- p.background(bgCtx) }()
+	go func() { bgDone <- p.background(runCtx) }()
 
 	// Spread each kind of load evenly over about half the run, so that all
 	// of them overlap the background load and each other.
@@ -346,9 +351,8 @@ func (p *Probe) Run(ctx context.Context) ProbeResult {
 	wg.Go(func() { p.warm(runCtx, warmC, gap(p.cfg.Loads)) })
 	wg.Go(func() { p.presses(runCtx, warmTr) })
 	wg.Wait()
-	stopBg()
 	bg := <-bgDone
-	pace(ctx, p.cfg.Grace)
+	pace(ctx, time.Until(end.Add(p.cfg.Grace)))
 	stopEvents()
 	<-evDone
 	warmTr.CloseIdleConnections()
