@@ -7,7 +7,7 @@ ADDR     ?= :8080
 REDIS_PORT ?= 6379
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build test lint run bench bench-provision fuzz demo chaos clean
+.PHONY: build test lint run bench bench-provision geobench fuzz demo chaos clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
@@ -44,6 +44,13 @@ bench-provision: build
 # `make test` as root runs the same test (TestChaos) among the others.
 chaos: build
 	$(GO) test -count=1 -v -timeout 40m -run '^TestChaos$$' ./ctl/
+
+# As root: page loads, presses and propagation from every continent of the
+# lab, under background load, against the WAN matrix's floor (docs/geobench.md).
+# Boots and provisions a lab unless one is up, and brings down what it booted.
+# GEOBENCH_QUICK=1: a short smoke run.
+geobench: build
+	./ctl/scripts/geobench.sh "$(BIN)"
 
 # Each fuzz target for FUZZTIME; their seed corpora already run in `make test`.
 FUZZTIME ?= 30s

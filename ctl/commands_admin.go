@@ -8,7 +8,8 @@ import "github.com/spf13/cobra"
 // reach nodes over SSH, build the .deb and run the lab, none of which a
 // node needs (see TestNodeBuildImports).
 func adminCommands() []*cobra.Command {
-	return []*cobra.Command{newLabCmd(), newHealthCmd(), newProvisionCmd(), newStatusCmd(), newFailoverCmd(), newDNSCmd()}
+	return []*cobra.Command{newLabCmd(), newHealthCmd(), newProvisionCmd(), newStatusCmd(), newFailoverCmd(), newDNSCmd(),
+		newGeobenchCmd(), newGeobenchClientCmd()}
 }
 
 // adminNodeCommands join the node group in the admin's build only.

@@ -80,12 +80,18 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no") // a reverse proxy in front must not buffer the stream
 	w.WriteHeader(http.StatusOK)
 
+	// The deadline bounds one event's write only: HTTP/2 resets a stream
+	// whose write deadline passes even while nothing is being written, which
+	// cut every idle page a second after its last event.
 	send := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteWithin))
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
-		return rc.Flush() == nil
+		if rc.Flush() != nil {
+			return false
+		}
+		return rc.SetWriteDeadline(time.Time{}) == nil
 	}
 	fallback, _ := s.store.Value()
 	last := s.hub.state(fallback)

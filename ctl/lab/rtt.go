@@ -93,5 +93,6 @@ func (m *RTT) PairRTT(a, b Member) time.Duration {
 
 // DefaultRTT is the matrix the lab emulates (wan-rtt.tsv): public median
 // RTTs between one large cloud region per continent, which also orders the
-// continents by nearness outside the lab (counterctl dns).
+// continents by nearness outside the lab (counterctl dns) and gives
+// benchmarks their physical floors.
 func DefaultRTT() (*RTT, error) { return ParseRTT(bytes.NewReader(defaultRTT)) }

@@ -1,0 +1,89 @@
+package geobench
+
+import (
+	"fmt"
+	"time"
+
+	"counter/ctl/lab"
+)
+
+// Site is where one continent's users are: their client namespace and the
+// node they reach.
+type Site struct {
+	Continent string
+	Client    lab.Member
+	Node      lab.Member
+}
+
+// Geometry is what the floors are computed from: the lab's matrix, its
+// sites, the master every press goes to and, when pages resolve a name,
+// the DNS server they ask.
+type Geometry struct {
+	RTT    *lab.RTT
+	Sites  []Site
+	Master lab.Member
+	DNS    *lab.Member // nil: pages are loaded by address
+}
+
+// Figure names, in table order.
+const (
+	FigNewConn   = "page, new connection"
+	FigResumed   = "page, TLS resumed"
+	FigWarm      = "page, warm connection"
+	FigPress     = "press"
+	FigPropagate = "press seen on every other continent"
+)
+
+// Figures lists the figures in table order.
+var Figures = []string{FigNewConn, FigResumed, FigWarm, FigPress, FigPropagate}
+
+// Bound is a figure's physical floor and its target.
+type Bound struct {
+	Floor, Target time.Duration
+	Why           string // how the floor is made, for the table's reader
+}
+
+// pageTarget is the target for a page on a new connection.
+const pageTarget = 300 * time.Millisecond
+
+// Bounds gives the floor and target of every figure for site s.
+func (g Geometry) Bounds(s Site) (map[string]Bound, error) {
+	last := g.RTT.PairRTT(s.Client, s.Node)
+	toMaster := g.RTT.PairRTT(s.Node, g.Master)
+	// TCP handshake, TLS 1.3 handshake, request: three round trips. A
+	// resumed TLS 1.3 session without early data saves computation, not a
+	// round trip, so its floor is the same.
+	page, pageWhy := 3*last, fmt.Sprintf("3 × %s (TCP, TLS 1.3, GET)", ms0(last))
+	if g.DNS != nil {
+		dns := g.RTT.PairRTT(s.Client, *g.DNS)
+		page += dns
+		pageWhy += fmt.Sprintf(" + %s DNS", ms0(dns))
+	}
+	// The slowest other continent: the press travels client → node →
+	// master, and the new value master → that continent's node → its page.
+	var far time.Duration
+	var farName string
+	for _, o := range g.Sites {
+		if o.Continent == s.Continent {
+			continue
+		}
+		if d := g.RTT.PairRTT(g.Master, o.Node)/2 + g.RTT.PairRTT(o.Node, o.Client)/2; d >= far {
+			far, farName = d, o.Continent
+		}
+	}
+	if farName == "" {
+		return nil, fmt.Errorf("no other continent than %s to propagate to", s.Continent)
+	}
+	prop := last/2 + toMaster/2 + far
+	return map[string]Bound{
+		FigNewConn: {Floor: page, Target: min(pageTarget, page+30*time.Millisecond), Why: pageWhy},
+		FigResumed: {Floor: 3 * last, Target: min(pageTarget, 3*last+30*time.Millisecond), Why: fmt.Sprintf("3 × %s", ms0(last))},
+		FigWarm:    {Floor: last, Target: last + 10*time.Millisecond, Why: fmt.Sprintf("1 × %s", ms0(last))},
+		FigPress: {Floor: last + toMaster, Target: last + toMaster + 30*time.Millisecond,
+			Why: fmt.Sprintf("%s to %s + %s to master", ms0(last), s.Node.Name, ms0(toMaster))},
+		FigPropagate: {Floor: prop, Target: prop + 100*time.Millisecond,
+			Why: fmt.Sprintf("one way: %s + %s to master + %s to %s's page", ms0(last/2), ms0(toMaster/2), ms0(far), farName)},
+	}, nil
+}
+
+func ms0(d time.Duration) string { return fmt.Sprintf("%.4g ms", float64(d)/float64(time.Millisecond)) }

@@ -1,0 +1,70 @@
+package geobench
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReportAndChart: the tables judge each p99 against its target, the
+// markdown says so per continent, the chart is a PNG, and the doc's result
+// section is replaced between its marks and nowhere else.
+func TestReportAndChart(t *testing.T) {
+	g := labGeometry(t)
+	results := map[string]ProbeResult{}
+	for i, s := range g.Sites {
+		r := ProbeResult{Continent: s.Continent, NewConn: []float64{50, 60}, Resumed: []float64{48}, Warm: []float64{16},
+			Presses: []Press{{Value: int64(i + 1), SentNS: 0, MS: 20}}}
+		if s.Continent == "na" {
+			r.NewConn = []float64{50, 400} // over 300 ms
+		}
+		for range g.Sites {
+			r.Events = append(r.Events, Event{Value: 100, AtNS: int64(400 * time.Millisecond)})
+		}
+		results[s.Continent] = r
+	}
+	tables, err := Tables(g, results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := tables[0].Rows[0]; !r.Pass() || r.P99 != 60 {
+		t.Errorf("eu new connection: p99 %v pass %v, want 60 and a pass (target 75)", r.P99, r.Pass())
+	}
+	if r := tables[1].Rows[0]; r.Pass() {
+		t.Errorf("na new connection p99 %v passes, want a fail (target %v)", r.P99, r.Target)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, Meta{Command: "make geobench", When: time.Unix(0, 0)}, tables); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### na: client-na → na", "| page, new connection | 2 | 50.0 | 400.0 | 400.0 | 45 | 8.89 | 75 | **FAIL** |", "by address"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	var png bytes.Buffer
+	if err := WriteChart(&png, tables); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(png.Bytes(), []byte("\x89PNG\r\n\x1a\n")) {
+		t.Error("chart is not a PNG")
+	}
+
+	doc := filepath.Join(t.TempDir(), "geobench.md")
+	beginMark, endMark := marks("main")
+	if err := os.WriteFile(doc, []byte("intro\n"+beginMark+"old\n"+endMark+"outro\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReplaceResults(doc, "main", []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(doc); string(got) != "intro\n"+beginMark+"new\n"+endMark+"outro\n" {
+		t.Errorf("doc after ReplaceResults:\n%s", got)
+	}
+	if err := ReplaceResults(doc, "other", nil); err == nil {
+		t.Error("ReplaceResults of a section without marks: no error")
+	}
+}
