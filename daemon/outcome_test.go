@@ -57,6 +57,12 @@ func TestIncOutcomeUnknownThenReplayed(t *testing.T) {
 			if bobPress.code != 200 || bobPress.body != "1" {
 				t.Fatalf("bob's press = %d %q, want 200 \"1\"", bobPress.code, bobPress.body)
 			}
+			// Its confirmation lands after the answer: wait for it, so the
+			// frozen press goes out on that idle connection rather than on a
+			// new one whose login the frozen master never answers.
+			testutil.Eventually(t, 10*time.Second, "bob's press confirmed", func() bool {
+				return master.Do("HEXISTS", "counter:user:bob", store.FieldUnconfirmed) == int64(0)
+			})
 
 			// The master freezes: the script reaches its socket, counterd's
 			// timeout passes, then the master wakes and runs it.
@@ -100,7 +106,11 @@ func TestIncOutcomeUnknownThenReplayed(t *testing.T) {
 				t.Fatalf("counter after the retry = %v, want 2: the retry must not count again", v)
 			}
 
-			// Its answer delivered, the press is confirmed: from now on, 429 as before.
+			// Its answer delivered, the press is confirmed (just after the
+			// answer): from then on, 429 as before.
+			testutil.Eventually(t, 10*time.Second, "alice's press confirmed", func() bool {
+				return master.Do("HEXISTS", userKey, store.FieldUnconfirmed) == int64(0)
+			})
 			again := press()
 			if again.code != 429 {
 				t.Fatalf("press after the reported retry = %d %q, want 429", again.code, again.body)

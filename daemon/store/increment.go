@@ -143,7 +143,7 @@ func (s *Store) increment(ctx context.Context, mode, key string) (Press, error) 
 	}
 	switch {
 	case (res[0] == 0 || res[0] == 4) && len(res) == 3:
-		s.confirm(ctx, keys, mode, unconfirmedMark(res[2], res[1]))
+		s.confirmLater(ctx, keys, mode, unconfirmedMark(res[2], res[1]))
 		return Press{Value: res[1], At: time.UnixMicro(res[2]), Earlier: res[0] == 4}, nil
 	case res[0] == 1:
 		return Press{}, ErrNoSession
@@ -158,16 +158,28 @@ func (s *Store) increment(ctx context.Context, mode, key string) (Press, error) 
 	return Press{}, fmt.Errorf("increment: unexpected script reply %v", res)
 }
 
-// confirm records that the reply of the press with the unconfirmed mark
-// reached counterd, so the user's next press within the window is refused
-// rather than answered with this one. It is skipped when the caller has gone
-// (its answer is lost: let the retry have it) and best effort otherwise: a
-// press left unconfirmed only means one more replay of a true success, never
-// a second count.
-func (s *Store) confirm(ctx context.Context, keys []string, mode, mark string) {
+// confirmLater records that the reply of the press with the unconfirmed
+// mark reached counterd, so the user's next press within the window is
+// refused rather than answered with this one. It is skipped when the caller
+// has gone (its answer is lost: let the retry have it) and best effort
+// otherwise: a press left unconfirmed only means one more replay of a true
+// success, never a second count. That is also why the user is not kept
+// waiting for it: it would cost every press a second round trip to the
+// master (across an ocean, most of the press's time: docs/geobench.md); a
+// press sent again before it lands is answered with the first one's value.
+// Close waits for the confirmations in flight.
+func (s *Store) confirmLater(ctx context.Context, keys []string, mode, mark string) {
 	if ctx.Err() != nil {
 		return
 	}
+	s.confirms.Add(1)
+	go func() {
+		defer s.confirms.Done()
+		s.confirm(context.WithoutCancel(ctx), keys, mode, mark)
+	}()
+}
+
+func (s *Store) confirm(ctx context.Context, keys []string, mode, mark string) {
 	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
 	err := confirmScript.Run(ctx, s.master, keys, mode, s.userPrefix(), FieldUnconfirmed, mark).Err()

@@ -177,6 +177,7 @@ type Store struct {
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+	confirms  sync.WaitGroup // presses' confirmations in flight (confirmLater)
 	closeOnce sync.Once
 }
 
@@ -263,6 +264,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		s.wg.Wait()
+		s.confirms.Wait()
 		err = s.local.Close()
 		if s.master != s.local {
 			err = errors.Join(err, s.master.Close())
