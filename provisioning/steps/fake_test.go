@@ -163,7 +163,11 @@ func (h *fakeHost) query(argv []string) ([]byte, error) {
 		}
 		b.WriteString("passwordauthentication yes\n")
 		return []byte(b.String()), nil
-	case len(argv) > 5 && argv[2] == redisCLIScript:
+	case len(argv) > 6 && argv[2] == redisCLIScript:
+		_, root := st.files[argv[4]]
+		if _, counterd := st.files[argv[5]]; !root && !counterd { // the script's cat of a password
+			return nil, exitErr(h.name, argv, 2)
+		}
 		if st.units[redisUnit] == nil || !st.units[redisUnit][1] {
 			return nil, exitErr(h.name, argv, 1)
 		}

@@ -23,7 +23,7 @@ func Reads() [][]string {
 		firewall.LivePath, firewall.ConfPath,
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
-		oldRedisDropIn, SentinelDropIn, redisconf.FailoverHook, redisconf.OwnedPath,
+		oldRedisDropIn, SentinelDropIn, redisconf.FailoverHook, redisconf.OwnedPath, RedisCLIPassword,
 		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
 	}

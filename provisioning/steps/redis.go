@@ -83,6 +83,16 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
+	// The replication step asks Redis as the counterd user before the
+	// counterd step writes counterd's password file: root has its own.
+	pwDir, err := ensureDir(ctx, h, filepath.Dir(RedisCLIPassword), 0o755, "root", "root")
+	if err != nil {
+		return phase.Result{}, err
+	}
+	pw, err := h.EnsureFile(ctx, host.File{Path: RedisCLIPassword, Content: []byte(s.c.CounterdPassword + "\n"), Mode: 0o600, Secret: true})
+	if err != nil {
+		return phase.Result{}, err
+	}
 	dropIn, unitChanges, err := removeDropIn(ctx, h, oldRedisDropIn)
 	if err != nil {
 		return phase.Result{}, err
@@ -94,7 +104,7 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	return phase.Collect(slices.Concat(changes, confChanges, unitChanges, run)...), nil
+	return phase.Collect(slices.Concat(changes, confChanges, []*host.Change{pwDir, pw}, unitChanges, run)...), nil
 }
 
 // ensureConf keeps redis.conf without fighting Redis' own rewrites of it.
