@@ -126,6 +126,7 @@ func TestProvisionLab(t *testing.T) {
 	// earlier subtest made, is undone by the sentinels now: Sentinel's
 	// failover is the one provision must keep.)
 	t.Run("sentinels fail over and provision keeps it", func(t *testing.T) { checkSentinelFailover(t, e, inv) })
+	t.Run("a power cut keeps the promoted mirror", func(t *testing.T) { checkRestartKeepsPromotion(t, e, inv) })
 }
 
 // buildDeb builds the counter package for this machine's architecture, as

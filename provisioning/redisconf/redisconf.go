@@ -11,8 +11,9 @@
 // Redis checks a peer's certificate chain against the cluster CA but not its
 // host name, so every certificate that CA signs is a cluster member.
 //
-// Render is deterministic: provisioning compares the bytes with the file on
-// the node to decide whether anything changed.
+// Render is deterministic: provisioning compares the bytes it owns (Owned:
+// all but replicaof) with its copy of them on the node to decide whether
+// anything changed; Redis rewrites the file itself after a failover.
 package redisconf
 
 import (
@@ -40,7 +41,11 @@ const (
 // Where provisioning installs what the configuration refers to.
 const (
 	ConfigPath = "/etc/redis/redis.conf"
-	TLSDir     = "/etc/redis/tls"
+	// OwnedPath is provision's copy of what it last rendered for
+	// ConfigPath, without replicaof: provision compares against it, never
+	// against the file Redis rewrites (CONFIG REWRITE, sent by Sentinel).
+	OwnedPath = "/etc/counter/redis.conf"
+	TLSDir    = "/etc/redis/tls"
 	// DefaultPort is the TLS port on every node.
 	DefaultPort = 6380
 	// DefaultKeyPrefix is counterd's default key and channel prefix.
@@ -178,8 +183,8 @@ func Render(p Params) ([]byte, error) {
 	}
 	data := map[string]any{
 		"ConfigPath":          ConfigPath,
+		"OwnedPath":           OwnedPath,
 		"Node":                p.Node,
-		"Role":                p.Role,
 		"Bind":                strings.Join(bind, " "),
 		"Port":                p.Port,
 		"Paths":               p.Paths,
@@ -204,6 +209,32 @@ func Render(p Params) ([]byte, error) {
 		return nil, fmt.Errorf("render redis.conf: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// Owned is the part of a rendered redis.conf that provision owns: all of
+// it but the replicaof line, which Redis itself rewrites (CONFIG REWRITE)
+// when Sentinel promotes or repoints the node. Provision keeps this copy at
+// OwnedPath and writes redis.conf only when it changes.
+func Owned(conf []byte) []byte {
+	var b strings.Builder
+	for line := range strings.Lines(string(conf)) {
+		if !strings.HasPrefix(line, "replicaof ") {
+			b.WriteString(line)
+		}
+	}
+	return []byte(b.String())
+}
+
+// Replicaof returns the master address and port of the last replicaof (or
+// slaveof) line of a redis.conf, as Redis reads it; empty for a master.
+func Replicaof(conf []byte) string {
+	var out string
+	for line := range strings.Lines(string(conf)) {
+		if f := strings.Fields(line); len(f) == 3 && (f[0] == "replicaof" || f[0] == "slaveof") {
+			out = f[1] + " " + f[2]
+		}
+	}
+	return out
 }
 
 // sha256Hex is the form of an ACL password after `#`. Redis supports no

@@ -163,7 +163,11 @@ func (h *fakeHost) query(argv []string) ([]byte, error) {
 		}
 		b.WriteString("passwordauthentication yes\n")
 		return []byte(b.String()), nil
-	case len(argv) > 5 && argv[2] == redisCLIScript:
+	case len(argv) > 6 && argv[2] == redisCLIScript:
+		_, root := st.files[argv[4]]
+		if _, counterd := st.files[argv[5]]; !root && !counterd { // the script's cat of a password
+			return nil, exitErr(h.name, argv, 2)
+		}
 		if st.units[redisUnit] == nil || !st.units[redisUnit][1] {
 			return nil, exitErr(h.name, argv, 1)
 		}
@@ -203,6 +207,16 @@ func (h *fakeHost) Exec(_ context.Context, what string, argv ...string) (*host.C
 		st.files[argv[len(argv)-1]] = fakeFile{dir: true, mode: fmt.Sprintf("%s:%s:%s", strings.TrimLeft(argv[3], "0"), argv[5], argv[7])}
 	case argv[0] == "install" && argv[1] == "-D":
 		st.files[argv[len(argv)-1]] = fakeFile{content: st.files[argv[len(argv)-2]].content, mode: "644:root:root"}
+	case argv[0] == "chown" || argv[0] == "chmod":
+		f := st.files[argv[3]]
+		m := strings.SplitN(f.mode, ":", 3)
+		if argv[0] == "chmod" {
+			m[0] = argv[2]
+		} else {
+			m[1], m[2], _ = strings.Cut(argv[2], ":")
+		}
+		f.mode = strings.Join(m, ":")
+		st.files[argv[3]] = f
 	case argv[0] == "rm":
 		for _, p := range argv[2:] {
 			delete(st.files, p)

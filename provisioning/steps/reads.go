@@ -23,12 +23,12 @@ func Reads() [][]string {
 		firewall.LivePath, firewall.ConfPath,
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
-		RedisDropIn, SentinelDropIn, redisconf.FailoverHook,
+		oldRedisDropIn, SentinelDropIn, redisconf.FailoverHook, redisconf.OwnedPath, RedisCLIPassword,
 		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
 	}
 	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,
-		filepath.Dir(RedisDropIn), filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
+		filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
 		packagesArgv(BasePackages), packagesArgv([]string{birdPackage}),

@@ -28,21 +28,19 @@ const (
 // redisUnit is Debian's unit for the Redis server.
 const redisUnit = "redis-server.service"
 
-// RedisDropIn keeps redis.conf read-only to redis-server. Sentinel sends
-// CONFIG REWRITE with every promotion and repointing; Debian's unit lets
-// Redis write /etc/redis, and a rewrite would turn provision's file into
-// Redis' own format, which provision would then put back with a restart.
-// Here the rewrite fails (inside Sentinel's MULTI, which still applies
-// the REPLICAOF), and provision keeps replicaof in line with the live
-// master instead, without a restart.
-const RedisDropIn = "/etc/systemd/system/redis-server.service.d/counter.conf"
+// oldRedisDropIn is where provision used to make redis.conf read-only to
+// redis-server (ReadOnlyPaths=), which made Sentinel's CONFIG REWRITE fail:
+// a restart then brought back the roles from before the last failover.
+// Provision removes it.
+const oldRedisDropIn = "/etc/systemd/system/redis-server.service.d/counter.conf"
 
-var redisDropIn = []byte(`# Written by counterctl provision: redis.conf belongs to provision, which
-# keeps its replicaof in line with the live master; Sentinel's CONFIG
-# REWRITE fails here on purpose.
-[Service]
-ReadOnlyPaths=` + redisconf.ConfigPath + `
-`)
+// Mode of redis.conf: Debian's (dpkg-statoverride redis redis 640), which
+// CONFIG REWRITE keeps: Redis writes a new file as user redis and renames
+// it over the old one, 0644 less the unit's UMask=007.
+const (
+	redisConfOwner = "redis"
+	redisConfMode  = "640:redis:redis"
+)
 
 // Redis configures the node's Redis: its certificate from the cluster CA
 // (issued here, by counterctl, only when NeedsRenewal says so), the CA,
@@ -81,43 +79,136 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	old, _, err := readFile(ctx, h, redisconf.ConfigPath)
+	confChanges, restartConf, err := s.ensureConf(ctx, h, n, conf)
 	if err != nil {
 		return phase.Result{}, err
 	}
-	// masterauth is in it: the content stays out of logs, and the diff
-	// shows every line but that one's value.
-	cc, err := h.EnsureFile(ctx, host.File{Path: redisconf.ConfigPath, Content: conf, Mode: 0o640, Group: "redis", Secret: true})
+	// The replication step asks Redis as the counterd user before the
+	// counterd step writes counterd's password file: root has its own.
+	pwDir, err := ensureDir(ctx, h, filepath.Dir(RedisCLIPassword), 0o755, "root", "root")
 	if err != nil {
 		return phase.Result{}, err
 	}
-	if cc != nil && !bytes.Equal(old, conf) {
-		cc.Diff = host.UnifiedDiff(redisconf.ConfigPath, redactAuth(old), redactAuth(conf), old != nil)
+	pw, err := h.EnsureFile(ctx, host.File{Path: RedisCLIPassword, Content: []byte(s.c.CounterdPassword + "\n"), Mode: 0o600, Secret: true})
+	if err != nil {
+		return phase.Result{}, err
 	}
-	dropIn, unitChanges, err := ensureDropIn(ctx, h, RedisDropIn, redisDropIn)
+	dropIn, unitChanges, err := removeDropIn(ctx, h, oldRedisDropIn)
 	if err != nil {
 		return phase.Result{}, err
 	}
 	changes := append([]*host.Change{dir}, certs...)
-	changes = append(changes, dropIn, ca, cc)
-	restartOn := changes[1:]
-	if cc != nil && sameButReplicaof(old, conf) {
-		// Only the replicaof line (and the role in the header) moved: the
-		// live master changed, by a failover or a switchover, and Redis
-		// already runs that way. A restart would only drop the node's
-		// data and its clients; the file is brought in line for the next
-		// start. If Redis does not run as the file now says, restart.
-		if ok, err := s.runsAs(ctx, h, n); err != nil {
-			return phase.Result{}, err
-		} else if ok {
-			restartOn = changes[1 : len(changes)-1] // all but cc
-		}
-	}
+	changes = append(changes, dropIn, ca)
+	restartOn := slices.Concat(changes[1:], []*host.Change{restartConf})
 	run, err := ensureRunning(ctx, h, redisUnit, restartOn...)
 	if err != nil {
 		return phase.Result{}, err
 	}
-	return phase.Collect(append(append(changes, unitChanges...), run...)...), nil
+	return phase.Collect(slices.Concat(changes, confChanges, []*host.Change{pwDir, pw}, unitChanges, run)...), nil
+}
+
+// ensureConf keeps redis.conf without fighting Redis' own rewrites of it.
+// Provision owns conf but its replicaof line (redisconf.Owned), keeps that
+// part at redisconf.OwnedPath and compares with it, never with redis.conf,
+// which CONFIG REWRITE turns into Redis' own format after every failover.
+// It writes redis.conf when what it owns changed, when the file is not its
+// own (Debian's, or gone), or when the file's replicaof is not the live
+// master's (a rewrite that never happened). restart is non-nil when Redis
+// must restart to apply the file: not when only replicaof moved and Redis
+// already runs that way.
+func (s Redis) ensureConf(ctx context.Context, h host.Host, n inventory.Node, conf []byte) (changes []*host.Change, restart *host.Change, err error) {
+	owned := redisconf.Owned(conf)
+	had, _, err := readFile(ctx, h, redisconf.OwnedPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	live, _, err := readFile(ctx, h, redisconf.ConfigPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	header, _, _ := bytes.Cut(conf, []byte("\n"))
+	ownedChanged := !bytes.Equal(had, owned) || !bytes.HasPrefix(live, header)
+	if !ownedChanged && redisconf.Replicaof(live) == redisconf.Replicaof(conf) {
+		// Redis may have rewritten the file (it then wrote it with its own
+		// umask): only its mode is provision's business.
+		mc, err := ensureMode(ctx, h, redisconf.ConfigPath, redisConfMode)
+		return mc, nil, err
+	}
+	d, err := ensureDir(ctx, h, filepath.Dir(redisconf.OwnedPath), 0o755, "root", "root")
+	if err != nil {
+		return nil, nil, err
+	}
+	// masterauth is in it: the content stays out of logs, and the diff
+	// shows every line but that one's value.
+	cc, err := h.EnsureFile(ctx, host.File{Path: redisconf.ConfigPath, Content: conf, Mode: 0o640,
+		Owner: redisConfOwner, Group: "redis", Secret: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	if cc != nil && had != nil && !bytes.Equal(had, owned) {
+		cc.Diff = host.UnifiedDiff(redisconf.OwnedPath, redactAuth(had), redactAuth(owned), true)
+	} else if cc != nil && !bytes.Equal(live, conf) {
+		cc.Diff = host.UnifiedDiff(redisconf.ConfigPath, redactAuth(live), redactAuth(conf), live != nil)
+	}
+	// Root's alone: it holds masterauth too.
+	oc, err := h.EnsureFile(ctx, host.File{Path: redisconf.OwnedPath, Content: owned, Mode: 0o600, Secret: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	changes = []*host.Change{d, cc, oc}
+	if cc == nil {
+		return changes, nil, nil
+	}
+	if !ownedChanged || sameButReplicaof(live, conf) {
+		// Only the replicaof line moved (the live master changed, by a
+		// failover or a switchover, and the rewrite did not reach the
+		// file), or the file is Redis' rewrite of what provision still
+		// owns: Redis already runs that way if it follows the live
+		// master, and a restart would only drop its clients.
+		if ok, err := s.runsAs(ctx, h, n); err != nil {
+			return nil, nil, err
+		} else if ok {
+			return changes, nil, nil
+		}
+	}
+	return changes, cc, nil
+}
+
+// removeDropIn removes a systemd drop-in provision no longer writes and
+// reloads systemd; file is the removal, on which the caller restarts the
+// unit, other the reload.
+func removeDropIn(ctx context.Context, h host.Host, path string) (file *host.Change, other []*host.Change, err error) {
+	_, exists, err := readFile(ctx, h, path)
+	if err != nil || !exists {
+		return nil, nil, err
+	}
+	file, err = h.Exec(ctx, "remove "+path, "rm", "-f", "--", path)
+	if err != nil {
+		return nil, nil, err
+	}
+	reload, err := h.Exec(ctx, "reload systemd units", "systemctl", "daemon-reload")
+	return file, []*host.Change{reload}, err
+}
+
+// ensureMode sets a file's mode:owner:group (as stat -c %a:%U:%G prints
+// it) without touching its content.
+func ensureMode(ctx context.Context, h host.Host, path, want string) ([]*host.Change, error) {
+	out, err := h.Query(ctx, statArgv(path)...)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	have := strings.TrimSpace(string(out))
+	if have == want || have == "" {
+		return nil, nil
+	}
+	mode, owner, _ := strings.Cut(want, ":")
+	what := fmt.Sprintf("set %s to %s (was %s)", path, want, have)
+	oc, err := h.Exec(ctx, what+": owner", "chown", "--", owner, path)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := h.Exec(ctx, what+": mode", "chmod", "--", mode, path)
+	return []*host.Change{oc, mc}, err
 }
 
 func (s Redis) params(n inventory.Node, bind []netip.Addr) redisconf.Params {

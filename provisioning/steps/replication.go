@@ -16,17 +16,26 @@ import (
 const DefaultLinkTimeout = 90 * time.Second
 
 // redisCLIScript runs redis-cli on the node's Unix socket as the counterd
-// ACL user, with the password from counterd's own file in REDISCLI_AUTH:
-// it never appears in an argv, a log, or leaves the node.
-const redisCLIScript = `REDISCLI_AUTH=$(cat -- "$1") || exit 2
+// ACL user, with the password in REDISCLI_AUTH from root's copy ($1, which
+// the Redis step writes, so the replication step can ask before the
+// counterd step has run), or from counterd's own file ($2) on a node
+// provisioned before that copy existed: it never appears in an argv, a log,
+// or leaves the node.
+const redisCLIScript = `pw=$1
+[ -e "$pw" ] || pw=$2
+REDISCLI_AUTH=$(cat -- "$pw") || exit 2
 export REDISCLI_AUTH
-sock=$2
-shift 2
+sock=$3
+shift 3
 exec redis-cli --no-auth-warning -s "$sock" --user counterd "$@"`
+
+// RedisCLIPassword is root's copy of counterd's Redis password, for
+// redisCLIScript.
+const RedisCLIPassword = "/etc/counter/redis-cli.pass"
 
 // redisCLIArgv runs redis-cli with args against the node's Redis.
 func redisCLIArgv(args ...string) []string {
-	return append([]string{"sh", "-c", redisCLIScript, "sh", CounterdPassword, redisconf.DebianPaths().UnixSocket}, args...)
+	return append([]string{"sh", "-c", redisCLIScript, "sh", RedisCLIPassword, CounterdPassword, redisconf.DebianPaths().UnixSocket}, args...)
 }
 
 // Replication waits until Redis answers as the node's role: the master as

@@ -158,8 +158,8 @@ func TestRedisConfFromInventory(t *testing.T) {
 			t.Errorf("redis.conf lacks %q", want)
 		}
 	}
-	if _, ok := h.st.files[RedisDropIn]; !ok {
-		t.Error("no drop-in keeping redis.conf read-only to Redis")
+	if m := h.st.files[redisconf.ConfigPath].mode; m != redisConfMode {
+		t.Errorf("redis.conf is %s, want %s: Redis rewrites it after a failover", m, redisConfMode)
 	}
 }
 
