@@ -75,7 +75,8 @@ func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 		fr.health.observe(http.StatusOK, time.Since(start))
 	case "/events":
 		// HEAD, and the refusal past the cap, are net/http's to answer.
-		if !ctx.IsGet() || fr.s.hub.Clients() >= fr.s.maxStreams {
+		// A stream held while catching up waits in net/http's handler.
+		if !ctx.IsGet() || fr.s.hub.Clients() >= fr.s.maxStreams || !fr.s.hasValue() {
 			fr.adapt(ctx)
 			return
 		}
