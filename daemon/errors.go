@@ -22,6 +22,9 @@ func (e *badRequest) Error() string { return e.reason }
 var (
 	errCrossOrigin    = errors.New("cross-origin request refused")
 	errTooManyStreams = errors.New("too many open event streams")
+	// errCatchingUp: no value read from Redis counts as current yet (counterd
+	// just started, or its replica has not synced since its Redis restarted).
+	errCatchingUp = errors.New("catching up")
 )
 
 // attemptError names what the user was doing when err happened, so that a
@@ -61,6 +64,10 @@ const (
 	msgOutcomeUnknown = "no answer from the database master in time, so it is not known yet whether your press counted; press again in a moment to find out (a press never counts twice)"
 )
 
+// catchingUpRetryAfter is the Retry-After while a node catches up: a full
+// sync of the counter's data takes about a second.
+const catchingUpRetryAfter = time.Second
+
 // outcomeRetryAfter is the Retry-After of an unknown press: a guess at how
 // soon the master answers again; an earlier retry is harmless.
 const outcomeRetryAfter = 3 * time.Second
@@ -89,6 +96,8 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 		return http.StatusForbidden, "cross-origin request refused", 0
 	case errors.Is(err, errTooManyStreams):
 		return http.StatusServiceUnavailable, "too many open event streams, please try again later", 10 * time.Second
+	case errors.Is(err, errCatchingUp):
+		return http.StatusServiceUnavailable, "catching up: this node has no current value yet, please try again in a moment", catchingUpRetryAfter
 	case errors.Is(err, errHubClosed):
 		return http.StatusServiceUnavailable, "shutting down", 0
 	case errors.Is(err, errExists):

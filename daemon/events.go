@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -126,6 +127,29 @@ func (h *Hub) stateLocked(fallback int64) streamState {
 		fallback = h.latest
 	}
 	return streamState{value: fallback, stale: h.stale}
+}
+
+// waitValue returns once a value has been published, or with the error of
+// ctx or errHubClosed: an event stream opened while counterd catches up is
+// held, not started with a value nobody confirmed.
+func (h *Hub) waitValue(ctx context.Context) error {
+	wake, cancel, err := h.subscribe()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	for {
+		if _, ok := h.Latest(); ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-h.done:
+			return errHubClosed
+		case <-wake:
+		}
+	}
 }
 
 // Latest returns the last published value, if any.

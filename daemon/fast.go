@@ -56,10 +56,18 @@ func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 	switch string(ctx.Path()) { // the compiler does not allocate for this conversion
 	case "/":
 		v, confirmed := fr.s.store.Value()
+		if confirmed.IsZero() { // catching up: net/http answers the 503
+			fr.adapt(ctx)
+			return
+		}
 		fr.write(ctx, htmlType[0], fr.s.pages.html(v, confirmed, fr.s.now()).body)
 		fr.page.observe(http.StatusOK, time.Since(start))
 	case "/getvalue":
-		v, _ := fr.s.store.Value()
+		v, confirmed := fr.s.store.Value()
+		if confirmed.IsZero() {
+			fr.adapt(ctx)
+			return
+		}
 		fr.write(ctx, plainType[0], fr.s.pages.text(v).body)
 		fr.value.observe(http.StatusOK, time.Since(start))
 	case "/healthz":
@@ -67,7 +75,8 @@ func (fr *fastRoutes) serve(ctx *fasthttp.RequestCtx) {
 		fr.health.observe(http.StatusOK, time.Since(start))
 	case "/events":
 		// HEAD, and the refusal past the cap, are net/http's to answer.
-		if !ctx.IsGet() || fr.s.hub.Clients() >= fr.s.maxStreams {
+		// A stream held while catching up waits in net/http's handler.
+		if !ctx.IsGet() || fr.s.hub.Clients() >= fr.s.maxStreams || !fr.s.hasValue() {
 			fr.adapt(ctx)
 			return
 		}

@@ -48,7 +48,10 @@ value as Server-Sent Events; **POST /register**, **POST /** (log in),
 **POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**. **GET /readyz** fails once the value is older than **--max-staleness**,
 except, with **--sentinels**, on a replica whose master a majority of the
 sentinels see down (the value was fresh when it was last seen): nobody can
-write, so the replica stays ready and says so. Prometheus
+write, so the replica stays ready and says so. A node with no current value (just started,
+or on a replica that has not synced since its Redis started) answers **GET /**
+and **GET /getvalue** with 503 and **Retry-After** "catching up", and holds
+**GET /events** until it has one. Prometheus
 **GET /metrics** is served only on the **--metrics-listen** address, never on
 the public listeners (it tells the Go version, open files and Redis errors).
 

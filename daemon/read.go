@@ -20,15 +20,25 @@ var (
 // page serves the pre-rendered page: the same bytes for every visitor.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	v, confirmed := s.store.Value()
+	if confirmed.IsZero() {
+		s.fail(w, r, errCatchingUp)
+		return
+	}
 	p := s.pages.html(v, confirmed, s.now())
 	h := w.Header()
 	h["Content-Type"], h["Content-Length"], h["Cache-Control"] = htmlType, p.length, noCache
 	_, _ = w.Write(p.body)
 }
 
-// getValue serves the value as digits and a newline.
+// getValue serves the value as digits and a newline. A value Redis never
+// confirmed (none read yet, or only from a replica that has not synced since
+// it restarted: an old snapshot) is not served as current.
 func (s *Server) getValue(w http.ResponseWriter, r *http.Request) {
-	v, _ := s.store.Value()
+	v, confirmed := s.store.Value()
+	if confirmed.IsZero() {
+		s.fail(w, r, errCatchingUp)
+		return
+	}
 	p := s.pages.text(v)
 	h := w.Header()
 	h["Content-Type"], h["Content-Length"], h["Cache-Control"] = plainType, p.length, noCache
@@ -77,7 +87,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if age > s.cfg.MaxStaleness {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		if confirmed.IsZero() {
-			fmt.Fprintln(w, "value never confirmed by redis")
+			fmt.Fprintln(w, "catching up: value never confirmed by redis (not read yet, or the local replica has not synced since it started)")
 			return
 		}
 		fmt.Fprintf(w, "value is %s old, more than --max-staleness %s\n", age.Round(1e6), s.cfg.MaxStaleness)

@@ -19,10 +19,27 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		return
 	}
+	if !s.hasValue() {
+		// Catching up: hold the stream (the browser's EventSource waits)
+		// until a value is confirmed, rather than start it with none.
+		if err := s.hub.waitValue(r.Context()); err != nil {
+			return
+		}
+	}
 	if r.ProtoMajor == 1 && s.hijackEvents(w) {
 		return
 	}
 	s.streamEvents(w, r)
+}
+
+// hasValue reports whether counterd has a value to start a stream with:
+// one published to the hub, or one the store confirmed.
+func (s *Server) hasValue() bool {
+	if _, ok := s.hub.Latest(); ok {
+		return true
+	}
+	_, confirmed := s.store.Value()
+	return !confirmed.IsZero()
 }
 
 // hijackEvents hands an HTTP/1.1 connection to the hub's broadcaster.

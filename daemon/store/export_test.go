@@ -14,3 +14,6 @@ func (s *Store) PromotionFirst() []string {
 	}
 	return nil
 }
+
+// Polls is how many times s has read the local node's value and replication state.
+func (s *Store) Polls() int64 { return s.polls.Load() }

@@ -164,6 +164,7 @@ type Store struct {
 	master *redis.Client // writes; the same client as local when they are one node
 	sent   *sentinels    // nil without Options.Sentinels
 	down   atomic.Pointer[MasterDown]
+	polls  atomic.Int64 // successful reads of the local node, for tests
 	log    *slog.Logger
 
 	hashSem   chan struct{} // bounds concurrent argon2 runs (memory)

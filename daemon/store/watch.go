@@ -169,8 +169,29 @@ func (s *Store) pollOnce(ctx context.Context) (redisinfo.Fields, error) {
 		return nil, err
 	}
 	f := redisinfo.Parse(info.Val())
+	s.polls.Add(1)
+	if neverSynced(f) {
+		// Its data are a snapshot of unknown age (a restart reloads the RDB
+		// of its last full sync; a demoted master holds writes the new master
+		// may not have): lower than what this or another node served, maybe.
+		// Keep what is held (or nothing) until the sync is done.
+		return f, nil
+	}
 	s.applyPolled(v, confirmedAt(f, start), seq)
 	return f, nil
+}
+
+// neverSynced reports a replica that has not completed a sync with a master
+// since its Redis started (or since it became a replica): the link is not
+// up and Redis says it never was (master_link_down_since_seconds:-1, which
+// Redis 7 reports until the first sync completes, and counts from the loss
+// of the link after that).
+func neverSynced(f redisinfo.Fields) bool {
+	if f["role"] != "slave" || f["master_link_status"] == "up" {
+		return false
+	}
+	since, ok := f.Int("master_link_down_since_seconds")
+	return !ok || since < 0
 }
 
 // confirmedAt says up to when a node answering INFO replication at polled
