@@ -99,7 +99,7 @@ func TestNodeRemoveRefusesBeforeChangingAnything(t *testing.T) {
 		{"not in the inventory", "oceania", "oceania is not in"},
 		// No node's Redis answers here: the inventory's master is the live one.
 		{"the live master", "master", "master is the live master"},
-		{"no password for counterctl", "mirror", "secret redis_counterctl_password: not defined"},
+		{"no password for counterctl", "mirror", "secret sentinel_counterctl_password: environment variable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
