@@ -56,8 +56,10 @@ on the new one. Redis' own FAILOVER TO is not used: the sentinels did not
 choose its new master and may turn it back into a replica.
 
 Runs redis-cli on the nodes over SSH (as root: Redis on its unix socket,
-Sentinel on loopback with the node's certificate). Exit status 0 when the
-target is master, non-zero on a refusal or a failure.`,
+Sentinel on loopback with the node's certificate), logged in as the ACL
+user counterctl that provision writes on both, with the inventory secret
+sentinel_counterctl_password. Exit status 0 when the target is master,
+non-zero on a refusal or a failure.`,
 		Example: `  counterctl failover -i inventory.yaml --dry-run
   counterctl failover -i inventory.yaml --to na`,
 		Args: cobra.NoArgs,
