@@ -17,6 +17,7 @@ import (
 	"counter/provisioning/inventory"
 	"counter/provisioning/livemaster"
 	"counter/provisioning/redisconf"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/sshx"
 	"counter/provisioning/switchover"
 )
@@ -55,8 +56,10 @@ on the new one. Redis' own FAILOVER TO is not used: the sentinels did not
 choose its new master and may turn it back into a replica.
 
 Runs redis-cli on the nodes over SSH (as root: Redis on its unix socket,
-Sentinel on loopback with the node's certificate). Exit status 0 when the
-target is master, non-zero on a refusal or a failure.`,
+Sentinel on loopback with the node's certificate), logged in as the ACL
+user counterctl that provision writes on both, with the inventory secret
+sentinel_counterctl_password. Exit status 0 when the target is master,
+non-zero on a refusal or a failure.`,
 		Example: `  counterctl failover -i inventory.yaml --dry-run
   counterctl failover -i inventory.yaml --to na`,
 		Args: cobra.NoArgs,
@@ -128,13 +131,14 @@ type failoverAccess struct {
 	SentinelUser, SentinelSecret string
 }
 
-// defaultFailoverAccess: the Redis user needs INFO, CONFIG GET|SET|REWRITE,
-// CLIENT PAUSE|UNPAUSE and REPLICAOF; the Sentinel user SENTINEL MASTER,
-// REPLICAS, GET-MASTER-ADDR-BY-NAME and FAILOVER (docs/failover-switchover.md).
+// defaultFailoverAccess: the ACL user counterctl that provision writes on
+// Redis (redisconf's counterctlCommands) and on Sentinel, with one secret,
+// sentinel_counterctl_password, which provision also keeps on each node
+// in sentinel.PasswordFile.
 func defaultFailoverAccess() failoverAccess {
 	return failoverAccess{
-		RedisUser: "counterctl", RedisSecret: "redis_counterctl_password",
-		SentinelUser: "counterctl", SentinelSecret: "redis_counterctl_password",
+		RedisUser: sentinel.User, RedisSecret: "sentinel_counterctl_password",
+		SentinelUser: sentinel.User, SentinelSecret: "sentinel_counterctl_password",
 	}
 }
 
@@ -152,15 +156,11 @@ func (a failoverAccess) cli(inv *inventory.Inventory) (*switchover.CLI, error) {
 		RedisAt: switchover.Endpoint{Args: []string{"-s", p.UnixSocket}, User: a.RedisUser, Password: rpw},
 		SentinelAt: switchover.Endpoint{
 			Args: []string{"--tls", "--cacert", p.TLSCAFile, "--cert", p.TLSCertFile, "--key", p.TLSKeyFile,
-				"-h", "127.0.0.1", "-p", strconv.Itoa(sentinelPort)},
+				"-h", "127.0.0.1", "-p", strconv.Itoa(redisconf.SentinelPort)},
 			User: a.SentinelUser, Password: spw,
 		},
 	}, nil
 }
-
-// sentinelPort is Sentinel's TLS port (CONTRACT.md; redisconf.SentinelPort
-// once the sentinel branch is merged).
-const sentinelPort = 26379
 
 // sshShell runs redis-cli on a node over its SSH connection.
 type sshShell struct{ c *sshx.Client }

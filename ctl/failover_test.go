@@ -50,7 +50,7 @@ func TestFailoverRefusesBeforeConnecting(t *testing.T) {
 		want string
 	}{
 		{"unknown target", []string{"--to", "nowhere"}, "--to nowhere: no such node"},
-		{"no password for counterctl", nil, "secret redis_counterctl_password: not defined"},
+		{"no password for counterctl", nil, "secret sentinel_counterctl_password: environment variable"},
 		{"negative lag", []string{"--max-lag", "-1"}, "--max-lag -1"},
 	}
 	for _, tt := range tests {

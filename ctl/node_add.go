@@ -32,8 +32,9 @@ func newNodeAddCmd() *cobra.Command {
 		Short: "Provision a node newly written into the inventory, wait until it is in sync, say when it can be published",
 		Long: `For a node already written under nodes: in the inventory (as a mirror or
 a replica). Runs provision on every node, with every step on NAME and only
-the steps that list the cluster's nodes on the others (the firewall, whose
-rules admit the cluster's addresses). Then polls NAME's Redis until it is a
+the steps that list or count the cluster's nodes on the others (the
+firewall, whose rules admit the cluster's addresses, and sentinel, whose
+quorum is a majority of the nodes). Then polls NAME's Redis until it is a
 replica of the live master with its link up and at most --max-lag bytes
 behind, and says that it is ready to be published (DNS, anycast). Exit
 status non-zero if provisioning failed or NAME did not get in sync within
@@ -68,9 +69,7 @@ func (o *nodeAddOptions) run(ctx context.Context, stdout, stderr io.Writer) erro
 	if n.Role == inventory.RoleMaster {
 		return fmt.Errorf("%s has role: master: a node joins a running cluster as a mirror or a replica", o.name)
 	}
-	// On the nodes already there, only the steps whose output lists the
-	// cluster's nodes.
-	o.only = onlyOn(o.name, "firewall")
+	o.only = onlyOn(o.name, countingNodes...)
 	if err := o.provisionOptions.run(ctx, stdout, stderr); err != nil {
 		return err
 	}
@@ -81,6 +80,14 @@ func (o *nodeAddOptions) run(ctx context.Context, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "%s is in sync: ready to be published\n", o.name)
 	return nil
 }
+
+// countingNodes are the steps whose output on a node lists or counts the
+// cluster's nodes: the firewall admits their addresses; sentinel.conf has
+// the quorum (a majority of the data nodes) and parallel-syncs (all
+// replicas but one). Adding or removing a node runs them on the others;
+// the sentinel step rewrites sentinel.conf, and restarts Sentinel, only
+// where they changed.
+var countingNodes = []string{"firewall", "sentinel"}
 
 // onlyOn runs every step on node and only the named steps elsewhere.
 func onlyOn(node string, steps ...string) func(phase.Step, host.Host) bool {

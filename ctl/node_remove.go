@@ -42,8 +42,9 @@ func newNodeRemoveCmd() *cobra.Command {
 		Short: "Take a node out of the cluster, then tell the admin to delete it from the inventory",
 		Long: `Refuses when NAME is the live master (switch over first: counterctl
 failover). Otherwise stops and disables counterd, Redis and Sentinel on NAME
-if it answers over SSH, renders the other nodes' firewall without NAME (the
-firewall step of provision, on every other node), and sends SENTINEL RESET
+if it answers over SSH, renders the other nodes' firewall and sentinel.conf
+without NAME (the firewall and sentinel steps of provision, on every other
+node: the quorum is a majority of the nodes), and sends SENTINEL RESET
 to the other nodes' sentinels one at a time, each time waiting until that
 sentinel has found the remaining nodes again, so they forget NAME. Last, it
 says to delete NAME from the inventory.`,
@@ -98,9 +99,9 @@ func (o *nodeRemoveOptions) run(ctx context.Context, stdout, stderr io.Writer) e
 		return err
 	}
 
-	fmt.Fprintf(stdout, "\nthe other nodes' firewall, without %s\n", o.name)
+	fmt.Fprintf(stdout, "\nthe other nodes' firewall and sentinel.conf, without %s\n", o.name)
 	o.loaded = inv.Without(o.name)
-	o.only, o.noPackage = onlyOn("", "firewall"), true
+	o.only, o.noPackage = onlyOn("", countingNodes...), true
 	if err := o.provisionOptions.run(ctx, stdout, stderr); err != nil {
 		return err
 	}

@@ -122,6 +122,7 @@ func TestProvisionLab(t *testing.T) {
 	t.Run("a changed host key is refused", func(t *testing.T) { checkHostKey(t, e, inv) })
 	t.Run("metrics only to the admin network", func(t *testing.T) { checkMetrics(t, e, inv) })
 	t.Run("a killed replica starts again", func(t *testing.T) { checkKilledReplicaStarts(t, e, inv) })
+	t.Run("counterctl failover", func(t *testing.T) { checkFailover(t, e, inv) })
 	// Last: it leaves the mirror master. (A switchover by hand, which an
 	// earlier subtest made, is undone by the sentinels now: Sentinel's
 	// failover is the one provision must keep.)

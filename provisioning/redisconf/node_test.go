@@ -41,6 +41,8 @@ type cluster struct {
 	// Set by Sentinel tests: the nodes get the ACL user sentinel and fencing.
 	sentinelPassword string
 	minReplicas      int
+	// Set by counterctl tests: the nodes get the ACL user counterctl.
+	counterctlPassword string
 }
 
 func newCluster(t testing.TB) *cluster {
@@ -75,6 +77,7 @@ func (c *cluster) start(t testing.TB, role Role, name, addr string, master *node
 		CounterdPassword: c.counterdPassword, ReplicationPassword: c.replicationPassword,
 		MaxMemory: 64 << 20, Paths: n.paths,
 		SentinelPassword: c.sentinelPassword, MinReplicasToWrite: c.minReplicas,
+		CounterctlPassword: c.counterctlPassword,
 	}
 	if master != nil {
 		p.Master, p.MasterPort = master.addr, master.port

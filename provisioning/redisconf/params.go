@@ -33,6 +33,10 @@ type Params struct {
 	// SentinelPassword is the ACL user sentinel's, which Redis Sentinel
 	// logs in as; empty: no such user (a node without Sentinel).
 	SentinelPassword string
+	// CounterctlPassword is the ACL user counterctl's, which `counterctl
+	// failover` logs in as (the same secret as Sentinel's user counterctl);
+	// empty: no such user.
+	CounterctlPassword string
 
 	// Priority is replica-priority (Sentinel promotes the lowest non-zero
 	// first; 0 = never); nil takes PriorityDatacentre for master and
@@ -128,6 +132,15 @@ func (p Params) validate() error {
 		checkPassword(bad, "SentinelPassword", p.SentinelPassword)
 		if p.SentinelPassword == p.CounterdPassword || p.SentinelPassword == p.ReplicationPassword {
 			bad("SentinelPassword", "same as another user's: each user needs its own secret")
+		}
+	}
+	if p.CounterctlPassword != "" {
+		checkPassword(bad, "CounterctlPassword", p.CounterctlPassword)
+		for _, other := range []string{p.CounterdPassword, p.ReplicationPassword, p.SentinelPassword} {
+			if p.CounterctlPassword == other {
+				bad("CounterctlPassword", "same as another user's: each user needs its own secret")
+				break
+			}
 		}
 	}
 	if p.Priority != nil && *p.Priority < 0 {

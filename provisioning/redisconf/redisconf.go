@@ -89,6 +89,18 @@ var sentinelCommands = []string{
 	"multi", "exec", "slaveof", "replicaof", "config|rewrite", "script|kill",
 }
 
+// counterctlCommands are what `counterctl failover` (provisioning/switchover)
+// sends a node: PING; INFO replication and CONFIG GET replica-priority to
+// plan; CONFIG SET replica-priority and CONFIG REWRITE to make the target
+// Sentinel's pick and put it back; CLIENT PAUSE WRITE and CLIENT UNPAUSE on
+// the master; REPLICAOF to make the old master follow the new one. CONFIG
+// SET takes any parameter (Redis' ACLs cannot limit it); the protected
+// ones (dir, dbfilename...) stay refused by enable-protected-configs no.
+var counterctlCommands = []string{
+	"ping", "info", "config|get", "config|set", "config|rewrite",
+	"client|pause", "client|unpause", "replicaof",
+}
+
 // MinReplicasMaxLag is min-replicas-max-lag in seconds: a master that has
 // had no replica acknowledgement for this long refuses writes. Replicas
 // acknowledge every second; 10 s rides out a lost segment or two across a
@@ -181,6 +193,10 @@ func Render(p Params) ([]byte, error) {
 	if p.SentinelPassword != "" {
 		sentinelHash = sha256Hex(p.SentinelPassword)
 	}
+	counterctlHash := ""
+	if p.CounterctlPassword != "" {
+		counterctlHash = sha256Hex(p.CounterctlPassword)
+	}
 	data := map[string]any{
 		"ConfigPath":          ConfigPath,
 		"OwnedPath":           OwnedPath,
@@ -201,6 +217,8 @@ func Render(p Params) ([]byte, error) {
 		"AnnounceIP":          p.Bind[0].Unmap().String(),
 		"SentinelHash":        sentinelHash,
 		"SentinelCommands":    "-@all +" + strings.Join(sentinelCommands, " +"),
+		"CounterctlHash":      counterctlHash,
+		"CounterctlCommands":  "-@all +" + strings.Join(counterctlCommands, " +"),
 		"MinReplicas":         p.MinReplicasToWrite,
 		"MaxLag":              MinReplicasMaxLag,
 	}

@@ -26,6 +26,7 @@ func goldenParams(role Role) Params {
 		CounterdPassword:    testCounterdPassword,
 		ReplicationPassword: testReplicationPassword,
 		SentinelPassword:    testSentinelPassword,
+		CounterctlPassword:  testCounterctlPassword,
 		MinReplicasToWrite:  1,
 		MaxMemory:           1 << 30,
 	}
@@ -83,6 +84,8 @@ func TestRenderSecurityLines(t *testing.T) {
 		"masteruser replication", `masterauth "replication-\"pass\\word-0123456789"`,
 		"user replication reset on #" + sha256Hex(testReplicationPassword) + " +psync +replconf +ping",
 		"user counterd reset on #" + sha256Hex(testCounterdPassword) + " ~counter:* &counter:* -@all +hello",
+		"user counterctl reset on #" + sha256Hex(testCounterctlPassword) +
+			" -@all +ping +info +config|get +config|set +config|rewrite +client|pause +client|unpause +replicaof",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +150,8 @@ func TestRenderErrors(t *testing.T) {
 		{name: "short password", change: func(p *Params) { p.CounterdPassword = "secret" }, want: "CounterdPassword: 6 characters"},
 		{name: "newline in password", change: func(p *Params) { p.ReplicationPassword = "replication-password-0123\n" }, want: "trailing newline"},
 		{name: "same passwords", change: func(p *Params) { p.ReplicationPassword = p.CounterdPassword }, want: "each user needs its own"},
+		{name: "counterctl's password is sentinel's", change: func(p *Params) { p.CounterctlPassword = p.SentinelPassword }, want: "CounterctlPassword: same as another user's"},
+		{name: "short counterctl password", change: func(p *Params) { p.CounterctlPassword = "short" }, want: "CounterctlPassword: 5 characters"},
 		{name: "glob in prefix", change: func(p *Params) { p.KeyPrefix = "*" }, want: "KeyPrefix"},
 		{name: "relative path", change: func(p *Params) { p.Paths.Dir = "var/lib/redis" }, want: "Paths.Dir"},
 		{name: "space in path", change: func(p *Params) { p.Paths.TLSKeyFile = "/etc/redis/my key" }, want: "Paths.TLSKeyFile"},

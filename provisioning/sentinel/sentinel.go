@@ -18,7 +18,7 @@ import (
 	"counter/provisioning/sshx"
 )
 
-// PasswordFile holds the Sentinel ACL user counterctl's password on each
+// PasswordFile holds the ACL user counterctl's password (on Sentinel and on Redis) on each
 // node (0600 root), written by provision.
 const PasswordFile = "/etc/counter/sentinel-counterctl.pass"
 

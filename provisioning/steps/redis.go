@@ -220,6 +220,7 @@ func (s Redis) params(n inventory.Node, bind []netip.Addr) redisconf.Params {
 		CounterdPassword:    s.c.CounterdPassword,
 		ReplicationPassword: s.c.ReplicationPassword,
 		SentinelPassword:    s.c.SentinelPassword,
+		CounterctlPassword:  s.c.SentinelAdminPassword, // one secret for counterctl on Redis and Sentinel
 		Priority:            &prio,
 	}
 	if len(s.c.Inv.Nodes) > 1 {
