@@ -75,7 +75,7 @@ func TestStepRiseFall(t *testing.T) {
 		{true, 0, nil}, // rise 3: nobody known yet
 		{true, 0, nil},
 		{true, 1, []string{"192.0.2.3"}},
-		{true, 1, []string{"192.0.2.3"}}, // no change, no publish
+		{true, 1, []string{"192.0.2.3"}},  // no change, no publish
 		{false, 1, []string{"192.0.2.3"}}, // one failure: kept
 		{false, 2, []string{"192.0.2.1"}}, // fall 2: the nearest healthy node
 		{true, 2, []string{"192.0.2.1"}},
@@ -125,3 +125,12 @@ func (nopStore) Apply(context.Context, dnsupdate.Zone, dnsupdate.Plan) error {
 }
 
 var _ dnsupdate.Store = nopStore{}
+
+// testLogger writes a watcher's log to the test's.
+func testLogger(t *testing.T, who string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, nil)).With("watcher", who)
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
