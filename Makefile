@@ -66,9 +66,14 @@ LAB_STATE ?= /var/lib/counter-lab
 demo: build
 	$(BIN)/counterctl lab up --state-dir $(LAB_STATE)
 	$(BIN)/counterctl provision -i $(LAB_STATE)/inventory.yaml
+	$(BIN)/counterctl dns publish -i $(LAB_STATE)/inventory.yaml
 	$(BIN)/counterctl status -i $(LAB_STATE)/inventory.yaml
 	@echo
-	@echo "The cluster is up. From a continent:  $(BIN)/counterctl lab exec client-oceania -- curl -s https://10.213.7.2/getvalue  (HTTPS, verified against the lab CA)"
+	@echo "The cluster is up, under its service name (HTTPS, verified against the lab CA; each client resolves through the lab's DNS server):"
+	@zone=$$(sed -n 's/^zone: *\([^ #]*\)\.$$/\1/p' ctl/lab/topology.yaml); \
+	for c in $$(sed -n 's/^clients: *\[\(.*\)\].*/\1/p' ctl/lab/topology.yaml | tr -d ' ' | tr ',' ' '); do \
+	  echo "  $(BIN)/counterctl lab exec client-$$c -- curl -s https://counter.$$zone/getvalue"; \
+	done
 	@echo "Health:  $(BIN)/counterctl health -i $(LAB_STATE)/inventory.yaml      Tear down:  $(BIN)/counterctl lab down"
 
 clean:

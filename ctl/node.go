@@ -14,7 +14,7 @@ func newNodeCmd() *cobra.Command {
 		Use:   "node",
 		Short: "Checks that run on a cluster node (installed by provision); node add and remove (admin build)",
 	}
-	cmd.AddCommand(newNodeRaidCheckCmd(), newNodeAnycastCmd())
+	cmd.AddCommand(newNodeRaidCheckCmd(), newNodeAnycastCmd(), newNodeDNSWatchCmd())
 	cmd.AddCommand(adminNodeCommands()...)
 	return cmd
 }

@@ -47,9 +47,14 @@ func TestNodeBuildImports(t *testing.T) {
 	if out, err := exec.CommandContext(t.Context(), "go", "build", "-tags", "node", "-o", bin, "counter/cmd/counterctl").CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags node: %v\n%s", err, out)
 	}
-	for _, sub := range []string{"raid-check", "anycast"} {
-		if out, err := exec.CommandContext(t.Context(), bin, "node", sub, "--help").CombinedOutput(); err != nil {
+	for _, sub := range []string{"raid-check", "anycast", "dns-watch"} {
+		out, err := exec.CommandContext(t.Context(), bin, "node", sub, "--help").CombinedOutput()
+		if err != nil {
 			t.Errorf("the node's counterctl node %s --help: %v\n%s", sub, err, out)
+		}
+		// An unknown subcommand with --help prints node's help and exits 0.
+		if !strings.Contains(string(out), "counterctl node "+sub+" [flags]") {
+			t.Errorf("the node's counterctl has no node %s:\n%s", sub, out)
 		}
 	}
 }

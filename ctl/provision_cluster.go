@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"counter/ctl/lab"
+	"counter/provisioning/dnswatch"
 	"counter/provisioning/inventory"
 	"counter/provisioning/pki"
 	"counter/provisioning/steps"
@@ -39,6 +41,15 @@ func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory
 			return nil, err
 		}
 	}
+	// Every node's DNS watcher signs with it (and only the master's uses it).
+	tsig, err := inv.TSIGSecret()
+	if err != nil {
+		return nil, err
+	}
+	rtt, err := watcherRTT()
+	if err != nil {
+		return nil, err
+	}
 	ca, err := o.loadCA(inv, stderr)
 	if err != nil {
 		return nil, err
@@ -52,8 +63,28 @@ func (o *provisionOptions) cluster(ctx context.Context, inv *inventory.Inventory
 		CounterdPassword: string(counterd), ReplicationPassword: string(replication),
 		SentinelPassword: string(sentinel[0]), SentinelPeerPassword: string(sentinel[1]),
 		SentinelAdminPassword: string(sentinel[2]),
-		Packages:              debs, Now: o.now,
+		TSIGSecret:            string(tsig), RTT: rtt,
+		Packages: debs, Now: o.now,
 	}, nil
+}
+
+// watcherRTT is the continents' matrix (the one dns publish uses) for the
+// nodes' DNS watchers, which do not carry the lab.
+func watcherRTT() ([]dnswatch.RTT, error) {
+	m, err := lab.DefaultRTT()
+	if err != nil {
+		return nil, err
+	}
+	var out []dnswatch.RTT
+	cs := m.Continents()
+	for i, a := range cs {
+		for _, b := range cs[i+1:] {
+			if d, ok := m.Between(a, b); ok {
+				out = append(out, dnswatch.RTT{A: a, B: b, Ms: float64(d) / float64(time.Millisecond)})
+			}
+		}
+	}
+	return out, nil
 }
 
 // loadCA loads the cluster CA from pki_dir, creating it on a first run;

@@ -100,6 +100,8 @@ func TestProvisionLab(t *testing.T) {
 	t.Run("a write reaches every replica", func(t *testing.T) { checkWrite(t, e, inv) })
 	t.Run("every node serves https with the lab CA", func(t *testing.T) { checkHTTPS(t, e, inv) })
 	t.Run("dns publish names the cluster", func(t *testing.T) { checkDNSPublish(t, e, inv) })
+	t.Run("every client opens the service by name", func(t *testing.T) { checkServiceNameFromClients(t, e, inv) })
+	t.Run("the dns watcher drops a node whose counterd stops", func(t *testing.T) { checkDNSWatchHealth(t, e, inv) })
 
 	// How long these runs take is measured by make bench-provision, not
 	// asserted here: a wall time on a shared 2-core machine is not a test.
@@ -128,6 +130,8 @@ func TestProvisionLab(t *testing.T) {
 	// failover is the one provision must keep.)
 	t.Run("sentinels fail over and provision keeps it", func(t *testing.T) { checkSentinelFailover(t, e, inv) })
 	t.Run("a power cut keeps the promoted mirror", func(t *testing.T) { checkRestartKeepsPromotion(t, e, inv) })
+	// After it: the master's name follows that failover, then another.
+	t.Run("the master's name follows a promotion", func(t *testing.T) { checkDNSWatchPromotion(t, e, inv) })
 }
 
 // buildDeb builds the counter package for this machine's architecture, as

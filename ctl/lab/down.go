@@ -62,6 +62,7 @@ func (st *State) down(ctx context.Context) error {
 	if !st.Router.Wait(ctx, 5*time.Second) {
 		st.Router.Signal(syscall.SIGKILL)
 	}
+	errs = append(errs, st.removeResolvs()...)
 	errs = append(errs, st.teardownNetwork(ctx)...)
 	errs = append(errs, unmountUnder(st.dir)...)
 	if len(errs) > 0 {

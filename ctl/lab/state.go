@@ -23,7 +23,8 @@ type State struct {
 	Netns       []string          `json:"netns"`
 	HostLink    string            `json:"host_link,omitempty"`
 	NFTable     bool              `json:"nft_table"`
-	Created     Created           `json:"created"` // host-wide things up made, that down removes
+	Resolv      []ResolvFile      `json:"resolv,omitempty"` // clients' /etc/netns/NS/resolv.conf
+	Created     Created           `json:"created"`          // host-wide things up made, that down removes
 	Ready       bool              `json:"ready"`
 
 	dir string

@@ -93,6 +93,9 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 			return fmt.Errorf("network for %s: %w", m.Name, err)
 		}
 	}
+	if err := st.writeClientResolvs(etcNetns); err != nil {
+		return err
+	}
 	if err := l.startRouter(ctx, st); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"counter/provisioning/anycast"
+	"counter/provisioning/dnswatch"
 	"counter/provisioning/firewall"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
@@ -26,6 +27,7 @@ func Reads() [][]string {
 		oldRedisDropIn, SentinelDropIn, redisconf.FailoverHook, redisconf.OwnedPath, RedisCLIPassword,
 		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
+		dnswatch.TSIGPath, dnswatch.ConfigPath, "/etc/systemd/system/" + dnswatch.ServiceUnitName,
 	}
 	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,
 		filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
@@ -35,7 +37,7 @@ func Reads() [][]string {
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
 		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(sentinelUnit), unitArgv(raid.TimerUnitName),
-		unitArgv(birdUnit), unitArgv(anycast.ServiceUnitName),
+		unitArgv(birdUnit), unitArgv(anycast.ServiceUnitName), unitArgv(dnswatch.ServiceUnitName),
 		firewall.StatusArgv(),
 		sshd.EffectiveArgv(),
 	}

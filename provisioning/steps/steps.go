@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"counter/internal/redisinfo"
+	"counter/provisioning/dnswatch"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/livemaster"
@@ -55,9 +56,13 @@ type Cluster struct {
 	// Sentinel's: the Redis ACL user sentinel, the sentinels' users
 	// sentinel-peer and counterctl (counterd's is CounterdPassword).
 	SentinelPassword, SentinelPeerPassword, SentinelAdminPassword string
-	Packages                                                      PackageSource
-	Redial                                                        Redialer
-	Now                                                           func() time.Time
+	// TSIGSecret signs the DNS watcher's updates (dns.tsig's secret).
+	TSIGSecret string
+	// RTT orders continents for the DNS watcher (ctl/lab's matrix).
+	RTT      []dnswatch.RTT
+	Packages PackageSource
+	Redial   Redialer
+	Now      func() time.Time
 	// LinkTimeout bounds the wait for a replica's replication link.
 	LinkTimeout time.Duration
 	// PollEvery is the pause between polls of a condition.
@@ -110,6 +115,7 @@ func All(c *Cluster) []phase.Step {
 		Sentinel{c: c},
 		Counterd{c: c},
 		Anycast{c: c},
+		DNSWatch{c: c},
 		Firewall{c: c},
 		SSHD{c: c},
 		RAID{c: c},

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"counter/provisioning/dnswatch"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
 	"counter/provisioning/phase"
@@ -82,6 +83,8 @@ func newCluster(t *testing.T, hosts map[string]*fakeHost) *Cluster {
 		CounterdPassword: "counterd-password-0123456789", ReplicationPassword: "replication-password-0123456789",
 		SentinelPassword: "sentinel-password-0123456789", SentinelPeerPassword: "sentinel-peer-password-0123456789",
 		SentinelAdminPassword: "sentinel-admin-password-0123456789",
+		TSIGSecret:            "dHNpZy1zZWNyZXQtZm9yLXRlc3RzLW9ubHk=",
+		RTT:                   []dnswatch.RTT{{A: "eu", B: "na", Ms: 80}},
 		Packages:              fakeDebs{}, Now: func() time.Time { return now },
 		LinkTimeout: 300 * time.Millisecond, PollEvery: 10 * time.Millisecond,
 		Redial: func(_ context.Context, n inventory.Node) (host.Host, io.Closer, error) {

@@ -1,0 +1,80 @@
+package lab
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestClientResolvs: every client namespace gets a resolv.conf naming the
+// lab's DNS server, where `ip netns exec` finds it; down removes the files
+// and the directories it made, and nothing else.
+func TestClientResolvs(t *testing.T) {
+	topo, err := DefaultTopology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	// A namespace directory someone else made stays after down.
+	clients := p.OfKind(KindClient)
+	if len(clients) == 0 {
+		t.Fatal("the default plan has no clients")
+	}
+	keep := filepath.Join(base, clients[0].Netns())
+	if err := os.MkdirAll(keep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st := newState(t.TempDir())
+	st.Plan, st.Zone = p, topo.Zone
+	if err := st.writeClientResolvs(base); err != nil {
+		t.Fatal(err)
+	}
+	dns := p.OfKind(KindDNS)[0].Address.String()
+	for _, c := range clients {
+		b, err := os.ReadFile(filepath.Join(base, c.Netns(), "resolv.conf"))
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if !strings.Contains(string(b), "\nnameserver "+dns+"\n") {
+			t.Errorf("%s: resolv.conf = %q, want nameserver %s", c.Name, b, dns)
+		}
+	}
+	if errs := st.removeResolvs(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, c := range clients {
+		if _, err := os.Stat(filepath.Join(base, c.Netns(), "resolv.conf")); !os.IsNotExist(err) {
+			t.Errorf("%s: resolv.conf left after down (%v)", c.Name, err)
+		}
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("down removed %s, which up did not make: %v", keep, err)
+	}
+	if ents, _ := os.ReadDir(base); len(ents) != 1 {
+		t.Errorf("%d directories left under %s, want only %s", len(ents), base, keep)
+	}
+}
+
+// TestResolvNotOurs: a resolv.conf the lab did not write is not overwritten.
+func TestResolvNotOurs(t *testing.T) {
+	base := t.TempDir()
+	path := filepath.Join(base, "ns", "resolv.conf")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("nameserver 192.0.2.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeResolv(base, "ns", netip.MustParseAddr("10.213.0.2"), "lab.counter.test."); err == nil {
+		t.Error("writeResolv overwrote a resolv.conf that is not the lab's")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "nameserver 192.0.2.1\n" {
+		t.Errorf("resolv.conf = %q, changed", b)
+	}
+}
