@@ -17,3 +17,7 @@ func (s *Store) PromotionFirst() []string {
 
 // Polls is how many times s has read the local node's value and replication state.
 func (s *Store) Polls() int64 { return s.polls.Load() }
+
+// WaitConfirms waits until the presses answered so far are confirmed
+// (confirmLater), for tests whose next step must see that.
+func (s *Store) WaitConfirms() { s.confirms.Wait() }

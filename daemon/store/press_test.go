@@ -63,6 +63,7 @@ func TestUnknownPressReportedOnRetry(t *testing.T) {
 	if v := srv.Do("GET", s.ValueKey()); v != "2" {
 		t.Fatalf("counter after the retry = %v, want 2", v)
 	}
+	s.WaitConfirms()
 	if n := srv.Client().HExists(bg, s.UserKey("olga"), store.FieldUnconfirmed).Val(); n {
 		t.Errorf("%s still set after the retry's answer was delivered", store.FieldUnconfirmed)
 	}

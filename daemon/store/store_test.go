@@ -113,6 +113,7 @@ func TestRegisterSessionIncrement(t *testing.T) {
 		t.Fatalf("%s = %d, %v; want Redis TIME in µs close to %d", store.FieldLastIncrement, last, err, now)
 	}
 
+	s.WaitConfirms()
 	_, err = s.IncrementSession(bg, tok)
 	var soon *store.TooSoonError
 	if !errors.As(err, &soon) || soon.RetryAfter < 23*time.Hour || soon.RetryAfter > 24*time.Hour {
