@@ -41,7 +41,7 @@ func TestLoginsIgnoreCase(t *testing.T) {
 				if code, body := other.post("/inc", form); code != 200 || body != "1" {
 					t.Fatalf("inc as ALICE with alice's password = %d %q, want 200 \"1\"", code, body)
 				}
-				if code, body := other.post("/inc", creds("aLiCe", "alice-password")); code != 429 {
+				if code, body := other.pressAgain(creds("aLiCe", "alice-password")); code != 429 {
 					t.Fatalf("second inc as aLiCe = %d %q, want 429 (one user)", code, body)
 				}
 				return
@@ -58,7 +58,7 @@ func TestLoginsIgnoreCase(t *testing.T) {
 			if code, body := other.post("/inc", nil); code != 200 || body != "1" {
 				t.Fatalf("inc = %d %q, want 200 \"1\"", code, body)
 			}
-			if code, body := alice.post("/inc", nil); code != 429 {
+			if code, body := alice.pressAgain(nil); code != 429 {
 				t.Fatalf("inc from alice's own session = %d %q, want 429 (same user)", code, body)
 			}
 		})

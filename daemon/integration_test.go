@@ -113,7 +113,7 @@ func TestIntegrationReplicaAndMaster(t *testing.T) {
 	if got := readEvent(t, events); got != "1" {
 		t.Fatalf("event after alice's inc = %q, want 1", got)
 	}
-	if code, _ := alice.post("/inc", nil); code != 429 {
+	if code, _ := alice.pressAgain(nil); code != 429 {
 		t.Fatalf("second inc = %d, want 429", code)
 	}
 
@@ -209,7 +209,7 @@ func TestIntegrationPerRequestAuth(t *testing.T) {
 	if code := inc("dave", "dave-password"); code != 200 {
 		t.Errorf("inc with Basic credentials = %d, want 200", code)
 	}
-	if code, _ := u.post("/inc", creds("dave", "dave-password")); code != 429 {
+	if code, _ := u.pressAgain(creds("dave", "dave-password")); code != 429 {
 		t.Errorf("second inc with form credentials = %d, want 429", code)
 	}
 }

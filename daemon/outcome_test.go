@@ -210,6 +210,23 @@ type reply struct {
 	header http.Header
 }
 
+// pressAgain posts a second press of a user who has just pressed. Until
+// the first press's confirmation lands (just after its answer) the second
+// gets the first one's answer again, marked with Counter-Earlier-Press; it
+// presses until that stops (10 s at most) and returns the answer.
+func (u *user) pressAgain(form url.Values) (int, string) {
+	u.t.Helper()
+	var last *reply
+	testutil.Poll(u.t, 10*time.Second, "the first press confirmed", func(context.Context) error {
+		last = u.send("/inc", form)
+		if last.code == 200 && last.header.Get(earlierPressHeader) != "" {
+			return fmt.Errorf("answered with the first press again (%s)", last.body)
+		}
+		return nil
+	})
+	return last.code, last.body
+}
+
 // send posts form as u.post does and keeps the headers.
 func (u *user) send(path string, form url.Values) *reply {
 	u.t.Helper()
