@@ -77,6 +77,18 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
+	// The replication step (next) asks Redis as counterd's ACL user, with
+	// counterd's password file: it must exist before the counterd step,
+	// which since counterd starts after Sentinel runs later. The same file
+	// as that step writes, so it then reports no change.
+	pwDir, err := ensureDir(ctx, h, CounterdDir, 0o750, "root", counterdUser)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	pw, err := h.EnsureFile(ctx, host.File{Path: CounterdPassword, Content: []byte(s.c.CounterdPassword + "\n"), Mode: 0o640, Group: counterdUser, Secret: true})
+	if err != nil {
+		return phase.Result{}, err
+	}
 	conf, err := redisconf.Render(s.params(n, bind))
 	if err != nil {
 		return phase.Result{}, err
@@ -117,7 +129,7 @@ func (s Redis) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	return phase.Collect(append(append(changes, unitChanges...), run...)...), nil
+	return phase.Collect(append(append(changes, pwDir, pw), append(unitChanges, run...)...)...), nil
 }
 
 func (s Redis) params(n inventory.Node, bind []netip.Addr) redisconf.Params {
