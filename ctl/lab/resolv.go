@@ -60,7 +60,14 @@ func (f ResolvFile) remove() error {
 }
 
 // writeClientResolvs gives every client namespace the lab's DNS server.
+// base (/etc/netns) is made if missing, and then removed by down.
 func (st *State) writeClientResolvs(base string) error {
+	if _, err := os.Stat(base); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(base, 0o755); err != nil {
+			return fmt.Errorf("client resolv.conf: %w", err)
+		}
+		st.ResolvBase = base
+	}
 	dns := st.Plan.OfKind(KindDNS)[0]
 	for _, c := range st.Plan.OfKind(KindClient) {
 		f, err := writeResolv(base, c.Netns(), dns.Address, st.Zone)
@@ -83,5 +90,11 @@ func (st *State) removeResolvs() []error {
 		}
 	}
 	st.Resolv = nil
+	if st.ResolvBase != "" {
+		if err := os.Remove(st.ResolvBase); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		st.ResolvBase = ""
+	}
 	return errs
 }

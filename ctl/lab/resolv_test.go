@@ -61,6 +61,30 @@ func TestClientResolvs(t *testing.T) {
 	}
 }
 
+// TestClientResolvsBase: an /etc/netns that up made goes at down.
+func TestClientResolvsBase(t *testing.T) {
+	topo, err := DefaultTopology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(t.TempDir(), "netns")
+	st := newState(t.TempDir())
+	st.Plan, st.Zone = p, topo.Zone
+	if err := st.writeClientResolvs(base); err != nil {
+		t.Fatal(err)
+	}
+	if errs := st.removeResolvs(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if _, err := os.Stat(base); !os.IsNotExist(err) {
+		t.Errorf("%s left after down, which up made (%v)", base, err)
+	}
+}
+
 // TestResolvNotOurs: a resolv.conf the lab did not write is not overwritten.
 func TestResolvNotOurs(t *testing.T) {
 	base := t.TempDir()

@@ -23,8 +23,9 @@ type State struct {
 	Netns       []string          `json:"netns"`
 	HostLink    string            `json:"host_link,omitempty"`
 	NFTable     bool              `json:"nft_table"`
-	Resolv      []ResolvFile      `json:"resolv,omitempty"` // clients' /etc/netns/NS/resolv.conf
-	Created     Created           `json:"created"`          // host-wide things up made, that down removes
+	Resolv      []ResolvFile      `json:"resolv,omitempty"`      // clients' /etc/netns/NS/resolv.conf
+	ResolvBase  string            `json:"resolv_base,omitempty"` // /etc/netns, when up made it
+	Created     Created           `json:"created"`               // host-wide things up made, that down removes
 	Ready       bool              `json:"ready"`
 
 	dir string

@@ -38,6 +38,10 @@ type Config struct {
 	Sentinel   string `json:"sentinel"` // the local sentinel, host:port
 	Nodes      []Node `json:"nodes"`
 	RTT        []RTT  `json:"rtt,omitempty"` // between continents; none: inventory order
+	// TLSCertSHA256 is the node's Redis certificate's digest, unused by the
+	// watcher: a renewed certificate changes this file, so provision
+	// restarts the watcher, which gets the new one through LoadCredential.
+	TLSCertSHA256 string `json:"tls_cert_sha256,omitempty"`
 }
 
 // Node is one cluster node as the watcher sees it.

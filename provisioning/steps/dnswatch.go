@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -45,11 +46,15 @@ func (s DNSWatch) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if s.c.TSIGSecret == "" {
 		return phase.Result{}, fmt.Errorf("dns watcher on %s: no TSIG secret (dns.tsig)", n.Name)
 	}
-	conf, err := s.config(n.Name)
+	paths := redisconf.DebianPaths()
+	cert, _, err := readFile(ctx, h, paths.TLSCertFile)
 	if err != nil {
 		return phase.Result{}, err
 	}
-	paths := redisconf.DebianPaths()
+	conf, err := s.config(n.Name, cert)
+	if err != nil {
+		return phase.Result{}, err
+	}
 	unit, err := dnswatch.ServiceUnit(dnswatch.UnitParams{
 		SentinelPasswordFile: sentinel.PasswordFile,
 		TLSCertFile:          paths.TLSCertFile, TLSKeyFile: paths.TLSKeyFile, TLSCAFile: paths.TLSCAFile,
@@ -86,7 +91,7 @@ func (s DNSWatch) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 }
 
 // config is node self's watcher configuration.
-func (s DNSWatch) config(self string) ([]byte, error) {
+func (s DNSWatch) config(self string, cert []byte) ([]byte, error) {
 	inv := s.c.Inv
 	me, ok := inv.Node(self)
 	if !ok {
@@ -103,6 +108,9 @@ func (s DNSWatch) config(self string) ([]byte, error) {
 		// The node's own sentinel, on its address (Sentinel binds no loopback).
 		Sentinel: netip.AddrPortFrom(ma, redisconf.SentinelPort).String(),
 		RTT:      s.c.RTT,
+	}
+	if len(cert) > 0 {
+		c.TLSCertSHA256 = fmt.Sprintf("%x", sha256.Sum256(cert))
 	}
 	if inv.Anycast.Address.IsValid() {
 		c.Anycast = inv.Anycast.Address.String()

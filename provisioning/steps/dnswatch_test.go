@@ -2,11 +2,13 @@ package steps
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"counter/provisioning/dnswatch"
 	"counter/provisioning/phase"
+	"counter/provisioning/redisconf"
 )
 
 const dnsWatchUnitPath = "/etc/systemd/system/" + dnswatch.ServiceUnitName
@@ -75,5 +77,32 @@ func TestDNSWatchNeedsTSIG(t *testing.T) {
 	rep := provision(c, hosts, false)
 	if rep.Err() == nil || !strings.Contains(rep.Err().Error(), "TSIG") {
 		t.Errorf("provision without a TSIG secret: %v, want an error naming it", rep.Err())
+	}
+}
+
+// TestDNSWatchRestartsOnNewCert: the unit gets the node's Redis TLS files
+// through LoadCredential, a copy made at start; a renewed certificate must
+// restart the watcher, on that node only.
+func TestDNSWatchRestartsOnNewCert(t *testing.T) {
+	hosts := newHosts()
+	c := newCluster(t, hosts)
+	if rep := provision(c, hosts, false); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	certPath := redisconf.DebianPaths().TLSCertFile
+	f := hosts["na"].st.files[certPath]
+	f.content = []byte("not the certificate provision issued\n")
+	hosts["na"].st.files[certPath] = f
+	for _, h := range hosts {
+		h.st.restarts = nil
+	}
+	if rep := provision(c, hosts, false); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	for name, h := range hosts {
+		restarted := slices.Contains(h.st.restarts, dnswatch.ServiceUnitName)
+		if restarted != (name == "na") {
+			t.Errorf("%s: watcher restarted = %v (restarts %v), want %v", name, restarted, h.st.restarts, name == "na")
+		}
 	}
 }
