@@ -17,6 +17,7 @@ import (
 // inventory, then adds it: the master's firewall must admit it (its
 // replication link comes up only then) and node add must say it is ready.
 func TestNodeAddLab(t *testing.T) {
+	labtest.Unproven(t, "changed for Sentinel (the sentinel step now runs on the other nodes too) and not run since")
 	labtest.Require(t, "NODE ADD E2E", "curl")
 	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
 	e.bin = labtest.BuildCounterctl(t)

@@ -45,3 +45,16 @@ func BuildCounterctl(tb testing.TB) string {
 	}
 	return bin
 }
+
+// UnprovenEnv runs the lab tests that Unproven keeps out of `make test`.
+const UnprovenEnv = "COUNTER_LAB_UNPROVEN"
+
+// Unproven skips, loudly, a lab test that has not yet passed on the lab
+// (why says what is known), unless UnprovenEnv is 1: CI must not turn red
+// on a test nobody has seen pass, and it must not pass quietly either.
+func Unproven(tb testing.TB, why string) {
+	tb.Helper()
+	if os.Getenv(UnprovenEnv) != "1" {
+		tb.Skipf("SKIPPING, NOT YET PROVEN ON THE LAB (%s=1 runs it): %s", UnprovenEnv, why)
+	}
+}
