@@ -24,7 +24,7 @@ func Reads() [][]string {
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
 		RedisDropIn, SentinelDropIn, redisconf.FailoverHook,
-		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile, ProvisionRedisPassword,
+		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
 	}
 	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,14 +15,8 @@ import (
 // DefaultLinkTimeout bounds the wait for a replica's first sync.
 const DefaultLinkTimeout = 90 * time.Second
 
-// ProvisionRedisPassword is provision's own root-only copy of the counterd
-// ACL user's password, which its checks of Redis log in with. Not counterd's
-// file (CounterdPassword): the counterd step writes that one after the
-// replication step, and a change to it is what restarts counterd.
-const ProvisionRedisPassword = "/etc/counter/redis-counterd.pass"
-
 // redisCLIScript runs redis-cli on the node's Unix socket as the counterd
-// ACL user, with the password from provision's copy in REDISCLI_AUTH:
+// ACL user, with the password from counterd's own file in REDISCLI_AUTH:
 // it never appears in an argv, a log, or leaves the node.
 const redisCLIScript = `REDISCLI_AUTH=$(cat -- "$1") || exit 2
 export REDISCLI_AUTH
@@ -33,13 +26,12 @@ exec redis-cli --no-auth-warning -s "$sock" --user counterd "$@"`
 
 // redisCLIArgv runs redis-cli with args against the node's Redis.
 func redisCLIArgv(args ...string) []string {
-	return append([]string{"sh", "-c", redisCLIScript, "sh", ProvisionRedisPassword, redisconf.DebianPaths().UnixSocket}, args...)
+	return append([]string{"sh", "-c", redisCLIScript, "sh", CounterdPassword, redisconf.DebianPaths().UnixSocket}, args...)
 }
 
 // Replication waits until Redis answers as the node's role: the master as
 // master, the others with master_link_status:up, so a run that ends green
-// has a replicating cluster. It changes nothing but the password copy it
-// asks Redis with (ProvisionRedisPassword).
+// has a replicating cluster. It changes nothing.
 type Replication struct{ c *Cluster }
 
 // Title names the step in reports.
@@ -60,16 +52,6 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 	if timeout <= 0 {
 		timeout = DefaultLinkTimeout
 	}
-	var changes []*host.Change
-	dir, err := ensureDir(ctx, h, filepath.Dir(ProvisionRedisPassword), 0o755, "root", "root")
-	if err != nil {
-		return phase.Result{}, err
-	}
-	pass, err := h.EnsureFile(ctx, host.File{Path: ProvisionRedisPassword, Content: []byte(s.c.CounterdPassword + "\n"), Mode: 0o600, Secret: true})
-	if err != nil {
-		return phase.Result{}, err
-	}
-	changes = append(changes, dir, pass)
 	err = s.c.wait(ctx, timeout, func(ctx context.Context) (bool, string, error) {
 		// Not batched (see Reads): every poll asks Redis as it is now, not
 		// as it was before the master's steps ran.
@@ -93,7 +75,7 @@ func (s Replication) Run(ctx context.Context, h host.Host) (phase.Result, error)
 	if err != nil {
 		return phase.Result{}, fmt.Errorf("redis on %s: %w", n.Name, err)
 	}
-	return phase.Collect(changes...), nil
+	return phase.Result{Status: phase.OK}, nil
 }
 
 func firstLine(b []byte) string {
