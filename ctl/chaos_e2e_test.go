@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -406,11 +408,19 @@ func (r *chaosRun) dataNodes() []string {
 func (r *chaosRun) converged(within time.Duration) int64 {
 	r.t.Helper()
 	var v int64
-	c := &http.Client{Timeout: 3 * time.Second}
+	// The nodes serve HTTPS (port 80 redirects), with the lab CA's certificates.
+	pem, err := os.ReadFile(filepath.Join(r.inv.PKIDir, "ca.crt"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer c.CloseIdleConnections()
 	testutil.Poll(r.t, within, "every node shows the same value", func(ctx context.Context) error {
 		vals := map[string]int64{}
 		for _, n := range r.inv.Ordered() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.Address+"/getvalue", nil)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+n.Address+"/getvalue", nil)
 			resp, err := c.Do(req)
 			if err != nil {
 				return err
@@ -453,7 +463,7 @@ func (r *chaosRun) startLoad() []*loadProc {
 	byContinent := map[string][]string{}
 	var all []string
 	for _, n := range r.inv.Ordered() {
-		nodes[n.Name] = "http://" + n.Address
+		nodes[n.Name] = "https://" + n.Address
 		byContinent[n.Continent] = append(byContinent[n.Continent], n.Name)
 		all = append(all, n.Name)
 	}
@@ -468,7 +478,8 @@ func (r *chaosRun) startLoad() []*loadProc {
 		reg := append(append([]string{}, all[i%len(all):]...), all[:i%len(all)]...)
 		cfg := load.Config{Client: cont, Nodes: nodes, Prefix: r.prefix, Password: "chaos-password-1",
 			Users: usersPerClient, Register: reg, Press: byContinent[cont], Read: byContinent[cont],
-			Duration: loadDuration, Settle: loadSettle, ReadEvery: 500 * time.Millisecond, Timeout: 15 * time.Second}
+			Duration: loadDuration, Settle: loadSettle, ReadEvery: 500 * time.Millisecond, Timeout: 15 * time.Second,
+			CAFile: filepath.Join(r.inv.PKIDir, "ca.crt")}
 		b, err := json.Marshal(cfg)
 		if err != nil {
 			t.Fatal(err)
