@@ -27,6 +27,7 @@ import (
 // router applies that node's delay), and when counterd stops on a node its
 // client moves to the next-nearest node within 10 s, and back after start.
 func TestAnycastLab(t *testing.T) {
+	labtest.Unproven(t, "its last run (CI, after HTTPS, Sentinel and the DNS watcher were merged) failed: a ping after client-na moved to the master still showed na's 15 ms, not the master's 90 ms")
 	labtest.Require(t, "ANYCAST E2E", "curl", "ping")
 	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
 	e.bin = labtest.BuildCounterctl(t)
@@ -159,10 +160,10 @@ func TestAnycastLab(t *testing.T) {
 		if !closest(cm, d)[got] {
 			t.Errorf("%s: ping %s is not the delay to %s (%s): the delay router does not follow the route", c, d, got, rtt.PairRTT(cm, mustMember(t, st, got)))
 		}
-		if out, err := e.lab(time.Minute, "exec", c, "--", "curl", "-fsS", "-m", "10", "http://"+ac.Address.String()+"/getvalue"); err != nil {
+		if out, err := e.lab(time.Minute, "exec", c, "--", "curl", "-fsS", "-m", "10", "https://"+ac.Address.String()+"/getvalue"); err != nil {
 			t.Errorf("%s: GET /getvalue on the anycast address: %v", c, err)
 		} else {
-			t.Logf("%s: GET http://%s/getvalue = %q", c, ac.Address, out)
+			t.Logf("%s: GET https://%s/getvalue = %q", c, ac.Address, out)
 		}
 	}
 
