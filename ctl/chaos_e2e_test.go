@@ -6,16 +6,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -407,42 +403,7 @@ func (r *chaosRun) dataNodes() []string {
 // same value, and returns it.
 func (r *chaosRun) converged(within time.Duration) int64 {
 	r.t.Helper()
-	var v int64
-	// The nodes serve HTTPS (port 80 redirects), with the lab CA's certificates.
-	pem, err := os.ReadFile(filepath.Join(r.inv.PKIDir, "ca.crt"))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
-	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	defer c.CloseIdleConnections()
-	testutil.Poll(r.t, within, "every node shows the same value", func(ctx context.Context) error {
-		vals := map[string]int64{}
-		for _, n := range r.inv.Ordered() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+n.Address+"/getvalue", nil)
-			resp, err := c.Do(req)
-			if err != nil {
-				return err
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			x, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-			if err != nil || resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("%s: %d %q", n.Name, resp.StatusCode, b)
-			}
-			vals[n.Name] = x
-		}
-		first := true
-		for _, x := range vals {
-			if !first && x != v {
-				return fmt.Errorf("values differ: %v", vals)
-			}
-			v, first = x, false
-		}
-		return nil
-	})
-	return v
+	return valueEverywhere(r.t, r.inv, within)
 }
 
 // loadProc is one client's `counterctl lab load`, tracked by its pid.

@@ -215,7 +215,7 @@ var writePauseRE = regexp.MustCompile(`writes were paused for (\S+)`)
 
 func checkFailoverUnderLoad(t *testing.T, e *e2e, inv *inventory.Inventory, master, mirror inventory.Node) {
 	lp := startPressLoad(t, e, inv)
-	before := valueEverywhere(t, inv)
+	before := valueEverywhere(t, inv, 3*time.Minute)
 	lp.start(t)
 	first := time.Now()
 	// The presses are spread over the load's duration: switch once a third
@@ -245,7 +245,7 @@ func checkFailoverUnderLoad(t *testing.T, e *e2e, inv *inventory.Inventory, mast
 		}
 	}
 	recs := lp.finish(t)
-	win.Final = valueEverywhere(t, inv)
+	win.Final = valueEverywhere(t, inv, 3*time.Minute)
 	res := chaos.Analyze("failover --to mirror and back", recs, win)
 	t.Logf("%s\n%s\nacknowledged %d, unknown %d, errors %v, failed on %v", chaos.TableHeader, res.Row(), res.Acked, res.Unknown, res.Errors, res.FailedOn)
 	if res.Acked == 0 {
@@ -377,7 +377,7 @@ func (lp *pressLoad) finish(t *testing.T) []load.Record {
 
 // valueEverywhere polls every node's /getvalue over HTTPS from the host
 // until all answer the same value, and returns it.
-func valueEverywhere(t *testing.T, inv *inventory.Inventory) int64 {
+func valueEverywhere(t *testing.T, inv *inventory.Inventory, within time.Duration) int64 {
 	t.Helper()
 	pem, err := os.ReadFile(filepath.Join(inv.PKIDir, "ca.crt"))
 	if err != nil {
@@ -390,7 +390,7 @@ func valueEverywhere(t *testing.T, inv *inventory.Inventory) int64 {
 	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	defer c.CloseIdleConnections()
 	var v int64
-	testutil.Poll(t, 3*time.Minute, "every node shows the same value", func(ctx context.Context) error {
+	testutil.Poll(t, within, "every node shows the same value", func(ctx context.Context) error {
 		vals := map[string]int64{}
 		for _, n := range inv.Ordered() {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+n.Address+"/getvalue", nil)
