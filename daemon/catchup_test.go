@@ -117,3 +117,22 @@ func firstEvent(t *testing.T, base string) <-chan string {
 	}()
 	return out
 }
+
+// TestFirstVisitorAfterStartGetsThePage: counterd on a Redis that answers
+// has its value before it serves, so a visitor arriving the moment it starts
+// gets the page, not "catching up" (a browser test in CI got that page).
+func TestFirstVisitorAfterStartGetsThePage(t *testing.T) {
+	rd := redistest.Start(t)
+	rd.Do("SET", "counter:value", 42)
+	for i := range 5 {
+		base := counterd(t, rd, rd)
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("start %d: first GET / = %d, want 200", i+1, resp.StatusCode)
+		}
+	}
+}

@@ -48,8 +48,10 @@ value as Server-Sent Events; **POST /register**, **POST /** (log in),
 **POST /inc**, **POST /logout**; **GET /healthz**, **GET /readyz**. **GET /readyz** fails once the value is older than **--max-staleness**,
 except, with **--sentinels**, on a replica whose master a majority of the
 sentinels see down (the value was fresh when it was last seen): nobody can
-write, so the replica stays ready and says so. A node with no current value (just started,
-or on a replica that has not synced since its Redis started) answers **GET /**
+write, so the replica stays ready and says so. At start counterd waits up to
+**--redis-timeout** and one poll for its first value before it serves. A node with no
+current value (Redis not answering yet, or a replica that has not synced since its
+Redis started) answers **GET /**
 and **GET /getvalue** with 503 and **Retry-After** "catching up", and holds
 **GET /events** until it has one. Prometheus
 **GET /metrics** is served only on the **--metrics-listen** address, never on

@@ -65,6 +65,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Running, error) 
 		d.Close()
 		return nil, err
 	}
+	// Connections that arrive meanwhile wait in the listener's backlog: for a
+	// moment after a start they get the page a little late, not "catching up".
+	// A replica still syncing, or a Redis that is down, is not waited for.
+	wctx, cancel := context.WithTimeout(ctx, cfg.RedisTimeout+pollInterval(cfg.MaxStaleness))
+	if !st.WaitCurrent(wctx) {
+		log.Warn("serving before a value is confirmed by redis: pages and /getvalue answer 503 catching up until it is")
+	}
+	cancel()
 	log.Info("counterd starting", "version", buildinfo.String(), "redis", redact(cfg.Redis),
 		"master", redact(cfg.Master), "sentinels", cfg.Sentinels, "master_name", cfg.MasterName, "auth_mode", cfg.AuthMode, "max_staleness", cfg.MaxStaleness)
 	r := &Running{d: d, done: make(chan error, 1),

@@ -211,6 +211,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		pollNow:   make(chan struct{}, 1),
 		ends:      newSessionEnds(maxPendingEnds),
 	}
+	s.held.current = make(chan struct{})
 	s.local = redis.NewClient(localOpts)
 	switch {
 	case len(o.Sentinels) > 0:

@@ -24,8 +24,10 @@ type snapshot struct {
 type held struct {
 	snap atomic.Pointer[snapshot]
 
-	mu     sync.Mutex
-	pubSeq uint64 // count of PUBLISH messages applied
+	mu        sync.Mutex
+	pubSeq    uint64        // count of PUBLISH messages applied
+	current   chan struct{} // closed once a value is first confirmed (see WaitCurrent)
+	closedCur bool
 }
 
 // Value returns the counter and when the local node was last known to be in
@@ -40,6 +42,18 @@ func (s *Store) Value() (v int64, confirmed time.Time) {
 
 // Ready reports whether the value has been read from Redis at least once.
 func (s *Store) Ready() bool { return s.held.snap.Load() != nil }
+
+// WaitCurrent waits until Value has a confirmed value or ctx ends, and says
+// which. counterd waits briefly for it before serving, so the first visitors
+// after a start get the page, not "catching up".
+func (s *Store) WaitCurrent(ctx context.Context) bool {
+	select {
+	case <-s.held.current:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // applyPublished takes a value from the channel. The counter only grows, so
 // an older message arriving after a newer poll is ignored. A message proves
@@ -88,6 +102,10 @@ func (s *Store) pubSeq() uint64 {
 // store publishes next; called with held.mu held.
 func (s *Store) store(old *snapshot, next snapshot) {
 	s.held.snap.Store(&next)
+	if !s.held.closedCur && !next.confirmed.IsZero() {
+		s.held.closedCur = true
+		close(s.held.current)
+	}
 	if old == nil || old.value != next.value {
 		select {
 		case s.kick <- struct{}{}:
