@@ -57,29 +57,9 @@ protocol bgp node {
 }
 `
 
-func cmd(t *testing.T, argv ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
-	return string(out)
-}
-
 // newNetns makes ctr-any-<id>-<suffix>, removed when the test ends, also on failure.
 func newNetns(t *testing.T, id, suffix string) string {
-	t.Helper()
-	name := "ctr-any-" + id + "-" + suffix
-	cmd(t, "ip", "netns", "add", name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("remove namespace %s: %v: %s", name, err, out)
-		}
-	})
-	cmd(t, "ip", "-n", name, "link", "set", "lo", "up")
-	return name
+	return testutil.NewNetns(t, "ctr-any-"+id+"-"+suffix)
 }
 
 // startBird runs bird in the foreground inside ns and stops it by pid when
@@ -127,7 +107,7 @@ func startBird(t *testing.T, ns, name string, conf []byte) Bird {
 // kernelRoute is the router's kernel route to the anycast /32, "" if none.
 func kernelRoute(t *testing.T, ns string) string {
 	t.Helper()
-	return strings.TrimSpace(cmd(t, "ip", "-n", ns, "route", "show", anycastIP.String()+"/32"))
+	return strings.TrimSpace(testutil.Run(t, "ip", "-n", ns, "route", "show", anycastIP.String()+"/32"))
 }
 
 // TestBirdAnnouncesWhileReady runs the provisioned bird.conf on real bird2
@@ -143,12 +123,12 @@ func TestBirdAnnouncesWhileReady(t *testing.T) {
 
 	id := testutil.RandHex(t, 3)
 	nodeNS, routerNS := newNetns(t, id, "node"), newNetns(t, id, "rtr")
-	cmd(t, "ip", "-n", nodeNS, "link", "add", "up0", "type", "veth", "peer", "name", "down0", "netns", routerNS)
-	cmd(t, "ip", "-n", nodeNS, "addr", "add", nodeAddr.String()+"/30", "dev", "up0")
-	cmd(t, "ip", "-n", nodeNS, "link", "set", "up0", "up")
-	cmd(t, "ip", "-n", nodeNS, "addr", "add", anycastIP.String()+"/32", "dev", "lo")
-	cmd(t, "ip", "-n", routerNS, "addr", "add", routerAddr.String()+"/30", "dev", "down0")
-	cmd(t, "ip", "-n", routerNS, "link", "set", "down0", "up")
+	testutil.Run(t, "ip", "-n", nodeNS, "link", "add", "up0", "type", "veth", "peer", "name", "down0", "netns", routerNS)
+	testutil.Run(t, "ip", "-n", nodeNS, "addr", "add", nodeAddr.String()+"/30", "dev", "up0")
+	testutil.Run(t, "ip", "-n", nodeNS, "link", "set", "up0", "up")
+	testutil.Run(t, "ip", "-n", nodeNS, "addr", "add", anycastIP.String()+"/32", "dev", "lo")
+	testutil.Run(t, "ip", "-n", routerNS, "addr", "add", routerAddr.String()+"/30", "dev", "down0")
+	testutil.Run(t, "ip", "-n", routerNS, "link", "set", "down0", "up")
 
 	conf, err := RenderBirdConf(BirdParams{
 		RouterID: nodeAddr, ASN: nodeASN, Address: anycastIP,

@@ -67,7 +67,7 @@ func (r *planRunner) fire() {
 	if r.armed == nil {
 		r.t.Fatal("no rollback was armed")
 	}
-	run(r.t, inNetns(r.ns, r.armed...)...)
+	testutil.Run(r.t, inNetns(r.ns, r.armed...)...)
 	r.armed = nil
 }
 

@@ -66,9 +66,9 @@ func TestBootLoadsDebianConfWithOurTable(t *testing.T) {
 		}
 	}
 	confPath := filepath.Join(dir, "nftables.conf")
-	run(t, inNetns(ns, "nft", "-f", confPath)...)
-	run(t, inNetns(ns, "nft", "-f", confPath)...) // a reload
-	tables := run(t, inNetns(ns, "nft", "list", "tables")...)
+	testutil.Run(t, inNetns(ns, "nft", "-f", confPath)...)
+	testutil.Run(t, inNetns(ns, "nft", "-f", confPath)...) // a reload
+	tables := testutil.Run(t, inNetns(ns, "nft", "list", "tables")...)
 	if tables != "table inet filter\ntable inet "+Table+"\n" {
 		t.Errorf("tables after loading the conf twice = %q, want Debian's filter and ours", tables)
 	}

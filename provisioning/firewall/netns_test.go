@@ -103,30 +103,10 @@ func requireNetAdmin(t *testing.T) {
 	testutil.NeedTool(t, "nft", "nftables")
 }
 
-func run(t *testing.T, argv ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
-	return string(out)
-}
-
 // newNetns makes a namespace named ctr-fwt-<id>-<suffix>, removed when
 // the test ends, also on failure.
 func newNetns(t *testing.T, id, suffix string) string {
-	t.Helper()
-	name := "ctr-fwt-" + id + "-" + suffix
-	run(t, "ip", "netns", "add", name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("remove namespace %s: %v: %s", name, err, out)
-		}
-	})
-	run(t, "ip", "-n", name, "link", "set", "lo", "up")
-	return name
+	return testutil.NewNetns(t, "ctr-fwt-"+id+"-"+suffix)
 }
 
 // inNetns returns argv run inside the namespace.

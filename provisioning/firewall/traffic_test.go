@@ -28,7 +28,7 @@ func newPair(t *testing.T) pair {
 	v4, v6 := freeSubnets(t)
 	p := pair{a: newNetns(t, id, "a"), b: newNetns(t, id, "b")}
 	la, lb := "ctr"+id+"a", "ctr"+id+"b"
-	run(t, "ip", "-n", p.a, "link", "add", la, "type", "veth", "peer", "name", lb, "netns", p.b)
+	testutil.Run(t, "ip", "-n", p.a, "link", "add", la, "type", "veth", "peer", "name", lb, "netns", p.b)
 	host := func(i int) [2]netip.Addr {
 		a4 := v4.Addr().As4()
 		a4[3] += byte(i)
@@ -39,11 +39,11 @@ func newPair(t *testing.T) pair {
 	p.node, p.master, p.mirror, p.other, p.outsider, p.admin = host(1), host(2), host(3), host(4), host(5), host(6)
 	addrs := func(ns, link string, hs ...[2]netip.Addr) {
 		for _, h := range hs {
-			run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("%s/%d", h[0], v4.Bits()), "dev", link)
+			testutil.Run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("%s/%d", h[0], v4.Bits()), "dev", link)
 			// nodad: the address is usable at once instead of after DAD.
-			run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("%s/%d", h[1], v6.Bits()), "dev", link, "nodad")
+			testutil.Run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("%s/%d", h[1], v6.Bits()), "dev", link, "nodad")
 		}
-		run(t, "ip", "-n", ns, "link", "set", link, "up")
+		testutil.Run(t, "ip", "-n", ns, "link", "set", link, "up")
 	}
 	addrs(p.a, la, p.node)
 	addrs(p.b, lb, p.master, p.mirror, p.other, p.outsider, p.admin)
@@ -51,7 +51,7 @@ func newPair(t *testing.T) pair {
 	// solicitations get lost and a connect takes a 1 s retransmission.
 	for _, nl := range [][2]string{{p.a, la}, {p.b, lb}} {
 		testutil.Eventually(t, 5*time.Second, fmt.Sprintf("IPv6 addresses of %s in %s not tentative", nl[1], nl[0]), func() bool {
-			return strings.TrimSpace(run(t, "ip", "-n", nl[0], "-6", "addr", "show", "dev", nl[1], "tentative")) == ""
+			return strings.TrimSpace(testutil.Run(t, "ip", "-n", nl[0], "-6", "addr", "show", "dev", nl[1], "tentative")) == ""
 		})
 	}
 	return p
@@ -65,7 +65,7 @@ func freeSubnets(t *testing.T) (netip.Prefix, netip.Prefix) {
 	var routes []netip.Prefix
 	for _, fam := range []string{"-4", "-6"} {
 		var rs []struct{ Dst string }
-		if err := json.Unmarshal([]byte(run(t, "ip", "-j", fam, "route", "show", "table", "all")), &rs); err != nil {
+		if err := json.Unmarshal([]byte(testutil.Run(t, "ip", "-j", fam, "route", "show", "table", "all")), &rs); err != nil {
 			t.Fatalf("parse ip -j route: %v", err)
 		}
 		for _, r := range rs {
@@ -190,17 +190,17 @@ func TestReplicaRulesetInNamespaces(t *testing.T) {
 	}
 	// With the neighbour caches flushed, an IPv6 ping needs neighbour
 	// discovery both ways through the ruleset.
-	run(t, "ip", "-n", p.a, "neigh", "flush", "all")
-	run(t, "ip", "-n", p.b, "neigh", "flush", "all")
+	testutil.Run(t, "ip", "-n", p.a, "neigh", "flush", "all")
+	testutil.Run(t, "ip", "-n", p.b, "neigh", "flush", "all")
 	for fam := range p.outsider {
 		ping(t, p.b, p.outsider[fam], p.node[fam])
 	}
 
-	tables := run(t, inNetns(p.a, "nft", "list", "tables")...)
+	tables := testutil.Run(t, inNetns(p.a, "nft", "list", "tables")...)
 	if strings.Count(tables, "table inet "+Table+"\n") != 1 || !strings.Contains(tables, "table inet ctr_admin\n") {
 		t.Errorf("tables after two applies = %q, want one inet %s and the admin's ctr_admin", tables, Table)
 	}
-	dropped, err := ParseDropped([]byte(run(t, inNetns(p.a, StatusArgv()...)...)))
+	dropped, err := ParseDropped([]byte(testutil.Run(t, inNetns(p.a, StatusArgv()...)...)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +225,5 @@ func nftFile(t *testing.T, ns, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run(t, inNetns(ns, "nft", "-f", path)...)
+	testutil.Run(t, inNetns(ns, "nft", "-f", path)...)
 }
