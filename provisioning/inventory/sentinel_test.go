@@ -30,13 +30,8 @@ func TestLoadRejectsSentinel(t *testing.T) {
 	}
 }
 
-// TestPromotionPriority: defaults put the master's datacentre first and
-// leave the replicas equal, so the replication offset decides among them;
-// an explicit value, 0 included, wins.
-func TestPromotionPriority(t *testing.T) {
-	t.Setenv("HOME", t.TempDir())
-	dir := t.TempDir()
-	yml := `cluster: counter
+// eu2 is an inventory of the master and its mirror in eu; tests add replicas.
+const eu2 = `cluster: counter
 dns: {zone: counter.example.net, server: 192.0.2.53, tsig: {name: update., algorithm: hmac-sha256, secret_env: T}}
 admin_networks: [192.0.2.0/24]
 secrets:
@@ -48,7 +43,15 @@ secrets:
 nodes:
   - {name: master, address: 192.0.2.10, continent: eu, role: master}
   - {name: mirror, address: 192.0.2.11, continent: eu, role: mirror}
-  - {name: na, address: 192.0.2.20, continent: na, role: replica}
+`
+
+// TestPromotionPriority: defaults put the master's datacentre first and
+// leave the replicas equal, so the replication offset decides among them;
+// an explicit value, 0 included, wins.
+func TestPromotionPriority(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	yml := eu2 + `  - {name: na, address: 192.0.2.20, continent: na, role: replica}
   - {name: sa, address: 192.0.2.30, continent: sa, role: replica, promotion_priority: 0}
   - {name: asia, address: 192.0.2.40, continent: asia, role: replica, promotion_priority: 50}
   - {name: africa, address: 192.0.2.50, continent: africa, role: replica}
@@ -78,19 +81,7 @@ nodes:
 func TestSentinelQuorumSmallClusters(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	dir := t.TempDir()
-	yml := `cluster: counter
-dns: {zone: counter.example.net, server: 192.0.2.53, tsig: {name: update., algorithm: hmac-sha256, secret_env: T}}
-admin_networks: [192.0.2.0/24]
-secrets:
-  redis_counterd_password: {env: A}
-  redis_replication_password: {env: B}
-  redis_sentinel_password: {env: B_S1}
-  sentinel_peer_password: {env: B_S2}
-  sentinel_counterctl_password: {env: B_S3}
-nodes:
-  - {name: master, address: 192.0.2.10, continent: eu, role: master}
-  - {name: mirror, address: 192.0.2.11, continent: eu, role: mirror}
-`
+	yml := eu2
 	path := filepath.Join(dir, "inv.yaml")
 	three := yml + "  - {name: na, address: 192.0.2.20, continent: na, role: replica}\n"
 	if err := os.WriteFile(path, []byte(three), 0o600); err != nil {
