@@ -3,6 +3,7 @@
 # physical floor of the lab's WAN matrix (docs/geobench.md explains it all).
 #   1. if no lab is up in LAB_STATE: counterctl lab up, then provision from
 #      this tree (and lab down at the end, also on failure)
+#      and publish its names (dns publish)
 #   2. counterctl geobench: one probe per continent, run in the continent's
 #      client namespace; rewrites the results in docs/geobench.md and
 #      docs/geobench.png
@@ -35,6 +36,10 @@ provision() {
   echo "== provision from this tree"
   (cd "$ROOT" && "$CTL" provision -i "$STATE/inventory.yaml") >"$work/provision.log" 2>&1 ||
     { cat "$work/provision.log" >&2; echo "geobench: provision failed" >&2; exit 1; }
+  # As make demo does: the names pages resolve (docs/dns.md).
+  echo "== dns publish"
+  (cd "$ROOT" && "$CTL" dns publish -i "$STATE/inventory.yaml") >"$work/dns.log" 2>&1 ||
+    { cat "$work/dns.log" >&2; echo "geobench: dns publish failed" >&2; exit 1; }
 }
 
 if [ ! -e "$STATE/lab.json" ]; then
