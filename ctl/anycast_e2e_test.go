@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -28,26 +26,7 @@ import (
 // client moves to the next-nearest node within 10 s, and back after start.
 func TestAnycastLab(t *testing.T) {
 	labtest.Unproven(t, "its last run (CI, after HTTPS, Sentinel and the DNS watcher were merged) failed: a ping after client-na moved to the master still showed na's 15 ms, not the master's 90 ms")
-	labtest.Require(t, "ANYCAST E2E", "curl", "ping")
-	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
-	e.bin = labtest.BuildCounterctl(t)
-	buildDeb(t, e.debDir)
-	traceBefore := labtest.TraceBefore(t)
-	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
-			if _, err := e.lab(2*time.Minute, "down"); err != nil {
-				t.Errorf("cleanup: %v", err)
-			} else {
-				labtest.CheckNoTrace(t, traceBefore, e.stateDir)
-			}
-		}
-	})
-	if out, err := e.lab(6*time.Minute, "up"); err != nil {
-		t.Fatal(err)
-	} else {
-		t.Logf("lab up:\n%s", out)
-	}
-	e.inv = filepath.Join(e.stateDir, "inventory.yaml")
+	e := upLab(t, "ANYCAST E2E", "curl", "ping")
 	if out, took, err := e.provision(8 * time.Minute); err != nil {
 		t.Fatal(err)
 	} else {

@@ -18,26 +18,8 @@ import (
 // replication link comes up only then) and node add must say it is ready.
 func TestNodeAddLab(t *testing.T) {
 	labtest.Unproven(t, "changed for Sentinel (the sentinel step now runs on the other nodes too) and not run since")
-	labtest.Require(t, "NODE ADD E2E", "curl")
-	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
-	e.bin = labtest.BuildCounterctl(t)
-	buildDeb(t, e.debDir)
-	traceBefore := labtest.TraceBefore(t)
-	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
-			if _, err := e.lab(2*time.Minute, "down"); err != nil {
-				t.Errorf("cleanup: %v", err)
-			} else {
-				labtest.CheckNoTrace(t, traceBefore, e.stateDir)
-			}
-		}
-	})
-	if out, err := e.lab(6*time.Minute, "up"); err != nil {
-		t.Fatal(err)
-	} else {
-		t.Logf("lab up:\n%s", out)
-	}
-	full := filepath.Join(e.stateDir, "inventory.yaml")
+	e := upLab(t, "NODE ADD E2E", "curl")
+	full := e.inv
 	inv, err := inventory.Load(full)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,36 @@ type e2e struct {
 	debDir   string // the .deb provision installs
 }
 
+// upLab is every lab test's start: it skips loudly unless root and tools are
+// there, builds counterctl and the .deb provision installs, boots the lab
+// (brought down when the test ends, also on failure, checking that nothing
+// of it is left) and points e.inv at the lab's inventory.
+func upLab(t *testing.T, what string, tools ...string) *e2e {
+	t.Helper()
+	labtest.Require(t, what, tools...)
+	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
+	e.bin = labtest.BuildCounterctl(t)
+	buildDeb(t, e.debDir)
+	traceBefore := labtest.TraceBefore(t)
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
+			if _, err := e.lab(2*time.Minute, "down"); err != nil {
+				t.Errorf("cleanup: %v", err)
+			} else {
+				labtest.CheckNoTrace(t, traceBefore, e.stateDir)
+			}
+		}
+	})
+	start := time.Now()
+	out, err := e.lab(6*time.Minute, "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("lab up took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
+	e.inv = filepath.Join(e.stateDir, "inventory.yaml")
+	return e
+}
+
 // run runs counterctl with args and returns its stdout and stderr together.
 func (e *e2e) run(timeout time.Duration, args ...string) (string, error) {
 	e.t.Helper()
@@ -61,27 +91,7 @@ func (e *e2e) provision(timeout time.Duration, args ...string) (string, time.Dur
 // serving, replicating, firewalled cluster, and everything that must hold
 // afterwards.
 func TestProvisionLab(t *testing.T) {
-	labtest.Require(t, "PROVISION E2E", "curl")
-	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
-	e.bin = labtest.BuildCounterctl(t)
-	buildDeb(t, e.debDir)
-	traceBefore := labtest.TraceBefore(t)
-	t.Cleanup(func() {
-		if _, err := os.Stat(filepath.Join(e.stateDir, "lab.json")); err == nil {
-			if _, err := e.lab(2*time.Minute, "down"); err != nil {
-				t.Errorf("cleanup: %v", err)
-			} else {
-				labtest.CheckNoTrace(t, traceBefore, e.stateDir)
-			}
-		}
-	})
-	start := time.Now()
-	out, err := e.lab(6*time.Minute, "up")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("lab up took %s:\n%s", time.Since(start).Round(100*time.Millisecond), out)
-	e.inv = filepath.Join(e.stateDir, "inventory.yaml")
+	e := upLab(t, "PROVISION E2E", "curl")
 	inv, err := inventory.Load(e.inv)
 	if err != nil {
 		t.Fatal(err)
