@@ -3,21 +3,24 @@
 package ctl_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"counter/ctl/lab/labtest"
+	"counter/internal/testutil"
 	"counter/provisioning/inventory"
+	"counter/provisioning/sentinel"
 )
 
 // TestNodeAddLab provisions the lab with one replica left out of the
 // inventory, then adds it: the master's firewall must admit it (its
 // replication link comes up only then) and node add must say it is ready.
 func TestNodeAddLab(t *testing.T) {
-	labtest.Unproven(t, "changed for Sentinel (the sentinel step now runs on the other nodes too) and not run since")
 	e := upLab(t, "NODE ADD E2E", "curl")
 	full := e.inv
 	inv, err := inventory.Load(full)
@@ -55,7 +58,8 @@ func TestNodeAddLab(t *testing.T) {
 	if err := os.WriteFile(e.inv, []byte(without.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if small, err := inventory.Load(e.inv); err != nil {
+	small, err := inventory.Load(e.inv)
+	if err != nil {
 		t.Fatalf("inventory without %s: %v", added, err)
 	} else if len(small.Nodes) != len(inv.Nodes)-1 {
 		t.Fatalf("inventory without %s: %d nodes, want %d", added, len(small.Nodes), len(inv.Nodes)-1)
@@ -95,4 +99,45 @@ func TestNodeAddLab(t *testing.T) {
 			t.Errorf("status has no line for %s", added)
 		}
 	})
+
+	// Removing it again: the sentinels must forget it, which they never do
+	// by themselves (a sentinel keeps a replica or a peer it once saw, down,
+	// forever). SENTINEL MASTER's counts tell.
+	t.Run("node remove takes it out and the sentinels forget it", func(t *testing.T) {
+		out, err := e.run(5*time.Minute, "node", "remove", added, "-i", full)
+		t.Logf("node remove %s:\n%s", added, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := connector(t, small)
+		others := strconv.Itoa(len(small.Nodes) - 1)
+		for _, n := range small.Ordered() {
+			h, err := c.Host(t.Context(), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutil.Poll(t, time.Minute, n.Name+"'s sentinel counts without "+added, func(ctx context.Context) error {
+				out, err := h.Query(ctx, sentinel.Provisioned().Argv("SENTINEL", "MASTER", small.Cluster)...)
+				if err != nil {
+					return err
+				}
+				f := pairs(string(out))
+				if f["num-slaves"] != others || f["num-other-sentinels"] != others {
+					return fmt.Errorf("num-slaves %q, num-other-sentinels %q; want %s each", f["num-slaves"], f["num-other-sentinels"], others)
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// pairs reads redis-cli's printing of a flat reply of fields and values,
+// one per line.
+func pairs(out string) map[string]string {
+	f := map[string]string{}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		f[strings.TrimSpace(lines[i])] = strings.TrimSpace(lines[i+1])
+	}
+	return f
 }
