@@ -18,6 +18,7 @@ import (
 	"counter/ctl/lab"
 	"counter/ctl/lab/labtest"
 	"counter/internal/testutil"
+	"counter/provisioning/inventory"
 )
 
 // TestAnycastLab is the front door's routing on the lab: every node
@@ -128,6 +129,7 @@ func TestAnycastLab(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("ping from %s:\n%s", client, out)
 		m := minRTT.FindStringSubmatch(out)
 		if m == nil {
 			t.Fatalf("ping from %s: no rtt line in %q", client, out)
@@ -176,7 +178,8 @@ func TestAnycastLab(t *testing.T) {
 	got := waitFor(10*time.Second, "client-na", nearest(cm, "na"))
 	t.Logf("counterd stopped on na: client-na moved to %s after %s", got, time.Since(stopped).Round(10*time.Millisecond))
 	if d := pingRTT("client-na"); !closest(cm, d)[got] {
-		t.Errorf("client-na after the move: ping %s is not the delay to %s (%s)", d, got, rtt.PairRTT(cm, mustMember(t, st, got)))
+		t.Errorf("client-na after the move: ping %s is not the delay to %s (%s); the delay router's log:\n%s",
+			d, got, rtt.PairRTT(cm, mustMember(t, st, got)), routerLog(t, e.stateDir))
 	}
 	// client-oceania did not move.
 	if r, err := receiver(context.Background(), "client-oceania"); err != nil || r != "oceania" {
@@ -188,6 +191,18 @@ func TestAnycastLab(t *testing.T) {
 	started := time.Now()
 	waitFor(time.Minute, "client-na", map[string]bool{"na": true})
 	t.Logf("counterd started on na: client-na back on na after %s", time.Since(started).Round(10*time.Millisecond))
+
+	inv, err := inventory.Load(e.inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := &frontDoor{e: e, inv: inv, st: st, anycast: ac.Address.String(), nearest: nearest}
+	t.Run("every client opens the service name on its continent's node", fd.checkServiceName)
+	t.Run("a killed node's client and name move within 10 s and come back", func(t *testing.T) { fd.checkKill(t, "sa") })
+	t.Run("counterd stopped on every continental replica: the service stays reachable", fd.checkAllReplicasStopped)
+	t.Run("the master's name follows a promotion within 10 s", func(t *testing.T) {
+		killMasterNameFollows(t, e, inv, inv.Master())
+	})
 }
 
 func mustMember(t *testing.T, st *lab.State, name string) lab.Member {
