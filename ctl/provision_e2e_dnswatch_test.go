@@ -14,7 +14,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"counter/ctl/lab/labtest"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
 	"counter/provisioning/redisconf"
@@ -59,7 +58,6 @@ func waitA(t *testing.T, inv *inventory.Inventory, name, what string, cond func(
 // opens the service URL by name (its namespace resolves through the lab's
 // DNS server), TLS verified against the lab CA.
 func checkServiceNameFromClients(t *testing.T, e *e2e, inv *inventory.Inventory) {
-	labtest.Unproven(t, "the DNS watcher's lab subtests were written but never run on the lab")
 	svc := strings.TrimSuffix(inv.DNS.Service+"."+inv.DNS.Zone, ".")
 	seen := map[string]bool{}
 	for _, n := range inv.Nodes {
@@ -79,7 +77,6 @@ func checkServiceNameFromClients(t *testing.T, e *e2e, inv *inventory.Inventory)
 // master's DNS watcher takes it out of its continent's name; started
 // again, it comes back. The cluster is left as it was.
 func checkDNSWatchHealth(t *testing.T, e *e2e, inv *inventory.Inventory) {
-	labtest.Unproven(t, "the DNS watcher's lab subtests were written but never run on the lab")
 	var n inventory.Node
 	for _, m := range inv.Ordered() {
 		if m.Role == inventory.RoleReplica {
@@ -112,7 +109,6 @@ func checkDNSWatchHealth(t *testing.T, e *e2e, inv *inventory.Inventory) {
 // the mirror is killed, and the name follows the next promotion within
 // 10 s. Last in the chain: it leaves the mirror down until lab down.
 func checkDNSWatchPromotion(t *testing.T, e *e2e, inv *inventory.Inventory) {
-	labtest.Unproven(t, "the DNS watcher's lab subtests were written but never run on the lab")
 	mirror, ok := inv.Mirror()
 	if !ok {
 		t.Skip("the lab inventory has no mirror")
