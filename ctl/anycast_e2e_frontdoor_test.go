@@ -249,3 +249,75 @@ func routerLog(t *testing.T, stateDir string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// guardWindow is how long every client must stay on its own node while
+// every node is degraded: three times the announcer's fall count (3 checks
+// 1 s apart), so a node that was going to withdraw has.
+const guardWindow = 10 * time.Second
+
+// checkGuard: Redis stopped on every serving node at once, a condition the
+// whole cluster shares: every counterd's /readyz says 503 (its Redis does
+// not answer), but it still serves its last value, and no other node is
+// ready, so the guard keeps every node announcing: for guardWindow after
+// the last /readyz turned 503, every client is still answered 200 by its
+// own continent's node. Redis started again, every node is ready again.
+// except names a node that is down (killed earlier) and left out.
+func (f *frontDoor) checkGuard(t *testing.T, except string) {
+	var nodes []inventory.Node
+	for _, n := range f.inv.Ordered() {
+		if n.Name != except {
+			nodes = append(nodes, n)
+		}
+	}
+	systemctl := func(verb string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make([]error, len(nodes))
+		for i, n := range nodes {
+			wg.Go(func() {
+				_, errs[i] = f.e.lab(time.Minute, "ssh", n.Name, "--", "systemctl", verb, "redis-server.service")
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	systemctl("stop")
+	t.Cleanup(func() { systemctl("start") })
+	for _, n := range nodes {
+		// /readyz answers on port 80 itself (health endpoints are not redirected).
+		testutil.Poll(t, 30*time.Second, n.Name+"'s /readyz says 503", func(context.Context) error {
+			_, code, err := f.e.curl(client(n), "http://"+n.Address+"/readyz")
+			if err == nil && code != http.StatusServiceUnavailable {
+				err = fmt.Errorf("/readyz %d", code)
+			}
+			return err
+		})
+	}
+	degraded := time.Now()
+	rounds := 0
+	for time.Since(degraded) < guardWindow {
+		for _, c := range f.st.Plan.OfKind(lab.KindClient) {
+			want := f.nearest(c, except)
+			a, err := f.answer(c.Name)
+			if err != nil || a.code != http.StatusOK || !want[a.nodeHdr] {
+				t.Fatalf("%.1f s into every Redis stopped: %s answered %d by %q (%v), want 200 by one of %v: the guard let its node withdraw",
+					time.Since(degraded).Seconds(), c.Name, a.code, a.nodeHdr, err, keys(want))
+			}
+		}
+		rounds++
+	}
+	t.Logf("Redis stopped on %d nodes: every client answered 200 by its own node for %s after every /readyz said 503 (%d rounds of every client)",
+		len(nodes), guardWindow, rounds)
+	systemctl("start")
+	for _, n := range nodes {
+		testutil.Poll(t, time.Minute, n.Name+"'s /readyz says 200 again", func(context.Context) error {
+			_, code, err := f.e.curl(client(n), "http://"+n.Address+"/readyz")
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("/readyz %d", code)
+			}
+			return err
+		})
+	}
+}
