@@ -206,10 +206,16 @@ func TestAnycastLab(t *testing.T) {
 	t.Run("the master's name follows a promotion within 10 s", func(t *testing.T) {
 		killMasterNameFollows(t, e, inv, inv.Master())
 	})
-	// Last: it stops every Redis; the master stays dead from the step before.
 	t.Run("redis stopped on every node: the guard keeps every node announced", func(t *testing.T) {
-		labtest.Unproven(t, "new: not yet run on the lab")
-		fd.checkGuard(t, inv.Master().Name)
+		labtest.Unproven(t, "its one lab run stopped at its first step: lab ssh to a replica exited 255 while the master was still down from the step before (lab ssh reaches replicas through it); since changed to start the master again first, not yet run")
+		// The master, killed by the step before, is started again (a
+		// replica of the promoted node now): lab ssh reaches the replicas
+		// through it, and the guard's case is every node up but unready.
+		if _, err := e.lab(3*time.Minute, "start", inv.Master().Name); err != nil {
+			t.Fatal(err)
+		}
+		fd.waitReady(t, inv.Ordered())
+		fd.checkGuard(t)
 	})
 }
 
