@@ -16,6 +16,7 @@ import (
 	"counter/ctl/lab"
 	"counter/ctl/lab/labtest"
 	"counter/internal/testutil"
+	"counter/provisioning/inventory"
 )
 
 // TestAnycastLab is the front door's routing on the lab: every node
@@ -24,8 +25,11 @@ import (
 // table for that client says which, and the ping time shows the delay
 // router applies that node's delay), and when counterd stops on a node its
 // client moves to the next-nearest node within 10 s, and back after start.
+// Then the other front-door points on the same lab (one boot):
+// the service name from every client, lab kill and start of a continental
+// node, counterd stopped on every continental replica, and the master's
+// name after lab kill master.
 func TestAnycastLab(t *testing.T) {
-	labtest.Unproven(t, "its last run (CI, after HTTPS, Sentinel and the DNS watcher were merged) failed: a ping after client-na moved to the master still showed na's 15 ms, not the master's 90 ms")
 	e := upLab(t, "ANYCAST E2E", "curl", "ping")
 	if out, took, err := e.provision(8 * time.Minute); err != nil {
 		t.Fatal(err)
@@ -107,6 +111,7 @@ func TestAnycastLab(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("ping from %s:\n%s", client, out)
 		m := minRTT.FindStringSubmatch(out)
 		if m == nil {
 			t.Fatalf("ping from %s: no rtt line in %q", client, out)
@@ -155,7 +160,8 @@ func TestAnycastLab(t *testing.T) {
 	got := waitFor(10*time.Second, "client-na", nearest(cm, "na"))
 	t.Logf("counterd stopped on na: client-na moved to %s after %s", got, time.Since(stopped).Round(10*time.Millisecond))
 	if d := pingRTT("client-na"); !closest(cm, d)[got] {
-		t.Errorf("client-na after the move: ping %s is not the delay to %s (%s)", d, got, rtt.PairRTT(cm, mustMember(t, st, got)))
+		t.Errorf("client-na after the move: ping %s is not the delay to %s (%s); the delay router's log:\n%s",
+			d, got, rtt.PairRTT(cm, mustMember(t, st, got)), routerLog(t, e.stateDir))
 	}
 	// client-oceania did not move.
 	if r, err := receiver(context.Background(), "client-oceania"); err != nil || r != "oceania" {
@@ -167,6 +173,29 @@ func TestAnycastLab(t *testing.T) {
 	started := time.Now()
 	waitFor(time.Minute, "client-na", map[string]bool{"na": true})
 	t.Logf("counterd started on na: client-na back on na after %s", time.Since(started).Round(10*time.Millisecond))
+
+	inv, err := inventory.Load(e.inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := &frontDoor{e: e, inv: inv, st: st, anycast: ac.Address.String(), nearest: nearest}
+	t.Run("every client opens the service name on its continent's node", fd.checkServiceName)
+	t.Run("a killed node's client and name move within 10 s and come back", func(t *testing.T) { fd.checkKill(t, "sa") })
+	t.Run("counterd stopped on every continental replica: the service stays reachable", fd.checkAllReplicasStopped)
+	t.Run("the master's name follows a promotion within 10 s", func(t *testing.T) {
+		killMasterNameFollows(t, e, inv, inv.Master())
+	})
+	t.Run("redis stopped on every node: the guard keeps every node announced", func(t *testing.T) {
+		labtest.Unproven(t, "its one lab run stopped at its first step: lab ssh to a replica exited 255 while the master was still down from the step before (lab ssh reaches replicas through it); since changed to start the master again first, not yet run")
+		// The master, killed by the step before, is started again (a
+		// replica of the promoted node now): lab ssh reaches the replicas
+		// through it, and the guard's case is every node up but unready.
+		if _, err := e.lab(3*time.Minute, "start", inv.Master().Name); err != nil {
+			t.Fatal(err)
+		}
+		fd.waitReady(t, inv.Ordered())
+		fd.checkGuard(t)
+	})
 }
 
 func mustMember(t *testing.T, st *lab.State, name string) lab.Member {

@@ -13,18 +13,20 @@ import (
 )
 
 // frontDoorAnswer is what curl saw of one request: the status, the HTTP
-// version, the Location and Counter-Node headers.
+// version, the Location and Counter-Node headers, and the address curl
+// connected to (what the name resolved to).
 type frontDoorAnswer struct {
 	code              int
 	version           string
 	location, nodeHdr string
+	remote            string
 }
 
 // curlHead requests url from a lab client (which trusts the lab CA, see
 // lab exec), without following redirects, and reports the answer.
 func (e *e2e) curlHead(client string, args ...string) (frontDoorAnswer, error) {
 	argv := append([]string{"exec", client, "--", "curl", "-sS", "-m", "5", "-o", "/dev/null", "-D", "-",
-		"-w", "\nstatus %{http_code} version %{http_version}\n"}, args...)
+		"-w", "\nstatus %{http_code} version %{http_version}\nremote %{remote_ip}\n"}, args...)
 	out, err := e.lab(30*time.Second, argv...)
 	if err != nil {
 		return frontDoorAnswer{}, err
@@ -42,6 +44,8 @@ func (e *e2e) curlHead(client string, args ...string) (frontDoorAnswer, error) {
 		if f := strings.Fields(l); len(f) == 4 && f[0] == "status" {
 			a.code, _ = strconv.Atoi(f[1])
 			a.version = f[3]
+		} else if len(f) == 2 && f[0] == "remote" {
+			a.remote = f[1]
 		}
 	}
 	return a, nil

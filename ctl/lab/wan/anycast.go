@@ -3,13 +3,17 @@ package wan
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Anycast says how to delay packets to and from an address many nodes
@@ -134,9 +138,19 @@ func KernelReceivers(a Anycast) (map[netip.Addr]netip.Addr, error) {
 	return out, nil
 }
 
-// WatchReceivers keeps d's receivers equal to the kernel's every interval
-// until ctx ends, logging each change (a client moving to another node).
+// WatchReceivers keeps d's receivers equal to the kernel's until ctx ends,
+// logging each change (a client moving to another node). It reads the
+// tables again as soon as the kernel reports a route change, and every
+// interval besides (in case notifications were lost): with a poll alone,
+// packets sent in the first interval after a move took the old node's
+// delay while the kernel already forwarded them to the new one, so a ping
+// right after a move could read the old node's RTT.
 func WatchReceivers(ctx context.Context, a Anycast, d *AnycastDelays, every time.Duration, log *slog.Logger) {
+	// Subscribed before the first read, so no change falls between the two.
+	changed, err := routeChanges(ctx)
+	if err != nil {
+		log.Warn("no route change notifications: polling only", "every", every, "err", err)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -160,6 +174,46 @@ func WatchReceivers(ctx context.Context, a Anycast, d *AnycastDelays, every time
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-changed: // nil (never ready) without a subscription
 		}
 	}
+}
+
+// routeChanges subscribes to the IPv4 route notifications of the calling
+// thread's network namespace (the socket stays in the namespace it was
+// made in, whichever thread reads it). A value on the channel means that
+// routes changed, or that notifications were lost (the socket's buffer
+// overflowed), since the last value was taken: read the tables again.
+// Bursts (BIRD replacing a route) coalesce into one value.
+func routeChanges(ctx context.Context) (<-chan struct{}, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_IPV4_ROUTE}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("netlink bind to IPv4 route changes: %w", err)
+	}
+	// Non-blocking, so reads park in the runtime poller and Close ends them.
+	f := os.NewFile(uintptr(fd), "netlink:route")
+	ch := make(chan struct{}, 1)
+	go func() {
+		<-ctx.Done()
+		f.Close()
+	}()
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			// The messages themselves are not parsed: a dump of the
+			// namespace's few routes is cheap and cannot get out of step.
+			if _, err := f.Read(buf); err != nil && !errors.Is(err, unix.ENOBUFS) {
+				return // closed: ctx ended
+			}
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return ch, nil
 }

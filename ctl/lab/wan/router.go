@@ -133,12 +133,12 @@ func Serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if a := cfg.Anycast; a != nil {
 		ad := NewAnycastDelays(NewDelays(cfg.Pairs), a.Address)
 		delays = ad
-		// The kernel's choice can change at any time (a node withdraws): a
-		// dump of this namespace's few routes every 100 ms keeps the delay
-		// of a moved client right within that.
+		// The kernel's choice can change at any time (a node withdraws):
+		// the watcher reads the routes again on the kernel's notice of a
+		// change, and every second in case a notice was lost.
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		go WatchReceivers(wctx, *a, ad, 100*time.Millisecond, log)
+		go WatchReceivers(wctx, *a, ad, time.Second, log)
 		log.Info("anycast", "address", a.Address, "clients", len(a.Clients))
 	}
 	err = NewRouter(dev, delays, time.Now, log).Run(ctx)
