@@ -31,7 +31,22 @@ const (
 const (
 	DownAfter       = 2 * time.Second
 	FailoverTimeout = 10 * time.Second
+	// InfoPeriod is how often each sentinel sends INFO to every replica
+	// (SENTINEL DEBUG info-period; Redis' default is 10 s, and it is not
+	// a sentinel.conf setting). When the master is down, Sentinel skips
+	// any replica whose last INFO reply is older than 5 s, and only starts
+	// asking every second once the master is objectively down: with 10 s,
+	// a leader elected before the mirror's fresh reply crossed the WAN
+	// promoted a continental replica over the live mirror, losing the
+	// presses acknowledged on the mirror (docs/chaos.md, scenario 1).
+	InfoPeriod = time.Second
 )
+
+// SentinelTune is a root-only script that redis-sentinel.service runs
+// after every start (ExecStartPost=+, steps.SentinelDropIn): it sets what
+// sentinel.conf cannot hold, InfoPeriod, through the local sentinel as
+// the ACL user counterctl.
+const SentinelTune = "/etc/counter/sentinel-tune"
 
 // SentinelParams describe one node's Sentinel.
 type SentinelParams struct {
@@ -87,12 +102,15 @@ var (
 		"sentinel|slaves", "sentinel|master",
 		"subscribe", "psubscribe", "unsubscribe", "punsubscribe",
 	}
-	// counterctl's reads, and the manual way out after a total outage.
+	// counterctl's reads, the manual way out after a total outage, and
+	// SentinelTune.
 	sentinelAdminCommands = []string{
 		"hello", "ping", "info",
 		"sentinel|get-master-addr-by-name", "sentinel|ckquorum", "sentinel|master",
 		"sentinel|masters", "sentinel|sentinels", "sentinel|replicas", "sentinel|slaves",
 		"sentinel|myid", "sentinel|reset", "sentinel|failover",
+		// SentinelTune's runtime settings (and reading them back).
+		"sentinel|debug",
 	}
 	// What one sentinel sends another: PING, hello on PUBLISH, votes.
 	sentinelPeerCommands = []string{

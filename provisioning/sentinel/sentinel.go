@@ -128,3 +128,35 @@ func firstLine(b []byte) string {
 	}
 	return strings.TrimSpace(l)
 }
+
+// TuneScript is redisconf.SentinelTune: redis-sentinel.service runs it as
+// root after every start. It sets the sentinel's INFO period
+// (redisconf.InfoPeriod), which only SENTINEL DEBUG changes and no
+// restart keeps, retrying for about 10 s while the sentinel comes up;
+// it exits non-zero if the sentinel never took it, so the unit's start
+// fails loudly and systemd starts it again (Restart=always).
+func TuneScript(w Where) []byte {
+	argv := w.Argv("SENTINEL", "DEBUG", "info-period", strconv.FormatInt(redisconf.InfoPeriod.Milliseconds(), 10))
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return []byte(`#!/bin/sh
+# Written by counterctl provision: redis-sentinel.service runs it as root
+# after every start (ExecStartPost=+, in its counter.conf drop-in). Sentinel
+# asks each replica for INFO every 10 s by default, and skips a replica
+# whose last answer is older than 5 s when it picks one to promote: the
+# mirror could be passed over for a continental replica (docs/failover.md).
+i=0
+while :; do
+	out=$(` + strings.Join(words, " ") + ` 2>&1)
+	[ "$out" = OK ] && exit 0
+	i=$((i + 1))
+	if [ "$i" -ge 100 ]; then
+		echo "sentinel-tune: SENTINEL DEBUG info-period: $out" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+`)
+}
