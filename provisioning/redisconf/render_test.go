@@ -74,7 +74,7 @@ func TestRenderSecurityLines(t *testing.T) {
 		{name: "mirror", role: RoleMirror,
 			want: []string{"bind 127.0.0.1 -::1 198.51.100.11", "replicaof 198.51.100.10 6380", "appendonly yes", "replica-priority 10"}},
 		{name: "replica", role: RoleReplica,
-			want: []string{"bind 127.0.0.1 -::1 198.51.100.60 2001:db8::60", "replicaof master.counter.example.net 6380", "appendonly no", "replica-priority 100"},
+			want: []string{"bind 127.0.0.1 -::1 198.51.100.60 2001:db8::60", "replicaof master.counter.example.net 6380", "appendonly yes", "replica-priority 100"},
 			not:  []string{"maxmemory 0", "maxmemory 1"}},
 	}
 	common := []string{
