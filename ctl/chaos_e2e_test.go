@@ -44,11 +44,6 @@ type scenario struct {
 	check func(t *testing.T, r *chaosRun, res chaos.Result)
 }
 
-// needsCounterctlACL: counterctl failover logs in to Redis on the data nodes
-// as the ACL user counterctl (secret redis_counterctl_password), which
-// provisioning does not create on this branch (branch fowire adds it).
-const needsCounterctlACL = "the Redis ACL user counterctl on the data nodes that counterctl failover logs in as (branch fowire)"
-
 var scenarios = []scenario{
 	{
 		name: "1 kill master",
@@ -150,8 +145,7 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name:  "6 failover --to mirror and back",
-		needs: needsCounterctlACL,
+		name: "6 failover --to mirror and back",
 		act: func(t *testing.T, r *chaosRun) {
 			r.fault(t, "failover", "-i", r.e.inv, "--to", "mirror")
 			r.wait(10 * time.Second)
