@@ -78,7 +78,7 @@ func TestRenderSecurityLines(t *testing.T) {
 			not:  []string{"maxmemory 0", "maxmemory 1"}},
 	}
 	common := []string{
-		"tls-auth-clients yes", "tls-replication yes", "user default reset",
+		"tls-auth-clients yes", "tls-replication yes", "user default reset ~* &* +@all",
 		"maxmemory-policy noeviction", "replica-read-only yes", "min-replicas-to-write 1", "min-replicas-max-lag 10",
 		"supervised systemd", "dir /var/lib/redis", "tls-cert-file /etc/redis/tls/redis.crt",
 		"masteruser replication", `masterauth "replication-\"pass\\word-0123456789"`,
