@@ -21,6 +21,7 @@ import (
 	"counter/ctl/lab/load"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/steps"
 )
 
@@ -282,6 +283,9 @@ func logRedisState(t *testing.T, r *chaosRun) {
 				"grep -vE 'WARNING|overcommit' /var/log/redis/redis-server.log | tail -n 60; "+
 				"echo '--- sentinel'; tail -n 120 /var/log/redis/redis-sentinel.log")
 		t.Logf("redis on %s (%v):\n%s", node, err, out)
+		// The sentinel's runtime timings (redisconf.SentinelTune sets them).
+		out, err = r.e.lab(time.Minute, append([]string{"ssh", node, "--"}, sentinel.Provisioned().Argv("SENTINEL", "DEBUG")...)...)
+		t.Logf("SENTINEL DEBUG on %s (%v): %s", node, err, strings.Join(strings.Fields(out), " "))
 	}
 }
 
