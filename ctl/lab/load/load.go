@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -60,6 +61,8 @@ type Record struct {
 	Retry    int       `json:"retry_after,omitempty"`
 	Body     string    `json:"body,omitempty"`
 	Err      string    `json:"err,omitempty"`
+	// Dial: no connection could be opened, so nothing was sent.
+	Dial bool `json:"dial,omitempty"`
 }
 
 // Limits that keep a run bounded whatever the config says.
@@ -239,10 +242,11 @@ func register(ctx context.Context, cfg Config, users []*user, w *writer) error {
 
 // pressOrder is the order in which user i's browser tries the press nodes
 // (its continent's): the user's own node first, the next ones when a node
-// gives no HTTP answer at all. That is a browser behind the continent's
-// front-door name (`<continent>.<service>`, one address per healthy node):
-// it connects to another of the name's addresses when one does not
-// answer. Users are spread over the nodes as before.
+// cannot be reached. That is a browser behind the continent's front-door
+// name (`<continent>.<service>`, one address per healthy node): when it
+// cannot connect to one address it connects to the next within the same
+// request, and after a request that got no answer it may land on another.
+// Users are spread over the nodes as before.
 func pressOrder(nodes []string, i int) []string {
 	k := i % len(nodes)
 	return append(append([]string{}, nodes[k:]...), nodes[:k]...)
@@ -251,18 +255,29 @@ func pressOrder(nodes []string, i int) []string {
 // press presses once at `at` and then, while the outcome is unknown (a 503
 // with Retry-After, or no HTTP answer at all), again after the delay the
 // server asked for, as the page tells its user to: a press never counts
-// twice, so the retry either reports the earlier press or counts now. A
-// retry after no HTTP answer goes to the next of nodes (pressOrder); a
-// 503 is retried on the node that answered it.
+// twice, so the retry either reports the earlier press or counts now.
+// Nodes are tried in the order of pressOrder: one that cannot be connected
+// to is recorded as a "connect" and the next one is tried at once, in the
+// same attempt (nothing was sent); a retry after no HTTP answer goes to the
+// next node; a 503 is retried on the node that answered it.
 func press(ctx context.Context, cfg Config, u *user, nodes []string, at time.Time, w *writer) {
 	if sleep(ctx, time.Until(at)) != nil {
 		return
 	}
 	next := 0
 	for attempt := 1; ; attempt++ {
-		node := nodes[next%len(nodes)]
-		r := post(ctx, u.c, cfg.Nodes[node], "/inc", nil)
-		r.Kind, r.Client, r.User, r.Node, r.Attempt = "press", cfg.Client, u.login, node, attempt
+		var r Record
+		for tried := 1; ; tried++ {
+			node := nodes[next%len(nodes)]
+			r = post(ctx, u.c, cfg.Nodes[node], "/inc", nil)
+			r.Kind, r.Client, r.User, r.Node, r.Attempt = "press", cfg.Client, u.login, node, attempt
+			if !r.Dial || tried >= len(nodes) || ctx.Err() != nil {
+				break
+			}
+			r.Kind = "connect"
+			w.put(r)
+			next++
+		}
 		if ctx.Err() != nil && r.Status == 0 {
 			return // the run's end cut this attempt: not an answer
 		}
@@ -326,6 +341,8 @@ func do(c *http.Client, req *http.Request, r Record) Record {
 	r.Answered = time.Now()
 	if err != nil {
 		r.Err = err.Error()
+		var op *net.OpError
+		r.Dial = errors.As(err, &op) && op.Op == "dial"
 		return r
 	}
 	defer resp.Body.Close()

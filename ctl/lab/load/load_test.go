@@ -3,9 +3,9 @@ package load_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,10 +91,10 @@ func TestRunRefusesUnboundedConfig(t *testing.T) {
 	}
 }
 
-// TestRunPressMovesOffADeadNode: a press that gets no HTTP answer is tried
-// again on the next node of the continent, as a browser behind the
-// continent's name does; the user homed on the dead node is counted on the
-// live one, once.
+// TestRunPressMovesOffADeadNode: a node that cannot be connected to is
+// passed over for the next node of the continent within the same attempt,
+// as a browser behind the continent's name does; the user homed on the
+// dead node is counted on the live one, once, at the first attempt.
 func TestRunPressMovesOffADeadNode(t *testing.T) {
 	redis := redistest.Start(t)
 	a := node(t, redis, "127.0.0.1")
@@ -110,13 +110,13 @@ func TestRunPressMovesOffADeadNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string][]string{} // user -> node:status of each press attempt
+	got := map[string][]string{} // user -> kind:node:status:attempt
 	for _, r := range recs {
-		if r.Kind == "press" {
-			got[r.User] = append(got[r.User], r.Node+":"+strconv.Itoa(r.Status))
+		if r.Kind == "press" || r.Kind == "connect" {
+			got[r.User] = append(got[r.User], fmt.Sprintf("%s:%s:%d:%d", r.Kind, r.Node, r.Status, r.Attempt))
 		}
 	}
-	want := map[string]string{cfg.Login(0): "a:200", cfg.Login(1): "dead:0 a:200"}
+	want := map[string]string{cfg.Login(0): "press:a:200:1", cfg.Login(1): "connect:dead:0:1 press:a:200:1"}
 	for u, w := range want {
 		if g := strings.Join(got[u], " "); g != w {
 			t.Errorf("press attempts of %s: %q, want %q", u, g, w)
