@@ -21,6 +21,7 @@ import (
 	"counter/ctl/lab/load"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
+	"counter/provisioning/sentinel"
 	"counter/provisioning/steps"
 )
 
@@ -44,11 +45,6 @@ type scenario struct {
 	check func(t *testing.T, r *chaosRun, res chaos.Result)
 }
 
-// needsCounterctlACL: counterctl failover logs in to Redis on the data nodes
-// as the ACL user counterctl (secret redis_counterctl_password), which
-// provisioning does not create on this branch (branch fowire adds it).
-const needsCounterctlACL = "the Redis ACL user counterctl on the data nodes that counterctl failover logs in as (branch fowire)"
-
 var scenarios = []scenario{
 	{
 		name: "1 kill master",
@@ -58,6 +54,7 @@ var scenarios = []scenario{
 			r.step(t, "lab", "start", "master") // it must come back as a replica
 		},
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			defer logStateIfFailed(t, r)
 			if !res.Recovered || res.Recovery > 5*time.Second {
 				t.Errorf("presses succeeded again after %s (recovered %v), want within 5 s of the kill", res.Recovery, res.Recovered)
 			}
@@ -81,9 +78,11 @@ var scenarios = []scenario{
 				t.Errorf("%d presses counted twice, want 0", res.Double)
 			}
 			t.Logf("acknowledged presses lost with master and mirror: %d (the presses acknowledged by the old master not yet on the promoted replica)", res.Lost)
-			if res.Lost > 0 {
-				logRedisState(t, r)
-			}
+			defer func() {
+				if res.Lost > 0 || t.Failed() {
+					logRedisState(t, r)
+				}
+			}()
 			if !res.Recovered {
 				t.Error("presses never succeeded again after a continental replica should have been promoted")
 			}
@@ -100,6 +99,7 @@ var scenarios = []scenario{
 			r.step(t, "lab", "heal", "master")
 		},
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			defer logStateIfFailed(t, r)
 			checkNoLoss(t, res)
 			if !res.Recovered {
 				t.Error("presses never succeeded again after the partition")
@@ -137,19 +137,16 @@ var scenarios = []scenario{
 			r.repair(t, append([]string{"lab", "start"}, names...)...)
 		},
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
+			defer logStateIfFailed(t, r)
 			checkNoLoss(t, res)
 			if !res.Recovered {
 				t.Error("presses never succeeded again after every node was started")
 			}
 			checkOneMaster(t, r)
-			if res.Lost > 0 {
-				logRedisState(t, r)
-			}
 		},
 	},
 	{
-		name:  "6 failover --to mirror and back",
-		needs: needsCounterctlACL,
+		name: "6 failover --to mirror and back",
 		act: func(t *testing.T, r *chaosRun) {
 			r.fault(t, "failover", "-i", r.e.inv, "--to", "mirror")
 			r.wait(10 * time.Second)
@@ -246,17 +243,30 @@ func checkNoLoss(t *testing.T, res chaos.Result) {
 	}
 }
 
+// logStateIfFailed is logRedisState for a check that failed (deferred: a
+// Fatal in checkOneMaster still logs it).
+func logStateIfFailed(t *testing.T, r *chaosRun) {
+	if t.Failed() {
+		logRedisState(t, r)
+	}
+}
+
 // logRedisState logs, for every node, what its Redis keeps on disk, its
 // replication now, and what Redis and Sentinel did since the node booted,
 // to explain a loss.
 func logRedisState(t *testing.T, r *chaosRun) {
 	t.Helper()
+	// Redis and Sentinel log to their files (logfile in their
+	// configuration), not to the journal; both files survive a kill.
 	for _, node := range r.dataNodes() {
 		out, err := r.e.lab(time.Minute, "ssh", node, "--", "sh", "-c",
 			"grep -E '^(appendonly|save|replicaof|replica-priority) ' /etc/redis/redis.conf; ls -la --time-style=full-iso /var/lib/redis /var/lib/redis/appendonlydir; "+
-				"journalctl -b -u redis-server --no-pager -o short-precise | grep -vE 'WARNING|overcommit' | tail -n 40; "+
-				"journalctl -b -u redis-sentinel --no-pager -o short-precise | grep -E 'sdown|odown|failover|promot|switch|selected|elected|slave|leader|vote' | tail -n 40")
+				"grep -vE 'WARNING|overcommit' /var/log/redis/redis-server.log | tail -n 60; "+
+				"echo '--- sentinel'; tail -n 120 /var/log/redis/redis-sentinel.log")
 		t.Logf("redis on %s (%v):\n%s", node, err, out)
+		// The sentinel's runtime timings (redisconf.SentinelTune sets them).
+		out, err = r.e.lab(time.Minute, append([]string{"ssh", node, "--"}, sentinel.Provisioned().Argv("SENTINEL", "DEBUG")...)...)
+		t.Logf("SENTINEL DEBUG on %s (%v): %s", node, err, strings.Join(strings.Fields(out), " "))
 	}
 }
 
@@ -333,7 +343,34 @@ func (r *chaosRun) run(sc scenario) chaos.Result {
 		recs = append(recs, p.finish(t, loadDuration+loadSettle+time.Minute-time.Since(r.start))...)
 	}
 	r.win.Final = r.converged(3 * time.Minute)
+	r.keepRecords()
 	return chaos.Analyze(sc.name, recs, r.win)
+}
+
+// keepRecords copies the scenario's load records (one JSON line per
+// request) to $COUNTER_CHAOS_RECORDS/<scenario prefix>/ when that is set,
+// so a run can be studied after the lab is gone.
+func (r *chaosRun) keepRecords() {
+	dir := os.Getenv("COUNTER_CHAOS_RECORDS")
+	if dir == "" {
+		return
+	}
+	dst := filepath.Join(dir, r.prefix)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		r.t.Errorf("keep records: %v", err)
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(r.dir, "*.jsonl"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644)
+		}
+		if err != nil {
+			r.t.Errorf("keep records: %v", err)
+		}
+	}
+	r.t.Logf("load records kept in %s (fault at %s UTC)", dst, r.win.Fault.UTC().Format("15:04:05.000"))
 }
 
 // fault runs counterctl ARGS and marks the fault at its start.
@@ -364,7 +401,8 @@ func (r *chaosRun) step(t *testing.T, args ...string) time.Time {
 	if err != nil {
 		t.Fatalf("counterctl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	t.Logf("+%s: counterctl %s (%s)", at.Sub(r.start).Round(100*time.Millisecond), strings.Join(args, " "), time.Since(at).Round(100*time.Millisecond))
+	t.Logf("+%s (%s UTC): counterctl %s (%s)", at.Sub(r.start).Round(100*time.Millisecond), at.UTC().Format("15:04:05.000"),
+		strings.Join(args, " "), time.Since(at).Round(100*time.Millisecond))
 	return at
 }
 

@@ -43,9 +43,20 @@ type promotion struct {
 	priority int      // that priority; 0 when no replica can be promoted
 }
 
+// masterMinIdle is how many connections to the master the failover client
+// keeps open and idle, dialled in the background. A press must fit in the
+// store's Timeout; a new connection to the master costs TCP, TLS and HELLO,
+// three round trips, which across an ocean (290 ms from oceania to eu) leave
+// no time for the press itself. Without idle connections, after a failover
+// every press on a far node dialled the new master inside its own deadline,
+// timed out, and so closed the connection it had just opened: oceania
+// answered "not known yet" for 35 s after the other nodes pressed again
+// (docs/chaos.md, scenario 1, 2026-12-02 09:55).
+const masterMinIdle = 3
+
 // failoverOptions are the options of the failover client that writes go
 // through: the local node's user, password, TLS material and timeouts, for
-// the master and for the sentinels alike.
+// the master and for the sentinels alike; and masterMinIdle.
 func failoverOptions(local *redis.Options, o Options) *redis.FailoverOptions {
 	return &redis.FailoverOptions{
 		MasterName:            o.MasterName,
@@ -64,7 +75,7 @@ func failoverOptions(local *redis.Options, o Options) *redis.FailoverOptions {
 		ContextTimeoutEnabled: true,
 		PoolSize:              local.PoolSize,
 		PoolTimeout:           local.PoolTimeout,
-		MinIdleConns:          local.MinIdleConns,
+		MinIdleConns:          min(max(local.MinIdleConns, masterMinIdle), local.PoolSize),
 		PipelinePoolSize:      -1,
 		TLSConfig:             anyHostTLS(local.TLSConfig),
 		DisableIdentity:       true,

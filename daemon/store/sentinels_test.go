@@ -3,7 +3,21 @@ package store
 import (
 	"slices"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
+
+// TestFailoverOptionsKeepIdleConnections: the failover client keeps
+// connections to the master ready, so a press after a failover does not
+// spend its deadline dialling across an ocean; never more than the pool.
+func TestFailoverOptionsKeepIdleConnections(t *testing.T) {
+	for _, tt := range []struct{ pool, minIdle, want int }{{10, 0, masterMinIdle}, {10, 5, 5}, {2, 0, 2}} {
+		got := failoverOptions(&redis.Options{PoolSize: tt.pool, MinIdleConns: tt.minIdle}, Options{}).MinIdleConns
+		if got != tt.want {
+			t.Errorf("pool %d, local min idle %d: failover MinIdleConns %d, want %d", tt.pool, tt.minIdle, got, tt.want)
+		}
+	}
+}
 
 func TestPromotionFirst(t *testing.T) {
 	rep := func(ip, port, prio, flags string) map[string]string {

@@ -74,11 +74,11 @@ func TestRealCluster(t *testing.T) {
 		}
 	})
 
-	t.Run("AOF on master and mirror only", func(t *testing.T) {
+	t.Run("AOF on every node", func(t *testing.T) {
 		for _, tt := range []struct {
 			n   *node
 			aof string
-		}{{master, "1"}, {mirror, "1"}, {replica, "0"}} {
+		}{{master, "1"}, {mirror, "1"}, {replica, "1"}} {
 			f, err := info(context.Background(), c.counterd(t, tt.n, "127.0.0.1"), "persistence")
 			if err != nil {
 				t.Fatal(err)

@@ -210,7 +210,6 @@ func Render(p Params) ([]byte, error) {
 		"KeyPrefix":           p.KeyPrefix,
 		"CounterdCommands":    "-@all +" + strings.Join(counterdCommands, " +"),
 		"MaxMemory":           p.MaxMemory,
-		"AOF":                 p.Role != RoleReplica,
 		"Master":              p.Master,
 		"MasterPort":          p.MasterPort,
 		"Priority":            priority,

@@ -74,11 +74,11 @@ func TestRenderSecurityLines(t *testing.T) {
 		{name: "mirror", role: RoleMirror,
 			want: []string{"bind 127.0.0.1 -::1 198.51.100.11", "replicaof 198.51.100.10 6380", "appendonly yes", "replica-priority 10"}},
 		{name: "replica", role: RoleReplica,
-			want: []string{"bind 127.0.0.1 -::1 198.51.100.60 2001:db8::60", "replicaof master.counter.example.net 6380", "appendonly no", "replica-priority 100"},
+			want: []string{"bind 127.0.0.1 -::1 198.51.100.60 2001:db8::60", "replicaof master.counter.example.net 6380", "appendonly yes", "replica-priority 100"},
 			not:  []string{"maxmemory 0", "maxmemory 1"}},
 	}
 	common := []string{
-		"tls-auth-clients yes", "tls-replication yes", "user default reset",
+		"tls-auth-clients yes", "tls-replication yes", "user default reset ~* &* +@all",
 		"maxmemory-policy noeviction", "replica-read-only yes", "min-replicas-to-write 1", "min-replicas-max-lag 10",
 		"supervised systemd", "dir /var/lib/redis", "tls-cert-file /etc/redis/tls/redis.crt",
 		"masteruser replication", `masterauth "replication-\"pass\\word-0123456789"`,

@@ -31,7 +31,31 @@ const (
 const (
 	DownAfter       = 2 * time.Second
 	FailoverTimeout = 10 * time.Second
+	// InfoPeriod is how often each sentinel sends INFO to every replica
+	// (SENTINEL DEBUG info-period; Redis' default is 10 s, and it is not
+	// a sentinel.conf setting). When the master is down, Sentinel skips
+	// any replica whose last INFO reply is older than 5 s, and only starts
+	// asking every second once the master is objectively down: with 10 s,
+	// a far leader elected before the mirror's fresh reply crossed the WAN
+	// would skip the live mirror and promote a continental replica.
+	InfoPeriod = time.Second
+	// AskPeriod is how often a sentinel that sees the master down asks the
+	// others (SENTINEL DEBUG ask-period; default 1 s). Their "down" answers
+	// are only forgotten 5 periods after the last one, and a failover does
+	// not forget them: with 1 s, a sentinel whose new connection to the
+	// just promoted mirror had not answered within down-after counted the
+	// others' answers about the dead old master, declared the mirror
+	// objectively down at once, and failed over to a continental replica
+	// (docs/chaos.md, scenario 1). 200 ms forgets them 1 s after the
+	// switch, before down-after can pass on a new connection.
+	AskPeriod = 200 * time.Millisecond
 )
+
+// SentinelTune is a root-only script that redis-sentinel.service runs
+// after every start (ExecStartPost=+, steps.SentinelDropIn): it sets what
+// sentinel.conf cannot hold, InfoPeriod and AskPeriod, through the local
+// sentinel as the ACL user counterctl.
+const SentinelTune = "/etc/counter/sentinel-tune"
 
 // SentinelParams describe one node's Sentinel.
 type SentinelParams struct {
@@ -87,12 +111,15 @@ var (
 		"sentinel|slaves", "sentinel|master",
 		"subscribe", "psubscribe", "unsubscribe", "punsubscribe",
 	}
-	// counterctl's reads, and the manual way out after a total outage.
+	// counterctl's reads, the manual way out after a total outage, and
+	// SentinelTune.
 	sentinelAdminCommands = []string{
 		"hello", "ping", "info",
 		"sentinel|get-master-addr-by-name", "sentinel|ckquorum", "sentinel|master",
 		"sentinel|masters", "sentinel|sentinels", "sentinel|replicas", "sentinel|slaves",
 		"sentinel|myid", "sentinel|reset", "sentinel|failover",
+		// SentinelTune's runtime settings (and reading them back).
+		"sentinel|debug",
 	}
 	// What one sentinel sends another: PING, hello on PUBLISH, votes.
 	sentinelPeerCommands = []string{

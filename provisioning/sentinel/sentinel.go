@@ -128,3 +128,38 @@ func firstLine(b []byte) string {
 	}
 	return strings.TrimSpace(l)
 }
+
+// TuneScript is redisconf.SentinelTune: redis-sentinel.service runs it as
+// root after every start. It sets the sentinel's INFO and ask periods
+// (redisconf.InfoPeriod, AskPeriod), which only SENTINEL DEBUG changes and
+// no restart keeps, retrying for about 10 s while the sentinel comes up;
+// it exits non-zero if the sentinel never took it, so the unit's start
+// fails loudly and systemd starts it again (Restart=always).
+func TuneScript(w Where) []byte {
+	argv := w.Argv("SENTINEL", "DEBUG",
+		"info-period", strconv.FormatInt(redisconf.InfoPeriod.Milliseconds(), 10),
+		"ask-period", strconv.FormatInt(redisconf.AskPeriod.Milliseconds(), 10))
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return []byte(`#!/bin/sh
+# Written by counterctl provision: redis-sentinel.service runs it as root
+# after every start (ExecStartPost=+, in its counter.conf drop-in): INFO to
+# each replica every second (a replica whose last answer is older than 5 s is
+# never promoted), and "is the master down?" to the other sentinels every
+# 200 ms, so their answers about a dead master are forgotten 1 s after a
+# failover instead of 5 s (docs/failover.md).
+i=0
+while :; do
+	out=$(` + strings.Join(words, " ") + ` 2>&1)
+	[ "$out" = OK ] && exit 0
+	i=$((i + 1))
+	if [ "$i" -ge 100 ]; then
+		echo "sentinel-tune: SENTINEL DEBUG: $out" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+`)
+}

@@ -24,7 +24,7 @@ func Reads() [][]string {
 		firewall.LivePath, firewall.ConfPath,
 		sshd.DropInPath,
 		"/etc/systemd/system/" + raid.ServiceUnitName,
-		oldRedisDropIn, SentinelDropIn, redisconf.FailoverHook, redisconf.OwnedPath, RedisCLIPassword,
+		oldRedisDropIn, SentinelDropIn, redisconf.FailoverHook, redisconf.SentinelTune, redisconf.OwnedPath, RedisCLIPassword,
 		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
 		dnswatch.TSIGPath, dnswatch.ConfigPath, "/etc/systemd/system/" + dnswatch.ServiceUnitName,

@@ -20,7 +20,8 @@ const sentinelUnit = "redis-sentinel.service"
 
 // SentinelDropIn lets Debian's hardened unit (NoExecPaths=/) run the
 // failover hook: a shell script, logger, and the hooks in
-// redisconf.FailoverHookDir.
+// redisconf.FailoverHookDir; and runs redisconf.SentinelTune after each
+// start.
 const SentinelDropIn = "/etc/systemd/system/redis-sentinel.service.d/counter.conf"
 
 var sentinelDropIn = []byte(`# Written by counterctl provision: Sentinel's client-reconfig-script
@@ -28,6 +29,10 @@ var sentinelDropIn = []byte(`# Written by counterctl provision: Sentinel's clien
 # hooks in ` + redisconf.FailoverHookDir + `.
 [Service]
 ExecPaths=-/etc/counter /bin /usr/bin -/usr/local/bin
+# Settings sentinel.conf cannot hold (the INFO period that keeps the
+# mirror first in the promotion order), set at every start, as root ("+"):
+# it reads counterctl's password on the sentinel.
+ExecStartPost=+` + redisconf.SentinelTune + `
 `)
 
 // Sentinel configures Redis Sentinel on the node: sentinel.conf for the
@@ -78,7 +83,13 @@ func (s Sentinel) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 	if err != nil {
 		return phase.Result{}, err
 	}
-	changes = append(append(changes, hook, pw), unitChanges...)
+	// Run at every start (the drop-in): a new script restarts Sentinel.
+	tune, err := h.EnsureFile(ctx, host.File{Path: redisconf.SentinelTune,
+		Content: sentinel.TuneScript(sentinel.Provisioned()), Mode: 0o700})
+	if err != nil {
+		return phase.Result{}, err
+	}
+	changes = append(append(changes, hook, pw, tune), unitChanges...)
 
 	// The TLS certificate is Redis' (the Redis step renews it); Sentinel
 	// reads it at start, so a new one is a change of what provision owns.
@@ -106,7 +117,7 @@ func (s Sentinel) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 		changes = append(changes, c...)
 		restartOn = c
 	}
-	run, err := ensureRunning(ctx, h, sentinelUnit, append(restartOn, dropIn)...)
+	run, err := ensureRunning(ctx, h, sentinelUnit, append(restartOn, dropIn, tune)...)
 	if err != nil {
 		return phase.Result{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -60,6 +61,8 @@ type Record struct {
 	Retry    int       `json:"retry_after,omitempty"`
 	Body     string    `json:"body,omitempty"`
 	Err      string    `json:"err,omitempty"`
+	// Dial: no connection could be opened, so nothing was sent.
+	Dial bool `json:"dial,omitempty"`
 }
 
 // Limits that keep a run bounded whatever the config says.
@@ -144,9 +147,8 @@ func Run(ctx context.Context, cfg Config, start io.Reader, ready io.Writer, out 
 	}
 	var presses sync.WaitGroup
 	for i, u := range users {
-		node := cfg.Press[i%len(cfg.Press)]
 		at := t0.Add(cfg.Duration * time.Duration(i) / time.Duration(max(1, len(users))))
-		presses.Go(func() { press(ctx, cfg, u, node, at, w) })
+		presses.Go(func() { press(ctx, cfg, u, pressOrder(cfg.Press, i), at, w) })
 	}
 	presses.Wait()
 	wg.Wait()
@@ -210,9 +212,13 @@ func register(ctx context.Context, cfg Config, users []*user, w *writer) error {
 					// The session is the cluster's, not the node's: the
 					// user presses on their continent's node with it, as
 					// a browser does behind one front-door name.
+					// Every node of the continent: the user's browser
+					// may be sent to any of them (pressOrder).
 					from, _ := url.Parse(cfg.Nodes[node])
-					to, _ := url.Parse(cfg.Nodes[cfg.Press[i%len(cfg.Press)]])
-					u.jar.SetCookies(to, u.jar.Cookies(from))
+					for _, n := range cfg.Press {
+						to, _ := url.Parse(cfg.Nodes[n])
+						u.jar.SetCookies(to, u.jar.Cookies(from))
+					}
 					return
 				}
 				if r.Status != http.StatusTooManyRequests && r.Status != http.StatusServiceUnavailable && r.Status != 0 {
@@ -234,17 +240,44 @@ func register(ctx context.Context, cfg Config, users []*user, w *writer) error {
 	return nil
 }
 
+// pressOrder is the order in which user i's browser tries the press nodes
+// (its continent's): the user's own node first, the next ones when a node
+// cannot be reached. That is a browser behind the continent's front-door
+// name (`<continent>.<service>`, one address per healthy node): when it
+// cannot connect to one address it connects to the next within the same
+// request, and after a request that got no answer it may land on another.
+// Users are spread over the nodes as before.
+func pressOrder(nodes []string, i int) []string {
+	k := i % len(nodes)
+	return append(append([]string{}, nodes[k:]...), nodes[:k]...)
+}
+
 // press presses once at `at` and then, while the outcome is unknown (a 503
 // with Retry-After, or no HTTP answer at all), again after the delay the
 // server asked for, as the page tells its user to: a press never counts
 // twice, so the retry either reports the earlier press or counts now.
-func press(ctx context.Context, cfg Config, u *user, node string, at time.Time, w *writer) {
+// Nodes are tried in the order of pressOrder: one that cannot be connected
+// to is recorded as a "connect" and the next one is tried at once, in the
+// same attempt (nothing was sent); a retry after no HTTP answer goes to the
+// next node; a 503 is retried on the node that answered it.
+func press(ctx context.Context, cfg Config, u *user, nodes []string, at time.Time, w *writer) {
 	if sleep(ctx, time.Until(at)) != nil {
 		return
 	}
+	next := 0
 	for attempt := 1; ; attempt++ {
-		r := post(ctx, u.c, cfg.Nodes[node], "/inc", nil)
-		r.Kind, r.Client, r.User, r.Node, r.Attempt = "press", cfg.Client, u.login, node, attempt
+		var r Record
+		for tried := 1; ; tried++ {
+			node := nodes[next%len(nodes)]
+			r = post(ctx, u.c, cfg.Nodes[node], "/inc", nil)
+			r.Kind, r.Client, r.User, r.Node, r.Attempt = "press", cfg.Client, u.login, node, attempt
+			if !r.Dial || tried >= len(nodes) || ctx.Err() != nil {
+				break
+			}
+			r.Kind = "connect"
+			w.put(r)
+			next++
+		}
 		if ctx.Err() != nil && r.Status == 0 {
 			return // the run's end cut this attempt: not an answer
 		}
@@ -255,6 +288,7 @@ func press(ctx context.Context, cfg Config, u *user, node string, at time.Time, 
 			wait = time.Duration(r.Retry) * time.Second
 		case r.Status == 0:
 			wait = time.Second // "Network error, please try again."
+			next++
 		default:
 			return // 200, 429, "not counted" or another definitive answer
 		}
@@ -307,6 +341,8 @@ func do(c *http.Client, req *http.Request, r Record) Record {
 	r.Answered = time.Now()
 	if err != nil {
 		r.Err = err.Error()
+		var op *net.OpError
+		r.Dial = errors.As(err, &op) && op.Op == "dial"
 		return r
 	}
 	defer resp.Body.Close()

@@ -3,6 +3,7 @@ package load_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -87,5 +88,38 @@ func TestRunRefusesUnboundedConfig(t *testing.T) {
 		Duration: time.Hour, Timeout: time.Second}
 	if err := load.Run(t.Context(), cfg, strings.NewReader("go\n"), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "at most") {
 		t.Errorf("Run with an hour of load = %v, want a refusal naming the bound", err)
+	}
+}
+
+// TestRunPressMovesOffADeadNode: a node that cannot be connected to is
+// passed over for the next node of the continent within the same attempt,
+// as a browser behind the continent's name does; the user homed on the
+// dead node is counted on the live one, once, at the first attempt.
+func TestRunPressMovesOffADeadNode(t *testing.T) {
+	redis := redistest.Start(t)
+	a := node(t, redis, "127.0.0.1")
+	dead := "http://127.0.0.2:1" // nothing listens: connection refused
+	cfg := load.Config{Client: "eu", Nodes: map[string]string{"a": a, "dead": dead}, Prefix: "d", Password: "load-password-1",
+		Users: 2, Register: []string{"a"}, Press: []string{"a", "dead"},
+		Duration: 200 * time.Millisecond, Settle: 10 * time.Second, Timeout: 5 * time.Second}
+	var out bytes.Buffer
+	if err := load.Run(t.Context(), cfg, strings.NewReader("go\n"), io.Discard, &out); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := load.ReadRecords(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{} // user -> kind:node:status:attempt
+	for _, r := range recs {
+		if r.Kind == "press" || r.Kind == "connect" {
+			got[r.User] = append(got[r.User], fmt.Sprintf("%s:%s:%d:%d", r.Kind, r.Node, r.Status, r.Attempt))
+		}
+	}
+	want := map[string]string{cfg.Login(0): "press:a:200:1", cfg.Login(1): "connect:dead:0:1 press:a:200:1"}
+	for u, w := range want {
+		if g := strings.Join(got[u], " "); g != w {
+			t.Errorf("press attempts of %s: %q, want %q", u, g, w)
+		}
 	}
 }
