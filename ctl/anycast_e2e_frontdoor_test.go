@@ -270,6 +270,11 @@ func (f *frontDoor) checkGuard(t *testing.T) {
 		for i, n := range nodes {
 			wg.Go(func() {
 				_, errs[i] = f.e.lab(time.Minute, "ssh", n.Name, "--", "systemctl", verb, "redis-server.service")
+				if errs[i] != nil {
+					// Say why, from the node's own journal.
+					out, _ := f.e.lab(time.Minute, "ssh", n.Name, "--", "journalctl", "--no-pager", "-n", "25", "-u", "redis-server.service")
+					errs[i] = fmt.Errorf("%w\n%s's journal:\n%s", errs[i], n.Name, out)
+				}
 			})
 		}
 		wg.Wait()

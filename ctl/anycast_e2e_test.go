@@ -186,7 +186,8 @@ func TestAnycastLab(t *testing.T) {
 		killMasterNameFollows(t, e, inv, inv.Master())
 	})
 	t.Run("redis stopped on every node: the guard keeps every node announced", func(t *testing.T) {
-		labtest.Unproven(t, "its one lab run stopped at its first step: lab ssh to a replica exited 255 while the master was still down from the step before (lab ssh reaches replicas through it); since changed to start the master again first, not yet run")
+		labtest.Unproven(t, "on its lab run (2026-12-02 10:28 UTC) the guard held: Redis stopped on all 7 nodes, every client was answered 200 by its own node for 10 s after every /readyz said 503; "+
+			"but then `systemctl start redis-server` failed (\"control process exited with error code\") on master and mirror, the two nodes the step before's Sentinel failover had just reconfigured; cause not found yet (the test now logs their journal)")
 		// The master, killed by the step before, is started again (a
 		// replica of the promoted node now): lab ssh reaches the replicas
 		// through it, and the guard's case is every node up but unready.
