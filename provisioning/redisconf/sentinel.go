@@ -29,7 +29,7 @@ const (
 
 // Sentinel timings for the WAN (docs/failover.md says why).
 const (
-	DownAfter       = 2 * time.Second
+	DownAfter       = 2500 * time.Millisecond
 	FailoverTimeout = 10 * time.Second
 	// InfoPeriod is how often each sentinel sends INFO to every replica
 	// (SENTINEL DEBUG info-period; Redis' default is 10 s, and it is not
@@ -46,9 +46,12 @@ const (
 	// just promoted mirror had not answered within down-after counted the
 	// others' answers about the dead old master, declared the mirror
 	// objectively down at once, and failed over to a continental replica
-	// (docs/chaos.md, scenario 1). 200 ms forgets them 1 s after the
-	// switch, before down-after can pass on a new connection.
-	AskPeriod = 200 * time.Millisecond
+	// (docs/chaos.md, scenario 1). 5 × 400 ms = 2 s is less than DownAfter,
+	// so those answers are gone before a new connection can look down.
+	// Not shorter: with 200 ms every sentinel reached "objectively down"
+	// within the same few hundred ms, each started its own election, the
+	// votes split and nobody failed over for 20 s (chaos 1, 10:14).
+	AskPeriod = 400 * time.Millisecond
 )
 
 // SentinelTune is a root-only script that redis-sentinel.service runs

@@ -35,6 +35,16 @@ const (
 	// CounterdMaxStaleness is --max-staleness on the nodes: above the
 	// sentinels' down-after plus a second, see CounterdYAML.
 	CounterdMaxStaleness = redisconf.DownAfter + 2*time.Second
+	// CounterdRedisTimeout is --redis-timeout on the nodes: the budget of a
+	// whole press. When the master is on another continent than the node
+	// and than the replica it must wait for (after a failover to a
+	// continental replica), a press is a round trip to the master plus one
+	// from the master to that replica, up to 340 ms each on the WAN, and a
+	// second WAIT when that replica is not attached yet: counterd's 1 s
+	// default then timed out every press from the far nodes (chaos
+	// scenario 2, 2026-12-02 10:16: sa promoted, presses never succeeded
+	// again, registrations on africa refused).
+	CounterdRedisTimeout = 3 * time.Second
 )
 
 // Counterd writes counterd's configuration, its Redis password file and
@@ -145,6 +155,7 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	// A replica whose master died stays ready once the sentinels agree it
 	// is down; it must not go unready before they can have said so.
 	fmt.Fprintf(&b, "max-staleness: %s\n", CounterdMaxStaleness)
+	fmt.Fprintf(&b, "redis-timeout: %s\n", CounterdRedisTimeout)
 	fmt.Fprintf(&b, "redis-password-file: %s\n", CounterdPassword)
 	fmt.Fprintf(&b, "redis-ca-file: %s\n", CounterdTLSDir+"/ca.crt")
 	// Redis refuses TLS clients without a certificate from the cluster CA.
