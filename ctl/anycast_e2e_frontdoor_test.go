@@ -284,16 +284,7 @@ func (f *frontDoor) checkGuard(t *testing.T) {
 	}
 	systemctl("stop")
 	t.Cleanup(func() { systemctl("start") })
-	for _, n := range nodes {
-		// /readyz answers on port 80 itself (health endpoints are not redirected).
-		testutil.Poll(t, 30*time.Second, n.Name+"'s /readyz says 503", func(context.Context) error {
-			_, code, err := f.e.curl(client(n), "http://"+n.Address+"/readyz")
-			if err == nil && code != http.StatusServiceUnavailable {
-				err = fmt.Errorf("/readyz %d", code)
-			}
-			return err
-		})
-	}
+	f.waitReadyz(t, nodes, http.StatusServiceUnavailable, 30*time.Second)
 	degraded := time.Now()
 	rounds := 0
 	for time.Since(degraded) < guardWindow {
@@ -313,14 +304,22 @@ func (f *frontDoor) checkGuard(t *testing.T) {
 	f.waitReady(t, nodes)
 }
 
-// waitReady polls each node's /readyz (port 80, from its client) until it
-// answers 200: the node has its Redis and a fresh value.
+// waitReady polls each node's /readyz until it answers 200: the node has its
+// Redis and a fresh value.
 func (f *frontDoor) waitReady(t *testing.T, nodes []inventory.Node) {
 	t.Helper()
+	f.waitReadyz(t, nodes, http.StatusOK, 3*time.Minute)
+}
+
+// waitReadyz polls each node's /readyz from its client until it answers
+// want. /readyz answers on port 80 itself (health endpoints are not
+// redirected to HTTPS).
+func (f *frontDoor) waitReadyz(t *testing.T, nodes []inventory.Node, want int, within time.Duration) {
+	t.Helper()
 	for _, n := range nodes {
-		testutil.Poll(t, 3*time.Minute, n.Name+"'s /readyz says 200", func(context.Context) error {
+		testutil.Poll(t, within, fmt.Sprintf("%s's /readyz says %d", n.Name, want), func(context.Context) error {
 			_, code, err := f.e.curl(client(n), "http://"+n.Address+"/readyz")
-			if err == nil && code != http.StatusOK {
+			if err == nil && code != want {
 				err = fmt.Errorf("/readyz %d", code)
 			}
 			return err
