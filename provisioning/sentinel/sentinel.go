@@ -130,7 +130,8 @@ func firstLine(b []byte) string {
 }
 
 // TuneScript is redisconf.SentinelTune: redis-sentinel.service runs it as
-// root after every start. It sets the sentinel's INFO and ask periods
+// root after every start. Its comment takes the periods from redisconf, so
+// it cannot go stale when they are tuned. It sets the sentinel's INFO and ask periods
 // (redisconf.InfoPeriod, AskPeriod), which only SENTINEL DEBUG changes and
 // no restart keeps, retrying for about 10 s while the sentinel comes up;
 // it exits non-zero if the sentinel never took it, so the unit's start
@@ -146,10 +147,10 @@ func TuneScript(w Where) []byte {
 	return []byte(`#!/bin/sh
 # Written by counterctl provision: redis-sentinel.service runs it as root
 # after every start (ExecStartPost=+, in its counter.conf drop-in): INFO to
-# each replica every second (a replica whose last answer is older than 5 s is
+# each replica every ` + redisconf.InfoPeriod.String() + ` (a replica whose last answer is older than 5 s is
 # never promoted), and "is the master down?" to the other sentinels every
-# 200 ms, so their answers about a dead master are forgotten 1 s after a
-# failover instead of 5 s (docs/failover.md).
+# ` + redisconf.AskPeriod.String() + `, so their answers about a dead master are forgotten ` + (5 * redisconf.AskPeriod).String() + `
+# after a failover instead of 5 s (docs/failover.md).
 i=0
 while :; do
 	out=$(` + strings.Join(words, " ") + ` 2>&1)
