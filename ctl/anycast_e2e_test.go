@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"counter/ctl/lab"
-	"counter/ctl/lab/labtest"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
 )
@@ -186,8 +185,14 @@ func TestAnycastLab(t *testing.T) {
 		killMasterNameFollows(t, e, inv, inv.Master())
 	})
 	t.Run("redis stopped on every node: the guard keeps every node announced", func(t *testing.T) {
-		labtest.Unproven(t, "on its lab run (2026-12-02 10:28 UTC) the guard held: Redis stopped on all 7 nodes, every client was answered 200 by its own node for 10 s after every /readyz said 503; "+
-			"but then `systemctl start redis-server` failed (\"control process exited with error code\") on master and mirror, the two nodes the step before's Sentinel failover had just reconfigured; cause not found yet (the test now logs their journal)")
+		// Its first runs (2026-12-02 10:04, 10:28 UTC) saw the guard hold,
+		// then Redis fail to start again on master and mirror, the only
+		// nodes with an append-only file then. Redis 7.0 replays that file
+		// as the default user, which then had no rights (redis#14541; a
+		// denied EXEC in a replay is known to crash some versions): the
+		// likely cause, not confirmed from a journal. Since the default user
+		// holds the rights (docs/failover.md, "Persistence") it passed
+		// (11:35 UTC, the whole test 379 s).
 		// The master, killed by the step before, is started again (a
 		// replica of the promoted node now): lab ssh reaches the replicas
 		// through it, and the guard's case is every node up but unready.
