@@ -199,22 +199,7 @@ func (f *frontDoor) checkAllReplicasStopped(t *testing.T) {
 			serving[n.Name] = true
 		}
 	}
-	systemctl := func(verb string) {
-		t.Helper()
-		var wg sync.WaitGroup
-		errs := make([]error, len(replicas))
-		for i, n := range replicas {
-			wg.Go(func() {
-				_, errs[i] = f.e.lab(time.Minute, "ssh", n.Name, "--", "systemctl", verb, "counterd.service")
-			})
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	systemctl := func(verb string) { f.systemctl(t, replicas, verb, "counterd.service") }
 	start := time.Now()
 	systemctl("stop")
 	t.Cleanup(func() { systemctl("start") })
@@ -263,25 +248,7 @@ const guardWindow = 10 * time.Second
 // own continent's node. Redis started again, every node is ready again.
 func (f *frontDoor) checkGuard(t *testing.T) {
 	nodes := f.inv.Ordered()
-	systemctl := func(verb string) {
-		t.Helper()
-		var wg sync.WaitGroup
-		errs := make([]error, len(nodes))
-		for i, n := range nodes {
-			wg.Go(func() {
-				_, errs[i] = f.e.lab(time.Minute, "ssh", n.Name, "--", "systemctl", verb, "redis-server.service")
-				if errs[i] != nil {
-					// Say why, from the node's own journal.
-					out, _ := f.e.lab(time.Minute, "ssh", n.Name, "--", "journalctl", "--no-pager", "-n", "25", "-u", "redis-server.service")
-					errs[i] = fmt.Errorf("%w\n%s's journal:\n%s", errs[i], n.Name, out)
-				}
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	systemctl := func(verb string) { f.systemctl(t, nodes, verb, "redis-server.service") }
 	systemctl("stop")
 	t.Cleanup(func() { systemctl("start") })
 	f.waitReadyz(t, nodes, http.StatusServiceUnavailable, 30*time.Second)
@@ -324,5 +291,26 @@ func (f *frontDoor) waitReadyz(t *testing.T, nodes []inventory.Node, want int, w
 			}
 			return err
 		})
+	}
+}
+
+// systemctl runs `systemctl verb unit` on every one of nodes at once, and
+// fails t with each node's journal of the unit where it failed.
+func (f *frontDoor) systemctl(t *testing.T, nodes []inventory.Node, verb, unit string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		wg.Go(func() {
+			_, errs[i] = f.e.lab(time.Minute, "ssh", n.Name, "--", "systemctl", verb, unit)
+			if errs[i] != nil {
+				out, _ := f.e.lab(time.Minute, "ssh", n.Name, "--", "journalctl", "--no-pager", "-n", "25", "-u", unit)
+				errs[i] = fmt.Errorf("%w\n%s's journal:\n%s", errs[i], n.Name, out)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 }
