@@ -301,13 +301,7 @@ func (f *frontDoor) systemctl(t *testing.T, nodes []inventory.Node, verb, unit s
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {
-		wg.Go(func() {
-			_, errs[i] = f.e.lab(time.Minute, "ssh", n.Name, "--", "systemctl", verb, unit)
-			if errs[i] != nil {
-				out, _ := f.e.lab(time.Minute, "ssh", n.Name, "--", "journalctl", "--no-pager", "-n", "25", "-u", unit)
-				errs[i] = fmt.Errorf("%w\n%s's journal:\n%s", errs[i], n.Name, out)
-			}
-		})
+		wg.Go(func() { errs[i] = f.e.systemctl(t, n.Name, verb, unit) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

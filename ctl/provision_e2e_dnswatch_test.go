@@ -97,8 +97,8 @@ func checkDNSWatchHealth(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	t.Logf("counterd stopped on %s -> %s no longer lists it: %.1f s", n.Name, name, time.Since(start).Seconds())
 
 	start = time.Now()
-	if out, err := e.lab(time.Minute, "ssh", n.Name, "--", "systemctl", "start", "counterd.service"); err != nil {
-		t.Fatalf("start counterd on %s: %v\n%s", n.Name, err, out)
+	if err := e.systemctl(t, n.Name, "start", "counterd.service"); err != nil {
+		t.Fatalf("start counterd on %s: %v", n.Name, err)
 	}
 	waitA(t, inv, name, "lists "+n.Name+" again", has)
 	t.Logf("counterd started on %s -> %s lists it again: %.1f s", n.Name, name, time.Since(start).Seconds())
