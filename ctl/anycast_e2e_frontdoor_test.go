@@ -301,7 +301,7 @@ func (f *frontDoor) systemctl(t *testing.T, nodes []inventory.Node, verb, unit s
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {
-		wg.Go(func() { errs[i] = f.e.systemctl(t, n.Name, verb, unit) })
+		wg.Go(func() { errs[i] = f.e.systemctl(n.Name, verb, unit) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

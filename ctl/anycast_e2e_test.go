@@ -166,7 +166,7 @@ func TestAnycastLab(t *testing.T) {
 	if r, err := receiver(context.Background(), "client-oceania"); err != nil || r != "oceania" {
 		t.Errorf("client-oceania routed to %q (%v) after na stopped, want oceania", r, err)
 	}
-	if err := e.systemctl(t, "na", "start", "counterd"); err != nil {
+	if err := e.systemctl("na", "start", "counterd"); err != nil {
 		t.Fatal(err)
 	}
 	started := time.Now()

@@ -97,7 +97,7 @@ func checkDNSWatchHealth(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	t.Logf("counterd stopped on %s -> %s no longer lists it: %.1f s", n.Name, name, time.Since(start).Seconds())
 
 	start = time.Now()
-	if err := e.systemctl(t, n.Name, "start", "counterd.service"); err != nil {
+	if err := e.systemctl(n.Name, "start", "counterd.service"); err != nil {
 		t.Fatalf("start counterd on %s: %v", n.Name, err)
 	}
 	waitA(t, inv, name, "lists "+n.Name+" again", has)

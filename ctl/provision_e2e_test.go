@@ -18,7 +18,6 @@ import (
 
 	"counter/ctl"
 	"counter/ctl/lab/labtest"
-	"counter/internal/testutil"
 	"counter/provisioning/debpkg"
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
@@ -83,25 +82,13 @@ func (e *e2e) lab(timeout time.Duration, args ...string) (string, error) {
 }
 
 // systemctl runs `systemctl verb unit` on node, and returns its error with
-// the unit's journal. A start that failed on the lab's cgroup race
-// (cgroupRace) is logged, and counts as done once the unit's own Restart=
-// has it active.
-func (e *e2e) systemctl(t *testing.T, node, verb, unit string) error {
+// the unit's journal.
+func (e *e2e) systemctl(node, verb, unit string) error {
 	_, err := e.lab(time.Minute, "ssh", node, "--", "systemctl", verb, unit)
 	if err == nil {
 		return nil
 	}
 	journal, _ := e.lab(time.Minute, "ssh", node, "--", "journalctl", "--no-pager", "-n", "25", "-u", unit)
-	if verb == "start" && strings.Contains(journal, cgroupRace) {
-		active := testutil.WaitEvery(15*time.Second, 250*time.Millisecond, func(context.Context) error {
-			_, err := e.lab(time.Minute, "ssh", node, "--", "systemctl", "is-active", "--quiet", unit)
-			return err
-		})
-		if active == nil {
-			t.Logf("%s: systemctl start %s failed on the lab's cgroup race (%s), then the unit's Restart= started it:\n%s", node, unit, cgroupRace, journal)
-			return nil
-		}
-	}
 	return fmt.Errorf("%w\n%s's journal:\n%s", err, node, journal)
 }
 
@@ -262,14 +249,3 @@ func checkBareDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 		t.Errorf("after the dry run the master has: %q, %v; want none of counterd, nftables.d, redis", out, err)
 	}
 }
-
-// cgroupRace is how systemd 252 reports the race the lab's nodes run into
-// now and then (1 start in 7 to 20 after a stop): the lab's nodes run
-// systemd in nspawn with the host's hybrid cgroup v1 hierarchy, and a
-// unit's new cgroup can be pruned between its creation and the exec, so
-// the start fails with "Failed to attach to cgroup ...: No such file or
-// directory" and exit status 219, and Restart= starts it a second later.
-// Seen on master and mirror in CI (2026-12-02 11:55) and by hand (13:45).
-// It is the lab host's, not the product's: a Debian server's systemd owns
-// its cgroups.
-const cgroupRace = "status=219/CGROUP"

@@ -170,7 +170,10 @@ func (st *State) killContainers(ctx context.Context, ms []Member) error {
 	for _, m := range ms {
 		delete(st.Containers, m.Name)
 	}
-	return st.Save()
+	if err := st.Save(); err != nil {
+		return err
+	}
+	return waitAll(ctx, ms, func(m Member) error { return removeCgroups(m) })
 }
 
 // SSHCommand is `ssh` to a node as root with the lab key, verifying its host

@@ -74,7 +74,11 @@ func resolvConfMode() string {
 
 // startContainer boots a member and records the nspawn pid.
 func (st *State) startContainer(m Member) error {
-	p, err := startDetached(nspawnArgv(st, m), st.path("nodes", m.Name, "console.log"))
+	cgroups, err := makeCgroups(m)
+	if err != nil {
+		return err
+	}
+	p, err := startDetached(inCgroupsArgv(cgroups, nspawnArgv(st, m)), st.path("nodes", m.Name, "console.log"))
 	if err != nil {
 		return fmt.Errorf("boot %s: %w", m.Name, err)
 	}
@@ -111,7 +115,10 @@ func (st *State) killContainer(ctx context.Context, m Member) error {
 		p.Wait(ctx, 5*time.Second)
 	}
 	delete(st.Containers, m.Name)
-	return st.Save()
+	if err := st.Save(); err != nil {
+		return err
+	}
+	return removeCgroups(m)
 }
 
 // stopContainer shuts a container down cleanly (nspawn turns SIGTERM into a
@@ -125,7 +132,7 @@ func (st *State) stopContainer(ctx context.Context, m Member) error {
 		return err
 	}
 	if p.Wait(ctx, 8*time.Second) {
-		return nil
+		return removeCgroups(m)
 	}
 	if init, ok := containerInit(p); ok {
 		init.Signal(syscall.SIGKILL)
@@ -134,7 +141,7 @@ func (st *State) stopContainer(ctx context.Context, m Member) error {
 	if !p.Wait(ctx, 5*time.Second) {
 		return fmt.Errorf("%s: nspawn pid %d does not exit", m.Name, p.PID)
 	}
-	return nil
+	return removeCgroups(m)
 }
 
 // reachable reports whether a TCP port of the address answers within d.

@@ -53,6 +53,11 @@ func (st *State) down(ctx context.Context) error {
 	if err := waitAll(ctx, ms, func(m Member) error { return st.stopContainer(ctx, m) }); err != nil {
 		errs = append(errs, err)
 	}
+	for _, m := range st.Plan.Containers() {
+		if err := removeCgroups(m); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := st.stopBird(ctx); err != nil {
 		errs = append(errs, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"counter/ctl/lab"
 	"counter/internal/netnsdir"
 )
 
@@ -20,13 +21,17 @@ func TraceBefore(tb testing.TB) HostTrace {
 }
 
 // CheckNoTrace fails the test if, after `lab down`, /run/netns is mounted or
-// present where it was not before, or the state directory keeps its lock.
+// present where it was not before, the state directory keeps its lock, or
+// a node's cgroup is left.
 // Other tests on this machine may add namespaces meanwhile; a namespace in
 // /run/netns is then theirs and keeps the mount, which is reported.
 func CheckNoTrace(tb testing.TB, before HostTrace, stateDir string) {
 	tb.Helper()
 	if _, err := os.Stat(filepath.Join(stateDir, "lock")); err == nil {
 		tb.Errorf("lock file %s left after lab down", filepath.Join(stateDir, "lock"))
+	}
+	if left, err := lab.LeftCgroups(); err != nil || len(left) > 0 {
+		tb.Errorf("cgroups left after lab down: %v (%v)", left, err)
 	}
 	entries, _ := os.ReadDir(netnsdir.Dir)
 	var others []string
