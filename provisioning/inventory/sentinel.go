@@ -31,6 +31,86 @@ func DefaultPromotionPriority(r Role) int {
 // majority Sentinel needs to elect the leader that runs a failover.
 func (inv *Inventory) SentinelQuorum() int { return len(inv.Nodes)/2 + 1 }
 
+// SentinelRole is how one node's sentinel is set: the quorum it needs to
+// call the master objectively down, and whether it is a first responder,
+// which sees the master down sooner (redisconf.DownAfterFirst rather than
+// redisconf.DownAfter).
+type SentinelRole struct {
+	Quorum int
+	First  bool
+}
+
+// SentinelRoles staggers the sentinels so that, when the master dies, one
+// in its datacentre is elected to fail over without a race. Sentinel 7.0
+// votes for the first sentinel that asks in an epoch, and a sentinel asks
+// as soon as it sees the master objectively down. Set alike, all of ours
+// did within a few hundred ms, the votes split (3, 2, 1) and nobody failed
+// over for two failover-timeouts (docs/chaos.md, 10:14 and 10:30).
+//
+// So the sentinels of the master's datacentre need one vote fewer than a
+// majority to call the master objectively down, a quorum that neither the
+// datacentre nor any one continent holds alone; every other sentinel needs
+// the majority. The datacentre's sentinels, and just enough nodes outside
+// it (in promotion order) for the datacentre's quorum once the master's
+// own sentinel died with it, see the master down sooner. A sentinel calls
+// the master objectively down only once it sees it down itself, so the
+// others cannot until their longer down-after has passed, and by then the
+// datacentre's sentinel has asked them for their vote. Electing the leader
+// still takes a majority of all sentinels.
+//
+// Where that does not fit (no datacentre set, a quorum one place would
+// hold, or too few nodes outside the datacentre), every sentinel needs the
+// majority and has the longer down-after.
+func (inv *Inventory) SentinelRoles() map[string]SentinelRole {
+	majority := inv.SentinelQuorum()
+	roles := map[string]SentinelRole{}
+	for _, n := range inv.Nodes {
+		roles[n.Name] = SentinelRole{Quorum: majority}
+	}
+	dc := inv.Master().Datacenter
+	quorum := majority - 1
+	var in, out []Node
+	perContinent := map[string]int{}
+	for _, n := range inv.Nodes {
+		if n.Datacenter == dc {
+			in = append(in, n)
+		} else {
+			out = append(out, n)
+		}
+		if n.Continent != "" {
+			perContinent[n.Continent]++
+		}
+	}
+	// With the master's sentinel dead, the datacentre's others plus these
+	// many outside make the quorum.
+	outside := quorum - (len(in) - 1)
+	if dc == "" || quorum <= len(in) || outside < 1 || len(out) <= outside {
+		return roles
+	}
+	for _, c := range perContinent {
+		if c >= quorum {
+			return roles
+		}
+	}
+	for _, n := range in {
+		roles[n.Name] = SentinelRole{Quorum: quorum, First: true}
+	}
+	slices.SortStableFunc(out, func(a, b Node) int { return promotionRank(a) - promotionRank(b) })
+	for _, n := range out[:outside] {
+		roles[n.Name] = SentinelRole{Quorum: majority, First: true}
+	}
+	return roles
+}
+
+// promotionRank orders nodes as Sentinel would promote them: the lowest
+// non-zero priority first, never (0) last.
+func promotionRank(n Node) int {
+	if n.PromotionPriority == 0 {
+		return MaxPromotionPriority + 1
+	}
+	return n.PromotionPriority
+}
+
 // sentinelQuorum refuses a cluster spread over three datacentres or more
 // where the master's datacentre, or one continent, holds a quorum of
 // sentinels by itself: losing that place would stall every failover (no

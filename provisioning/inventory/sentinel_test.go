@@ -105,3 +105,64 @@ func TestSentinelQuorumSmallClusters(t *testing.T) {
 		t.Errorf("SentinelQuorum() = %d for one node, want 1", q)
 	}
 }
+
+// TestSentinelRoles: the master's datacentre's sentinels need one vote
+// fewer than a majority and see the master down first, with just enough
+// first responders outside it (in promotion order) to make their quorum
+// when the master's own sentinel died with it; where that does not fit,
+// every sentinel is alike.
+func TestSentinelRoles(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	replicas := func(prio map[string]string, names ...string) string {
+		var b strings.Builder
+		for i, n := range names {
+			p := ""
+			if v, ok := prio[n]; ok {
+				p = ", promotion_priority: " + v
+			}
+			b.WriteString("  - {name: " + n + ", address: 192.0.2." + string(rune('2'+i)) + "0, continent: " + n + ", role: replica" + p + "}\n")
+		}
+		return b.String()
+	}
+	five := []string{"na", "sa", "asia", "africa", "oceania"}
+	for _, tt := range []struct {
+		name string
+		yml  string
+		want map[string]SentinelRole
+	}{
+		{"the lab's seven", eu2 + replicas(nil, five...), map[string]SentinelRole{
+			"master": {3, true}, "mirror": {3, true}, "na": {4, true}, "sa": {4, true},
+			"asia": {4, false}, "africa": {4, false}, "oceania": {4, false},
+		}},
+		{"promotion order picks the first responders", eu2 + replicas(map[string]string{"na": "0", "oceania": "50"}, five...), map[string]SentinelRole{
+			"master": {3, true}, "mirror": {3, true}, "oceania": {4, true}, "sa": {4, true},
+			"asia": {4, false}, "africa": {4, false}, "na": {4, false},
+		}},
+		{"three nodes: a quorum of 1 is one place's", eu2 + replicas(nil, "na"), map[string]SentinelRole{
+			"master": {2, false}, "mirror": {2, false}, "na": {2, false},
+		}},
+		{"no sentinel outside left to be slower", eu2 + replicas(nil, "na", "sa", "asia"), map[string]SentinelRole{
+			"master": {3, false}, "mirror": {3, false}, "na": {3, false}, "sa": {3, false}, "asia": {3, false},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "inv.yaml")
+			if err := os.WriteFile(path, []byte(tt.yml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			inv, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := inv.SentinelRoles()
+			for name, want := range tt.want {
+				if got[name] != want {
+					t.Errorf("%s: %+v, want %+v", name, got[name], want)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Errorf("roles for %d nodes, want %d: %+v", len(got), len(tt.want), got)
+			}
+		})
+	}
+}

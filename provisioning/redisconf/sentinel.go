@@ -29,7 +29,16 @@ const (
 
 // Sentinel timings for the WAN (docs/failover.md says why).
 const (
-	DownAfter       = 2500 * time.Millisecond
+	// DownAfter is how long a master must not answer before a sentinel
+	// sees it down; DownAfterFirst the same for the first responders
+	// (inventory.SentinelRoles). The gap between them is the time the
+	// master's datacentre's sentinel has to be elected before any other
+	// sentinel can ask for votes itself: seeing the master down
+	// (PingPeriod of jitter), learning that enough others do (an AskPeriod
+	// and a round trip, 200 ms to the farthest first responder in the lab),
+	// and its vote request crossing the WAN (145 ms one way to oceania).
+	DownAfterFirst  = 1500 * time.Millisecond
+	DownAfter       = 3 * time.Second
 	FailoverTimeout = 10 * time.Second
 	// InfoPeriod is how often each sentinel sends INFO to every replica
 	// (SENTINEL DEBUG info-period; Redis' default is 10 s, and it is not
@@ -39,6 +48,11 @@ const (
 	// a far leader elected before the mirror's fresh reply crossed the WAN
 	// would skip the live mirror and promote a continental replica.
 	InfoPeriod = time.Second
+	// PingPeriod is how often a sentinel pings what it watches (SENTINEL
+	// DEBUG ping-period; default 1 s). A sentinel sees the master down
+	// down-after from its oldest unanswered ping: with 1 s the moment
+	// varied by a second between sentinels, more than the stagger above.
+	PingPeriod = 250 * time.Millisecond
 	// AskPeriod is how often a sentinel that sees the master down asks the
 	// others (SENTINEL DEBUG ask-period; default 1 s). Their "down" answers
 	// are only forgotten 5 periods after the last one, and a failover does
@@ -46,17 +60,14 @@ const (
 	// just promoted mirror had not answered within down-after counted the
 	// others' answers about the dead old master, declared the mirror
 	// objectively down at once, and failed over to a continental replica
-	// (docs/chaos.md, scenario 1). 5 × 400 ms = 2 s is less than DownAfter,
+	// (docs/chaos.md, scenario 1). 5 × 250 ms is less than DownAfterFirst,
 	// so those answers are gone before a new connection can look down.
-	// Not shorter: with 200 ms every sentinel reached "objectively down"
-	// within the same few hundred ms, each started its own election, the
-	// votes split and nobody failed over for 20 s (chaos 1, 10:14).
-	AskPeriod = 400 * time.Millisecond
+	AskPeriod = 250 * time.Millisecond
 )
 
 // SentinelTune is a root-only script that redis-sentinel.service runs
 // after every start (ExecStartPost=+, steps.SentinelDropIn): it sets what
-// sentinel.conf cannot hold, InfoPeriod and AskPeriod, through the local
+// sentinel.conf cannot hold, InfoPeriod, PingPeriod and AskPeriod, through the local
 // sentinel as the ACL user counterctl.
 const SentinelTune = "/etc/counter/sentinel-tune"
 

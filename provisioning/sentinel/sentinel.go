@@ -131,14 +131,16 @@ func firstLine(b []byte) string {
 
 // TuneScript is redisconf.SentinelTune: redis-sentinel.service runs it as
 // root after every start. Its comment takes the periods from redisconf, so
-// it cannot go stale when they are tuned. It sets the sentinel's INFO and ask periods
-// (redisconf.InfoPeriod, AskPeriod), which only SENTINEL DEBUG changes and
-// no restart keeps, retrying for about 10 s while the sentinel comes up;
+// it cannot go stale when they are tuned. It sets the sentinel's INFO, ping
+// and ask periods (redisconf.InfoPeriod, PingPeriod, AskPeriod), which only
+// SENTINEL DEBUG changes and no restart keeps, retrying for about 10 s
+// while the sentinel comes up;
 // it exits non-zero if the sentinel never took it, so the unit's start
 // fails loudly and systemd starts it again (Restart=always).
 func TuneScript(w Where) []byte {
 	argv := w.Argv("SENTINEL", "DEBUG",
 		"info-period", strconv.FormatInt(redisconf.InfoPeriod.Milliseconds(), 10),
+		"ping-period", strconv.FormatInt(redisconf.PingPeriod.Milliseconds(), 10),
 		"ask-period", strconv.FormatInt(redisconf.AskPeriod.Milliseconds(), 10))
 	words := make([]string, len(argv))
 	for i, a := range argv {
@@ -148,7 +150,8 @@ func TuneScript(w Where) []byte {
 # Written by counterctl provision: redis-sentinel.service runs it as root
 # after every start (ExecStartPost=+, in its counter.conf drop-in): INFO to
 # each replica every ` + redisconf.InfoPeriod.String() + ` (a replica whose last answer is older than 5 s is
-# never promoted), and "is the master down?" to the other sentinels every
+# never promoted), PING to each every ` + redisconf.PingPeriod.String() + ` (when a sentinel sees the master
+# down varies by that much), and "is the master down?" to the other sentinels every
 # ` + redisconf.AskPeriod.String() + `, so their answers about a dead master are forgotten ` + (5 * redisconf.AskPeriod).String() + `
 # after a failover instead of 5 s (docs/failover.md).
 i=0

@@ -178,10 +178,15 @@ func (s Sentinel) render(n inventory.Node) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	role := s.c.Inv.SentinelRoles()[n.Name]
+	downAfter := redisconf.DownAfter
+	if role.First {
+		downAfter = redisconf.DownAfterFirst
+	}
 	return redisconf.RenderSentinel(redisconf.SentinelParams{
 		Node: n.Name, Name: s.c.Inv.Cluster,
 		Bind: []netip.Addr{addr}, AnnounceIP: addr,
-		Master: maddr, Quorum: s.c.Inv.SentinelQuorum(),
+		Master: maddr, Quorum: role.Quorum, DownAfter: downAfter,
 		// Replicas keep serving (stale) reads while they resync, and after
 		// a failover they mostly continue by partial resync: repoint them
 		// all at once.
