@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +136,37 @@ func TestUnconfirmedMarkOfAnotherPress(t *testing.T) {
 				t.Fatalf("counter moved on a refused press")
 			}
 		})
+	}
+}
+
+// TestPressOutlastsADemotion: a master that becomes a replica refuses the
+// press (READONLY: it did not run); the store tries again within the
+// press's deadline and counts it once the node takes writes again, as a
+// planned switchover's new master does. Before, the press was answered
+// "not counted" at once (chaos scenario 6, 2026-12-02 14:25).
+func TestPressOutlastsADemotion(t *testing.T) {
+	srv := redistest.Start(t)
+	s := openStore(t, srv, nil, func(o *store.Options) { o.Timeout = 3 * time.Second })
+	tok := pressReady(t, s, "dora")
+
+	// A replica of a port nobody listens on: read-only, and it keeps its
+	// data, as it never syncs.
+	srv.Do("REPLICAOF", "127.0.0.1", testutil.FreePort(t))
+	if err := srv.Client().Set(bg, "probe", "1", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+		t.Fatalf("SET on the demoted node = %v, want READONLY", err)
+	}
+	promoted := make(chan struct{})
+	go func() {
+		defer close(promoted)
+		time.Sleep(500 * time.Millisecond) // the demotion the press must outlast
+		srv.Do("REPLICAOF", "NO", "ONE")
+	}()
+	p, err := s.IncrementSession(bg, tok)
+	<-promoted
+	if err != nil || p.Value != 2 || p.Earlier {
+		t.Fatalf("press during the demotion = %+v, %v; want counted once, value 2", p, err)
+	}
+	if v := srv.Client().Get(bg, s.ValueKey()).Val(); v != "2" {
+		t.Fatalf("counter = %s, want 2", v)
 	}
 }
