@@ -176,10 +176,16 @@ func (s *sentinels) refresh(ctx context.Context) error {
 // healthy replicas with the lowest non-zero replica-priority. Sentinel then
 // takes the one with the highest offset among them; offsets count the same
 // stream, so any of them holding a write means the one promoted holds it.
+//
+// The replica a failover is promoting is skipped: it is the master already.
+// The leader of a failover lists it among the dead master's replicas until
+// every other replica follows it (3 s across the lab's WAN), and counterd
+// next to that leader refused every press until then, waiting for the
+// master to acknowledge its own write (chaos scenario 1, 14:19).
 func promotionFirst(reps []map[string]string) *promotion {
 	p := &promotion{}
 	for _, r := range reps {
-		if hasFlag(r["flags"], "s_down", "o_down", "disconnected") {
+		if hasFlag(r["flags"], "s_down", "o_down", "disconnected", "promoted") {
 			continue
 		}
 		prio, err := strconv.Atoi(r["slave-priority"])

@@ -31,6 +31,7 @@ func TestPromotionFirst(t *testing.T) {
 		{"lowest non-zero priority", []map[string]string{rep("10.0.0.3", "6380", "100", "slave"), rep("10.0.0.2", "6380", "10", "slave"), rep("10.0.0.4", "6380", "0", "slave")}, []string{"10.0.0.2:6380"}},
 		{"ties all count", []map[string]string{rep("10.0.0.3", "6380", "10", "slave"), rep("10.0.0.2", "6380", "10", "slave")}, []string{"10.0.0.2:6380", "10.0.0.3:6380"}},
 		{"a down mirror is skipped", []map[string]string{rep("10.0.0.2", "6380", "10", "s_down,slave"), rep("10.0.0.3", "6380", "100", "slave")}, []string{"10.0.0.3:6380"}},
+		{"the replica being promoted is the master now", []map[string]string{rep("10.0.0.2", "6380", "10", "slave,promoted"), rep("10.0.0.3", "6380", "100", "slave")}, []string{"10.0.0.3:6380"}},
 		{"disconnected is skipped", []map[string]string{rep("10.0.0.2", "6380", "10", "slave,disconnected")}, nil},
 		{"never-promote only", []map[string]string{rep("10.0.0.2", "6380", "0", "slave")}, nil},
 		{"ipv6", []map[string]string{rep("fd00::2", "6380", "10", "slave")}, []string{"[fd00::2]:6380"}},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,17 +127,16 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	metrics := netip.AddrPortFrom(a, firewall.DefaultPorts().Metrics)
 	local := redisURL("127.0.0.1")
 	// Writes go to the master the sentinels name, so a failover needs no
-	// restart and no re-run: this node's sentinel first, then the others.
-	sentinels := []string{netip.AddrPortFrom(a, redisconf.SentinelPort).String()}
-	for _, o := range c.Inv.Nodes {
-		if o.Name == n.Name {
-			continue
-		}
-		oa, err := c.addr(o)
-		if err != nil {
-			return nil, err
-		}
-		sentinels = append(sentinels, netip.AddrPortFrom(oa, redisconf.SentinelPort).String())
+	// restart and no re-run. counterd's failover client follows the first
+	// sentinel of the list that answers: this node's own, unless it is one
+	// that leads failovers (the master's datacentre's, by
+	// inventory.SentinelRoles). The leader announces the new master only
+	// once every replica follows it, 3 s after the others did on the lab,
+	// and counterd next to it refused presses until then (chaos scenario
+	// 1, 14:36). Those sentinels come last in every list.
+	sentinels, err := c.counterdSentinels(n)
+	if err != nil {
+		return nil, err
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s for node %s (%s) of cluster %s.\n", CounterdConfig, n.Name, n.Role, c.Inv.Cluster)
@@ -168,4 +168,36 @@ func redisURL(host string) string {
 	u := url.URL{Scheme: "rediss", User: url.User("counterd"),
 		Host: net.JoinHostPort(host, strconv.Itoa(redisconf.DefaultPort)), Path: "/0"}
 	return u.String()
+}
+
+// counterdSentinels are the sentinels a node's counterd asks, in order: its
+// own first, then the others in inventory order, those that lead failovers
+// last (see CounterdYAML).
+func (c *Cluster) counterdSentinels(n inventory.Node) ([]string, error) {
+	roles, majority := c.Inv.SentinelRoles(), c.Inv.SentinelQuorum()
+	leads := func(o inventory.Node) bool { return roles[o.Name].Quorum < majority }
+	order := []inventory.Node{n}
+	for _, o := range c.Inv.Nodes {
+		if o.Name != n.Name {
+			order = append(order, o)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b inventory.Node) int {
+		switch {
+		case leads(a) == leads(b):
+			return 0
+		case leads(a):
+			return 1
+		}
+		return -1
+	})
+	var out []string
+	for _, o := range order {
+		a, err := c.addr(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, netip.AddrPortFrom(a, redisconf.SentinelPort).String())
+	}
+	return out, nil
 }
