@@ -148,9 +148,16 @@ var scenarios = []scenario{
 	{
 		name: "6 failover --to mirror and back",
 		act: func(t *testing.T, r *chaosRun) {
-			r.fault(t, "failover", "-i", r.e.inv, "--to", "mirror")
+			// From whichever of the two is master now (after scenario 1
+			// run alone, the mirror) to the other, and back.
+			r.switchedFrom = checkOneMaster(t, r)
+			to := "mirror"
+			if r.switchedFrom == "mirror" {
+				to = "master"
+			}
+			r.fault(t, "failover", "-i", r.e.inv, "--to", to)
 			r.wait(10 * time.Second)
-			r.step(t, "failover", "-i", r.e.inv, "--to", "master")
+			r.step(t, "failover", "-i", r.e.inv, "--to", r.switchedFrom)
 		},
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
 			if res.Lost != 0 || res.Double != 0 {
@@ -161,8 +168,8 @@ var scenarios = []scenario{
 					t.Errorf("%d × %s in a planned switchover: want only brief 503s with Retry-After", n, k)
 				}
 			}
-			if m := checkOneMaster(t, r); m != "master" {
-				t.Errorf("master after the switchover and back is %s, want master", m)
+			if m := checkOneMaster(t, r); m != r.switchedFrom {
+				t.Errorf("master after the switchover and back is %s, want %s", m, r.switchedFrom)
 			}
 		},
 	},
@@ -323,6 +330,8 @@ type chaosRun struct {
 	prefix string
 	start  time.Time // the first press
 	win    chaos.Window
+	// switchedFrom is the master scenario 6 switches over from and back to.
+	switchedFrom string
 }
 
 // run registers the users, starts the load, acts, waits for the load to
@@ -404,6 +413,9 @@ func (r *chaosRun) step(t *testing.T, args ...string) time.Time {
 	}
 	t.Logf("+%s (%s UTC): counterctl %s (%s)", at.Sub(r.start).Round(100*time.Millisecond), at.UTC().Format("15:04:05.000"),
 		strings.Join(args, " "), time.Since(at).Round(100*time.Millisecond))
+	if args[0] != "lab" { // counterctl's own account of its steps (a switchover's, timed)
+		t.Logf("its output:\n%s", out)
+	}
 	return at
 }
 
