@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"counter/ctl/chaos"
-	"counter/ctl/lab/labtest"
 	"counter/ctl/lab/load"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
@@ -199,8 +198,6 @@ var scenarios = []scenario{
 // TestChaos is `make chaos`: the issue's scenarios under a steady load of
 // browsers' presses and reads from every continent, on a provisioned lab.
 func TestChaos(t *testing.T) {
-	labtest.Unproven(t, "scenario 1 fails on its 5 s recovery (Sentinel's elections split, or with Redis' ask period a second failover lost presses), "+
-		"3, 4, 6 and 7 were not run since the Sentinel, AOF and timeout changes; 2 and 5 passed (docs/chaos.md)")
 	start := time.Now()
 	e := upLab(t, "CHAOS", "curl")
 	inv, err := inventory.Load(e.inv)

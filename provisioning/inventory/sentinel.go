@@ -32,35 +32,48 @@ func DefaultPromotionPriority(r Role) int {
 func (inv *Inventory) SentinelQuorum() int { return len(inv.Nodes)/2 + 1 }
 
 // SentinelRole is how one node's sentinel is set: the quorum it needs to
-// call the master objectively down, and whether it is a first responder,
-// which sees the master down sooner (redisconf.DownAfterFirst rather than
-// redisconf.DownAfter).
+// call the master objectively down, and how soon it sees the master down.
 type SentinelRole struct {
 	Quorum int
-	First  bool
+	Wait   SentinelWait
 }
 
+// SentinelWait places a sentinel in the stagger of SentinelRoles; each is
+// a down-after in redisconf.
+type SentinelWait int
+
+const (
+	WaitLast   SentinelWait = iota // the others (redisconf.DownAfter)
+	WaitFirst                      // redisconf.DownAfterFirst
+	WaitSecond                     // redisconf.DownAfterSecond
+)
+
 // SentinelRoles staggers the sentinels so that, when the master dies, one
-// in its datacentre is elected to fail over without a race. Sentinel 7.0
-// votes for the first sentinel that asks in an epoch, and a sentinel asks
-// as soon as it sees the master objectively down. Set alike, all of ours
-// did within a few hundred ms, the votes split (3, 2, 1) and nobody failed
-// over for two failover-timeouts (docs/chaos.md, 10:14 and 10:30).
+// sentinel is elected to fail over without a race. Sentinel 7.0 votes for
+// the first sentinel that asks in an epoch, and a sentinel asks as soon as
+// it sees the master objectively down. Set alike, all of ours did within a
+// few hundred ms, the votes split (3, 2, 1) and nobody failed over for two
+// failover-timeouts (docs/chaos.md, 10:14 and 10:30).
 //
-// So the sentinels of the master's datacentre need one vote fewer than a
-// majority to call the master objectively down, a quorum that neither the
-// datacentre nor any one continent holds alone; every other sentinel needs
-// the majority. The datacentre's sentinels, and just enough nodes outside
-// it (in promotion order) for the datacentre's quorum once the master's
-// own sentinel died with it, see the master down sooner. A sentinel calls
-// the master objectively down only once it sees it down itself, so the
-// others cannot until their longer down-after has passed, and by then the
-// datacentre's sentinel has asked them for their vote. Electing the leader
-// still takes a majority of all sentinels.
+// A sentinel calls the master objectively down only once it sees it down
+// itself and enough others say they do. So:
+//   - the master's datacentre's sentinels need one vote fewer than a
+//     majority, a quorum that neither the datacentre nor any one continent
+//     holds, and see the master down first;
+//   - so does the first node outside it in promotion order, which takes
+//     over when the whole datacentre is lost, but it sees the master down
+//     second, after the datacentre's sentinels have asked for votes;
+//   - "reporters", the next quorum-1 nodes in promotion order, see the
+//     master down first but need the majority: they only make the quorum of
+//     the two above;
+//   - everyone else needs the majority and sees the master down last, when
+//     they have voted already. A sentinel that voted for another does not
+//     start its own election.
 //
-// Where that does not fit (no datacentre set, a quorum one place would
-// hold, or too few nodes outside the datacentre), every sentinel needs the
-// majority and has the longer down-after.
+// Electing the leader still takes a majority of all sentinels. Where that
+// does not fit (no datacentre set, a quorum one place would hold, or fewer
+// than quorum+1 nodes outside the datacentre), every sentinel needs the
+// majority and waits the longest.
 func (inv *Inventory) SentinelRoles() map[string]SentinelRole {
 	majority := inv.SentinelQuorum()
 	roles := map[string]SentinelRole{}
@@ -81,10 +94,9 @@ func (inv *Inventory) SentinelRoles() map[string]SentinelRole {
 			perContinent[n.Continent]++
 		}
 	}
-	// With the master's sentinel dead, the datacentre's others plus these
-	// many outside make the quorum.
-	outside := quorum - (len(in) - 1)
-	if dc == "" || quorum <= len(in) || outside < 1 || len(out) <= outside {
+	// The second leader, its reporters and at least one slower sentinel.
+	reporters := quorum - 1
+	if dc == "" || quorum <= len(in) || reporters < 1 || len(out) < 1+reporters+1 {
 		return roles
 	}
 	for _, c := range perContinent {
@@ -93,14 +105,19 @@ func (inv *Inventory) SentinelRoles() map[string]SentinelRole {
 		}
 	}
 	for _, n := range in {
-		roles[n.Name] = SentinelRole{Quorum: quorum, First: true}
+		roles[n.Name] = SentinelRole{Quorum: quorum, Wait: WaitFirst}
 	}
 	slices.SortStableFunc(out, func(a, b Node) int { return promotionRank(a) - promotionRank(b) })
-	for _, n := range out[:outside] {
-		roles[n.Name] = SentinelRole{Quorum: majority, First: true}
+	roles[out[0].Name] = SentinelRole{Quorum: quorum, Wait: WaitSecond}
+	for _, n := range out[1 : 1+reporters] {
+		roles[n.Name] = SentinelRole{Quorum: majority, Wait: WaitFirst}
 	}
 	return roles
 }
+
+// Leads reports whether the sentinel may start a failover before the
+// slowest have seen the master down: it needs fewer votes than a majority.
+func (r SentinelRole) Leads(majority int) bool { return r.Quorum < majority }
 
 // promotionRank orders nodes as Sentinel would promote them: the lowest
 // non-zero priority first, never (0) last.

@@ -106,11 +106,10 @@ func TestSentinelQuorumSmallClusters(t *testing.T) {
 	}
 }
 
-// TestSentinelRoles: the master's datacentre's sentinels need one vote
-// fewer than a majority and see the master down first, with just enough
-// first responders outside it (in promotion order) to make their quorum
-// when the master's own sentinel died with it; where that does not fit,
-// every sentinel is alike.
+// TestSentinelRoles: the master's datacentre's sentinels and then the
+// first node outside it need one vote fewer than a majority, and see the
+// master down first and second; the next quorum-1 nodes report first, the
+// rest last; where that does not fit, every sentinel is alike.
 func TestSentinelRoles(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	replicas := func(prio map[string]string, names ...string) string {
@@ -125,24 +124,25 @@ func TestSentinelRoles(t *testing.T) {
 		return b.String()
 	}
 	five := []string{"na", "sa", "asia", "africa", "oceania"}
+	first, second, last := WaitFirst, WaitSecond, WaitLast
 	for _, tt := range []struct {
 		name string
 		yml  string
 		want map[string]SentinelRole
 	}{
 		{"the lab's seven", eu2 + replicas(nil, five...), map[string]SentinelRole{
-			"master": {3, true}, "mirror": {3, true}, "na": {4, true}, "sa": {4, true},
-			"asia": {4, false}, "africa": {4, false}, "oceania": {4, false},
+			"master": {3, first}, "mirror": {3, first}, "na": {3, second}, "sa": {4, first},
+			"asia": {4, first}, "africa": {4, last}, "oceania": {4, last},
 		}},
-		{"promotion order picks the first responders", eu2 + replicas(map[string]string{"na": "0", "oceania": "50"}, five...), map[string]SentinelRole{
-			"master": {3, true}, "mirror": {3, true}, "oceania": {4, true}, "sa": {4, true},
-			"asia": {4, false}, "africa": {4, false}, "na": {4, false},
+		{"promotion order picks the second leader and the reporters", eu2 + replicas(map[string]string{"na": "0", "oceania": "50"}, five...), map[string]SentinelRole{
+			"master": {3, first}, "mirror": {3, first}, "oceania": {3, second}, "sa": {4, first},
+			"asia": {4, first}, "africa": {4, last}, "na": {4, last},
 		}},
 		{"three nodes: a quorum of 1 is one place's", eu2 + replicas(nil, "na"), map[string]SentinelRole{
-			"master": {2, false}, "mirror": {2, false}, "na": {2, false},
+			"master": {2, last}, "mirror": {2, last}, "na": {2, last},
 		}},
-		{"no sentinel outside left to be slower", eu2 + replicas(nil, "na", "sa", "asia"), map[string]SentinelRole{
-			"master": {3, false}, "mirror": {3, false}, "na": {3, false}, "sa": {3, false}, "asia": {3, false},
+		{"too few outside for a second leader and its reporters", eu2 + replicas(nil, "na", "sa", "asia"), map[string]SentinelRole{
+			"master": {3, last}, "mirror": {3, last}, "na": {3, last}, "sa": {3, last}, "asia": {3, last},
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

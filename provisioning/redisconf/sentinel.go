@@ -30,15 +30,17 @@ const (
 // Sentinel timings for the WAN (docs/failover.md says why).
 const (
 	// DownAfter is how long a master must not answer before a sentinel
-	// sees it down; DownAfterFirst the same for the first responders
-	// (inventory.SentinelRoles). The gap between them is the time the
-	// master's datacentre's sentinel has to be elected before any other
-	// sentinel can ask for votes itself: seeing the master down
-	// (PingPeriod of jitter), learning that enough others do (an AskPeriod
-	// and a round trip, 200 ms to the farthest first responder in the lab),
-	// and its vote request crossing the WAN (145 ms one way to oceania).
-	DownAfterFirst  = 1500 * time.Millisecond
-	DownAfter       = 3 * time.Second
+	// sees it down; DownAfterFirst and DownAfterSecond the same for the
+	// sentinels that inventory.SentinelRoles puts first and second. Each gap
+	// is the time the one before has to be elected before the next can ask
+	// for votes: seeing the master down (a PingPeriod of jitter, plus the
+	// one-way delay of the last answer), learning that enough others do (an
+	// AskPeriod and a round trip: 200 ms to sa, 220 ms from na to asia in
+	// the lab), and its vote request crossing the WAN (up to 145 ms one
+	// way). Worked through in docs/failover.md, "Timings".
+	DownAfterFirst  = time.Second
+	DownAfterSecond = 2250 * time.Millisecond
+	DownAfter       = 3500 * time.Millisecond
 	FailoverTimeout = 10 * time.Second
 	// InfoPeriod is how often each sentinel sends INFO to every replica
 	// (SENTINEL DEBUG info-period; Redis' default is 10 s, and it is not
@@ -60,9 +62,9 @@ const (
 	// just promoted mirror had not answered within down-after counted the
 	// others' answers about the dead old master, declared the mirror
 	// objectively down at once, and failed over to a continental replica
-	// (docs/chaos.md, scenario 1). 5 × 250 ms is less than DownAfterFirst,
+	// (docs/chaos.md, scenario 1). 5 × 150 ms is less than DownAfterFirst,
 	// so those answers are gone before a new connection can look down.
-	AskPeriod = 250 * time.Millisecond
+	AskPeriod = 150 * time.Millisecond
 )
 
 // SentinelTune is a root-only script that redis-sentinel.service runs

@@ -30,7 +30,7 @@ func TestRenderSentinelGolden(t *testing.T) {
 	for _, want := range []string{
 		"port 0", "tls-port 26379", "bind 127.0.0.1 -::1 198.51.100.20", "tls-auth-clients yes",
 		"sentinel monitor counter 198.51.100.10 6380 4", "sentinel auth-user counter sentinel",
-		"sentinel down-after-milliseconds counter 3000", "sentinel failover-timeout counter 10000",
+		"sentinel down-after-milliseconds counter 3500", "sentinel failover-timeout counter 10000",
 		"sentinel parallel-syncs counter 5", "sentinel client-reconfig-script counter /etc/counter/failover-hook",
 		"sentinel announce-ip 198.51.100.20", "user default reset",
 	} {

@@ -175,7 +175,7 @@ func redisURL(host string) string {
 // last (see CounterdYAML).
 func (c *Cluster) counterdSentinels(n inventory.Node) ([]string, error) {
 	roles, majority := c.Inv.SentinelRoles(), c.Inv.SentinelQuorum()
-	leads := func(o inventory.Node) bool { return roles[o.Name].Quorum < majority }
+	leads := func(o inventory.Node) bool { return roles[o.Name].Leads(majority) }
 	order := []inventory.Node{n}
 	for _, o := range c.Inv.Nodes {
 		if o.Name != n.Name {

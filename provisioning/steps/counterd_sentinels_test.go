@@ -21,7 +21,7 @@ func TestCounterdFollowsTheSentinels(t *testing.T) {
 	port := strconv.Itoa(redisconf.SentinelPort)
 	leaders := map[string]bool{}
 	for _, n := range c.Inv.Nodes {
-		if c.Inv.SentinelRoles()[n.Name].Quorum < c.Inv.SentinelQuorum() {
+		if c.Inv.SentinelRoles()[n.Name].Leads(c.Inv.SentinelQuorum()) {
 			leaders[net.JoinHostPort(n.Address, port)] = true
 		}
 	}

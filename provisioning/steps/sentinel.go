@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"strings"
+	"time"
 
 	"counter/provisioning/host"
 	"counter/provisioning/inventory"
@@ -179,9 +180,11 @@ func (s Sentinel) render(n inventory.Node) ([]byte, error) {
 		return nil, err
 	}
 	role := s.c.Inv.SentinelRoles()[n.Name]
-	downAfter := redisconf.DownAfter
-	if role.First {
-		downAfter = redisconf.DownAfterFirst
+	downAfter := map[inventory.SentinelWait]time.Duration{
+		inventory.WaitFirst: redisconf.DownAfterFirst, inventory.WaitSecond: redisconf.DownAfterSecond,
+	}[role.Wait]
+	if downAfter == 0 {
+		downAfter = redisconf.DownAfter
 	}
 	return redisconf.RenderSentinel(redisconf.SentinelParams{
 		Node: n.Name, Name: s.c.Inv.Cluster,
