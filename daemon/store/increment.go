@@ -127,10 +127,13 @@ func (s *Store) increment(ctx context.Context, mode, key string) (Press, error) 
 	defer cancel()
 	args := []any{mode, s.userPrefix(), s.o.Window.Microseconds(), FieldLastIncrement, s.Channel(), FieldUnconfirmed}
 	res, err := s.runIncrement(sctx, keys, args...)
-	for demoted(err) && sleepCtx(sctx, demotedRetry) {
+	deadline, _ := sctx.Deadline()
+	for demoted(err) && time.Until(deadline) > s.o.Timeout/2 && sleepCtx(sctx, demotedRetry) {
 		// A demoted master refused the script, so it did not run: try
 		// again, on the new master once the failover client follows it.
-		// Each refusal also drops the pooled connection it came on.
+		// Each refusal also drops the pooled connection it came on. Only
+		// in the first half of the press's time, so the last try can
+		// still come back "not counted" rather than time out "unknown".
 		res, err = s.runIncrement(sctx, keys, args...)
 	}
 	if errors.Is(err, ErrOutcomeUnknown) {
