@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"counter/ctl/chaos"
+	"counter/ctl/lab/labtest"
 	"counter/ctl/lab/load"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
@@ -198,6 +199,9 @@ var scenarios = []scenario{
 // TestChaos is `make chaos`: the issue's scenarios under a steady load of
 // browsers' presses and reads from every continent, on a provisioned lab.
 func TestChaos(t *testing.T) {
+	labtest.Unproven(t, "in the clean-clone CI run of 45e1541 (2026-12-02 15:16), inside make test, two checks failed: scenario 1 recovered in 5.2 s "+
+		"(4.3 s in both runs of its own, 14:50 and 15:01), and in scenario 4 18 presses on the other nodes were answered \"not known yet\" while na was down "+
+		"(it passed at 14:16); every other check passed, and no scenario lost or doubled a press (docs/chaos.md)")
 	start := time.Now()
 	e := upLab(t, "CHAOS", "curl")
 	inv, err := inventory.Load(e.inv)
