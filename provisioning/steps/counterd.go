@@ -127,13 +127,13 @@ func (c *Cluster) CounterdYAML(n inventory.Node) ([]byte, error) {
 	metrics := netip.AddrPortFrom(a, firewall.DefaultPorts().Metrics)
 	local := redisURL("127.0.0.1")
 	// Writes go to the master the sentinels name, so a failover needs no
-	// restart and no re-run. counterd's failover client follows the first
-	// sentinel of the list that answers: this node's own, unless it is one
-	// that leads failovers (the master's datacentre's, by
-	// inventory.SentinelRoles). The leader announces the new master only
-	// once every replica follows it, 3 s after the others did on the lab,
-	// and counterd next to it refused presses until then (chaos scenario
-	// 1, 14:36). Those sentinels come last in every list.
+	// restart and no re-run. The leader of a failover announces the new
+	// master only once every replica follows it, 3 s after the others did
+	// on the lab, and counterd next to it, asking it, refused presses until
+	// then (chaos scenario 1, 14:19). The store asks the sentinels of the
+	// list in order (the promotion order, who is down), so those that lead
+	// failovers come last. (go-redis' failover client asks them all at once
+	// and follows the first to answer, whatever the order.)
 	sentinels, err := c.counterdSentinels(n)
 	if err != nil {
 		return nil, err
