@@ -99,28 +99,6 @@ func containerInit(p Proc) (Proc, bool) {
 	return Proc{}, false
 }
 
-// killContainer cuts a container's power: SIGKILL to its PID 1 takes the whole
-// PID namespace down at once, with no shutdown; nspawn then exits.
-func (st *State) killContainer(ctx context.Context, m Member) error {
-	p := st.Containers[m.Name]
-	if init, ok := containerInit(p); ok {
-		if err := init.Signal(syscall.SIGKILL); err != nil {
-			return fmt.Errorf("kill %s: %w", m.Name, err)
-		}
-	}
-	if !p.Wait(ctx, 10*time.Second) {
-		if err := p.Signal(syscall.SIGKILL); err != nil {
-			return err
-		}
-		p.Wait(ctx, 5*time.Second)
-	}
-	delete(st.Containers, m.Name)
-	if err := st.Save(); err != nil {
-		return err
-	}
-	return removeCgroups(m)
-}
-
 // stopContainer shuts a container down cleanly (nspawn turns SIGTERM into a
 // systemd poweroff), cutting the power if that takes too long.
 func (st *State) stopContainer(ctx context.Context, m Member) error {
@@ -132,7 +110,7 @@ func (st *State) stopContainer(ctx context.Context, m Member) error {
 		return err
 	}
 	if p.Wait(ctx, 8*time.Second) {
-		return removeCgroups(m)
+		return nil
 	}
 	if init, ok := containerInit(p); ok {
 		init.Signal(syscall.SIGKILL)
@@ -141,7 +119,7 @@ func (st *State) stopContainer(ctx context.Context, m Member) error {
 	if !p.Wait(ctx, 5*time.Second) {
 		return fmt.Errorf("%s: nspawn pid %d does not exit", m.Name, p.PID)
 	}
-	return removeCgroups(m)
+	return nil
 }
 
 // reachable reports whether a TCP port of the address answers within d.

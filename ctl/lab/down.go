@@ -53,6 +53,7 @@ func (st *State) down(ctx context.Context) error {
 	if err := waitAll(ctx, ms, func(m Member) error { return st.stopContainer(ctx, m) }); err != nil {
 		errs = append(errs, err)
 	}
+	// Every member's, also those a `lab kill` left dead.
 	for _, m := range st.Plan.Containers() {
 		if err := removeCgroups(m); err != nil {
 			errs = append(errs, err)
