@@ -20,8 +20,9 @@ func TestCounterdFollowsTheSentinels(t *testing.T) {
 	c := withSevenNodes(t, newCluster(t, newHosts()))
 	port := strconv.Itoa(redisconf.SentinelPort)
 	leaders := map[string]bool{}
+	roles := c.Inv.SentinelRoles()
 	for _, n := range c.Inv.Nodes {
-		if c.Inv.SentinelRoles()[n.Name].Leads(c.Inv.SentinelQuorum()) {
+		if roles[n.Name].Leads(c.Inv.SentinelQuorum()) {
 			leaders[net.JoinHostPort(n.Address, port)] = true
 		}
 	}

@@ -180,16 +180,10 @@ func (s Sentinel) render(n inventory.Node) ([]byte, error) {
 		return nil, err
 	}
 	role := s.c.Inv.SentinelRoles()[n.Name]
-	downAfter := map[inventory.SentinelWait]time.Duration{
-		inventory.WaitFirst: redisconf.DownAfterFirst, inventory.WaitSecond: redisconf.DownAfterSecond,
-	}[role.Wait]
-	if downAfter == 0 {
-		downAfter = redisconf.DownAfter
-	}
 	return redisconf.RenderSentinel(redisconf.SentinelParams{
 		Node: n.Name, Name: s.c.Inv.Cluster,
 		Bind: []netip.Addr{addr}, AnnounceIP: addr,
-		Master: maddr, Quorum: role.Quorum, DownAfter: downAfter,
+		Master: maddr, Quorum: role.Quorum, DownAfter: downAfter(role.Wait),
 		// Replicas keep serving (stale) reads while they resync, and after
 		// a failover they mostly continue by partial resync: repoint them
 		// all at once.
@@ -223,4 +217,16 @@ func (c *Cluster) SentinelAddrs() ([]string, error) {
 		out = append(out, netip.AddrPortFrom(a, redisconf.SentinelPort).String())
 	}
 	return out, nil
+}
+
+// downAfter is the down-after-milliseconds of a sentinel's place in the
+// stagger (inventory.SentinelRoles).
+func downAfter(w inventory.SentinelWait) time.Duration {
+	switch w {
+	case inventory.WaitFirst:
+		return redisconf.DownAfterFirst
+	case inventory.WaitSecond:
+		return redisconf.DownAfterSecond
+	}
+	return redisconf.DownAfter
 }
