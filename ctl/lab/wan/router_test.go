@@ -3,12 +3,14 @@ package wan
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"counter/internal/testutil"
 )
@@ -49,11 +51,13 @@ func TestDelaysFor(t *testing.T) {
 	}
 }
 
-// pipeDev is a device fed by a channel that records when each packet leaves.
-type pipeDev struct {
-	in  chan []byte
-	mu  sync.Mutex
-	out []sent
+// pairDev is the router's end of a datagram socket pair: the test writes
+// packets into the other end and records when each comes back out of it.
+type pairDev struct {
+	dev  *os.File // the router's end
+	peer *os.File // the test's end
+	mu   sync.Mutex
+	out  []sent
 }
 
 type sent struct {
@@ -61,22 +65,37 @@ type sent struct {
 	pkt []byte
 }
 
-func (p *pipeDev) Read(b []byte) (int, error) {
-	pkt, ok := <-p.in
-	if !ok {
-		return 0, io.EOF
+func newPairDev(t *testing.T) *pairDev {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return copy(b, pkt), nil
+	p := &pairDev{dev: os.NewFile(uintptr(fds[0]), "router"), peer: os.NewFile(uintptr(fds[1]), "peer")}
+	go func() {
+		buf := make([]byte, maxPacket)
+		for {
+			n, err := p.peer.Read(buf)
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.out = append(p.out, sent{time.Now(), append([]byte(nil), buf[:n]...)})
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { p.peer.Close(); p.dev.Close() })
+	return p
 }
 
-func (p *pipeDev) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.out = append(p.out, sent{time.Now(), append([]byte(nil), b...)})
-	return len(b), nil
+func (p *pairDev) send(t *testing.T, pkt []byte) {
+	t.Helper()
+	if _, err := p.peer.Write(pkt); err != nil {
+		t.Fatal(err)
+	}
 }
 
-func (p *pipeDev) sent() []sent {
+func (p *pairDev) sent() []sent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]sent(nil), p.out...)
@@ -88,15 +107,15 @@ func TestRouterHoldsEachPacketForItsPair(t *testing.T) {
 		{A: netip.MustParseAddr(a), B: netip.MustParseAddr(b), OneWay: Duration(80 * time.Millisecond)},
 		{A: netip.MustParseAddr(a), B: netip.MustParseAddr(c), OneWay: Duration(20 * time.Millisecond)},
 	})
-	dev := &pipeDev{in: make(chan []byte)}
+	dev := newPairDev(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- NewRouter(dev, delays, time.Now, slog.New(slog.DiscardHandler)).Run(ctx) }()
+	go func() { done <- NewRouter(dev.dev, delays, time.Now, slog.New(slog.DiscardHandler)).Run(ctx) }()
 
 	start := time.Now()
-	dev.in <- ipv4(a, b, 1)           // 80 ms
-	dev.in <- ipv4(a, c, 2)           // 20 ms: overtakes the first
-	dev.in <- ipv4(a, "192.0.2.1", 3) // not in the lab: at once
+	dev.send(t, ipv4(a, b, 1))           // 80 ms
+	dev.send(t, ipv4(a, c, 2))           // 20 ms: overtakes the first
+	dev.send(t, ipv4(a, "192.0.2.1", 3)) // not in the lab: at once
 	want := map[byte]time.Duration{1: 80 * time.Millisecond, 2: 20 * time.Millisecond, 3: 0}
 	// Wait for the three, or 5 s; the count is checked below.
 	_ = testutil.Wait(5*time.Second, func(context.Context) error {
@@ -106,7 +125,6 @@ func TestRouterHoldsEachPacketForItsPair(t *testing.T) {
 		return nil
 	})
 	cancel()
-	close(dev.in)
 	if err := <-done; err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
