@@ -132,13 +132,16 @@ func TestFailedLoginsCostTheSame(t *testing.T) {
 // the local node only.
 func TestRegisterWaitsForReplicas(t *testing.T) {
 	master, replica := startPair(t)
-	s := openStore(t, replica, master, nil)
+	// WAIT gets 3/4 of the timeout. The default 500 ms (375 ms) was too
+	// short for the replica's acknowledgement on a loaded 2-core machine
+	// (failed twice on 2026-12-02), and Register goes on after it.
+	s := openStore(t, replica, master, func(o *store.Options) { o.Timeout = 4 * time.Second })
 	mon := startMonitor(t, master)
 	if err := s.Register(context.Background(), "walter", "walter-password"); err != nil {
 		t.Fatal(err)
 	}
 	cmds := mon.since(t)
-	if !slices.Contains(cmds, `"WAIT" "1" "375"`) {
+	if !slices.Contains(cmds, `"WAIT" "1" "3000"`) {
 		t.Errorf("commands on the master: %q, want a WAIT for 1 replica", cmds)
 	}
 	if err := s.Authenticate(context.Background(), "walter", "walter-password"); err != nil {
