@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -240,22 +239,16 @@ func demoted(err error) bool {
 }
 
 // connectionLost reports whether err is a connection that could not be
-// opened or broke, not a timeout: once the press's time is spent there is
-// none left to try again.
+// opened or broke (the net package wraps every refusal and reset in an
+// OpError; a closed stream is EOF), not a timeout: once the press's time is
+// spent there is none left to try again.
 func connectionLost(err error) bool {
-	var rerr redis.Error
 	var nerr net.Error
-	switch {
-	case err == nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return false
-	case errors.As(err, &rerr):
-		return false
-	case errors.As(err, &nerr) && nerr.Timeout():
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout()) {
 		return false
 	}
 	var operr *net.OpError
-	return errors.As(err, &operr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+	return errors.As(err, &operr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // sleepCtx waits d, or less if ctx ends first; it reports whether ctx
