@@ -98,10 +98,7 @@ func (r *Router) loop(ctx context.Context, fd int) error {
 		if ev := pfd[0].Revents; ev&unix.POLLIN == 0 && ev&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
 			return fmt.Errorf("read packet: device gone (poll events %#x)", ev)
 		}
-		for range maxBatch {
-			if pfd[0].Revents&unix.POLLIN == 0 {
-				break
-			}
+		for i := 0; i < maxBatch && pfd[0].Revents&unix.POLLIN != 0; i++ {
 			n, err := unix.Read(fd, buf)
 			if err == unix.EAGAIN || err == unix.EINTR {
 				break
@@ -143,8 +140,8 @@ func OpenTUN(name string) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("attach tun %s: %w", name, err)
 	}
-	// Non-blocking before NewFile: reads then park in the runtime poller and
-	// Close wakes them, so shutdown never hangs on a read.
+	// Non-blocking: Router.Run reads until the device has nothing left
+	// (EAGAIN) and waits in its own ppoll, never in a read.
 	return os.NewFile(uintptr(fd), "/dev/net/tun:"+name), nil
 }
 
