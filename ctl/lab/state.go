@@ -42,6 +42,8 @@ const (
 	// rules; it goes with the namespace at `lab down`.
 	partitionTable = Prefix + "_partition"
 	wanTable       = "100" // router routing table that sends lab traffic to the TUN
+	// Before the rules that send a member's traffic to the TUN (200).
+	directRulePriority = "180"
 )
 
 func newState(dir string) *State {

@@ -96,6 +96,13 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	if err := st.writeClientResolvs(etcNetns); err != nil {
 		return err
 	}
+	rtt, err := ParseRTT(strings.NewReader(string(defaultRTT)))
+	if err != nil {
+		return err
+	}
+	if err := st.routeDirect(ctx, rtt); err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
 	if err := l.startRouter(ctx, st); err != nil {
 		return err
 	}
