@@ -2,6 +2,7 @@ package steps
 
 import (
 	"path/filepath"
+	"slices"
 
 	"counter/provisioning/anycast"
 	"counter/provisioning/dnswatch"
@@ -33,7 +34,7 @@ func Reads() [][]string {
 		filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
-		packagesArgv(BasePackages), packagesArgv([]string{birdPackage}),
+		packagesArgv(BasePackages), packagesArgv(append(slices.Clone(BasePackages), birdPackage)), packagesArgv([]string{birdPackage}),
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
 		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(sentinelUnit), unitArgv(raid.TimerUnitName),

@@ -108,7 +108,7 @@ func ReplicationInfo(ctx context.Context, h host.Host) (redisinfo.Fields, error)
 // start.
 func All(c *Cluster) []phase.Step {
 	return []phase.Step{
-		System{Packages: BasePackages},
+		System{c: c},
 		Package{c: c},
 		Redis{c: c},
 		Replication{c: c},

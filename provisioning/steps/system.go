@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"counter/provisioning/host"
@@ -17,8 +18,25 @@ import (
 // nodes speak.
 var BasePackages = []string{"redis-server", "redis-sentinel", "redis-tools", "nftables", "ca-certificates"}
 
-// System checks that the node runs Debian 12 and installs the packages.
-type System struct{ Packages []string }
+// System checks that the node runs Debian 12 and installs the packages
+// of every later step (BIRD too, on a node that announces the anycast
+// address) in one apt run, while the nodes are still quiet: a later step's
+// own apt run came when Sentinel's chatter loaded the cluster, and on a
+// 2-core machine the anycast step's took minutes a node.
+type System struct{ c *Cluster }
+
+// packages are the node's Debian packages.
+func (s System) packages(h host.Host) ([]string, error) {
+	n, err := s.c.node(h)
+	if err != nil {
+		return nil, err
+	}
+	pk := slices.Clone(BasePackages)
+	if n.BGP != nil && s.c.Inv.Anycast.Address.IsValid() {
+		pk = append(pk, birdPackage)
+	}
+	return pk, nil
+}
 
 // Title names the step in reports.
 func (System) Title() string { return "debian 12 and packages" }
@@ -41,7 +59,11 @@ func (s System) Run(ctx context.Context, h host.Host) (phase.Result, error) {
 		}
 		return phase.Result{}, fmt.Errorf("%s runs %q; counterctl provisions Debian 12 (bookworm) only", h.Name(), name)
 	}
-	c, err := h.EnsurePackages(ctx, s.Packages...)
+	pk, err := s.packages(h)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	c, err := h.EnsurePackages(ctx, pk...)
 	if err != nil {
 		return phase.Result{}, err
 	}
