@@ -30,7 +30,7 @@ import (
 // name after lab kill master.
 func TestAnycastLab(t *testing.T) {
 	e := upLab(t, "ANYCAST E2E", "curl", "ping")
-	if out, took, err := e.provision(8 * time.Minute); err != nil {
+	if out, took, err := e.provision(labProvisionTimeout); err != nil {
 		t.Fatal(err)
 	} else {
 		t.Logf("provision took %s:\n%s", took.Round(100*time.Millisecond), out)

@@ -177,7 +177,7 @@ var scenarios = []scenario{
 		check: func(t *testing.T, r *chaosRun, res chaos.Result) {
 			master := checkOneMaster(t, r)
 			before := servicePIDs(t, r.e, r.inv, "redis-server.service", "redis-sentinel.service", "counterd.service")
-			if out, _, err := r.e.provision(6 * time.Minute); err != nil {
+			if out, _, err := r.e.provision(10 * time.Minute); err != nil {
 				t.Fatalf("provision after the failover: %v\n%s", err, out)
 			}
 			if after := servicePIDs(t, r.e, r.inv, "redis-server.service", "redis-sentinel.service", "counterd.service"); fmt.Sprint(after) != fmt.Sprint(before) {
@@ -203,7 +203,7 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, took, err := e.provision(8 * time.Minute); err != nil {
+	if out, took, err := e.provision(labProvisionTimeout); err != nil {
 		t.Fatalf("provision: %v\n%s", err, out)
 	} else {
 		t.Logf("provision took %s", took.Round(time.Second))

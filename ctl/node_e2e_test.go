@@ -17,11 +17,23 @@ import (
 	"counter/provisioning/sentinel"
 )
 
+// nodeAddTopology is a lab of four nodes: adding a node needs a cluster
+// and a continent across the WAN, not all six.
+const nodeAddTopology = `zone: lab.counter.test.
+nodes:
+  - {name: master, continent: eu, datacenter: eu, role: master}
+  - {name: mirror, continent: eu, datacenter: eu, role: mirror}
+  - {name: na, continent: na, role: replica}
+  - {name: asia, continent: asia, role: replica}
+  - {name: dns, continent: eu, datacenter: eu, role: dns}
+clients: [eu]
+`
+
 // TestNodeAddLab provisions the lab with one replica left out of the
 // inventory, then adds it: the master's firewall must admit it (its
 // replication link comes up only then) and node add must say it is ready.
 func TestNodeAddLab(t *testing.T) {
-	e := upLab(t, "NODE ADD E2E", "curl")
+	e := upLabTopology(t, "NODE ADD E2E", nodeAddTopology, "curl")
 	full := e.inv
 	inv, err := inventory.Load(full)
 	if err != nil {
@@ -64,7 +76,7 @@ func TestNodeAddLab(t *testing.T) {
 	} else if len(small.Nodes) != len(inv.Nodes)-1 {
 		t.Fatalf("inventory without %s: %d nodes, want %d", added, len(small.Nodes), len(inv.Nodes)-1)
 	}
-	out, took, err := e.provision(8 * time.Minute)
+	out, took, err := e.provision(labProvisionTimeout)
 	t.Logf("provision without %s took %s:\n%s", added, took.Round(100*time.Millisecond), out)
 	if err != nil {
 		t.Fatal(err)

@@ -131,7 +131,7 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	if _, err := h.Exec(ctx, "hand edit", "sed", "-i", `s/^listen: .*/listen: ":8081"/`, conf); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := e.provision(2*time.Minute, "--dry-run", "--limit", "na")
+	out, _, err := e.provision(6*time.Minute, "--dry-run", "--limit", "na")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func checkDryRun(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	if b, err := h.Query(ctx, "cat", conf); err != nil || !strings.Contains(string(b), `listen: ":8081"`) {
 		t.Errorf("after the dry run the file is %q, %v; want the hand edit still there", b, err)
 	}
-	if out, _, err := e.provision(2*time.Minute, "--limit", "na"); err != nil {
+	if out, _, err := e.provision(6*time.Minute, "--limit", "na"); err != nil {
 		t.Fatal(err)
 	} else if !strings.Contains(out, "counterd                 changed") {
 		t.Errorf("provision after the edit does not report counterd changed:\n%s", out)
@@ -281,7 +281,7 @@ func checkHostKey(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	if err := os.WriteFile(na.SSH.KnownHosts, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := e.provision(time.Minute, "--limit", "na", "--accept-new-host-keys")
+	out, _, err := e.provision(3*time.Minute, "--limit", "na", "--accept-new-host-keys")
 	if err == nil {
 		t.Fatalf("provision with a changed host key succeeded:\n%s", out)
 	}

@@ -117,7 +117,7 @@ func checkSentinelFailover(t *testing.T, e *e2e, inv *inventory.Inventory) {
 	})
 
 	before := servicePIDs(t, e, inv, "redis-server.service", "redis-sentinel.service")
-	out, _, err := e.provision(4 * time.Minute)
+	out, _, err := e.provision(10 * time.Minute)
 	t.Logf("provision after the failover:\n%s", out)
 	if err != nil {
 		t.Fatal(err)
