@@ -43,6 +43,7 @@ done`
 type Batched struct {
 	host.Host
 	reads [][]string
+	keys  map[string]bool // key of each of reads
 	w     FileWriter
 	st    *batchState
 }
@@ -71,7 +72,11 @@ var _ host.Host = (*Batched)(nil)
 // FileWriter, files whose state the batch knows are written through it;
 // without, every changed file goes to h.EnsureFile.
 func NewBatched(h host.Host, reads [][]string, w FileWriter) *Batched {
-	return &Batched{Host: h, reads: reads, w: w, st: &batchState{answers: map[string]answer{}}}
+	keys := make(map[string]bool, len(reads))
+	for _, r := range reads {
+		keys[key(r)] = true
+	}
+	return &Batched{Host: h, reads: reads, keys: keys, w: w, st: &batchState{answers: map[string]answer{}}}
 }
 
 // Dry returns a dry view sharing the fetched answers (nothing changes in a
@@ -81,7 +86,7 @@ func (b *Batched) Dry() host.Host {
 	if !ok {
 		return b
 	}
-	return &Batched{Host: dv.Dry(), reads: b.reads, w: b.w, st: b.st}
+	return &Batched{Host: dv.Dry(), reads: b.reads, keys: b.keys, w: b.w, st: b.st}
 }
 
 func key(argv []string) string { return strings.Join(argv, "\x00") }
@@ -106,7 +111,15 @@ func (b *Batched) Prefetch(ctx context.Context) {
 	b.fetchOnce(ctx)
 }
 
+// lookup answers argv from the batch, fetching it first if need be. A
+// read the batch does not hold goes to the host at once, without waiting
+// for a fetch under way: who is master now is asked while every node's
+// batch is in flight, and on a loaded 2-core machine a batch took longer
+// than that question's whole timeout.
 func (b *Batched) lookup(ctx context.Context, argv []string) (answer, bool) {
+	if !b.keys[key(argv)] {
+		return answer{}, false
+	}
 	b.st.mu.Lock()
 	defer b.st.mu.Unlock()
 	b.fetchOnce(ctx)

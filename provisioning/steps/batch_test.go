@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os/exec"
 	"testing"
+	"time"
 
 	"counter/internal/testutil"
 	"counter/provisioning/host"
@@ -68,5 +69,67 @@ func TestBatchScriptInBash(t *testing.T) {
 	}
 	if _, err := b.Query(context.Background(), "true"); err != nil || l.runs != 2 {
 		t.Errorf("a read outside the batch: err %v, runs %d; want it asked of the host", err, l.runs)
+	}
+}
+
+// stalledBatch is a host whose batch hangs until released; other reads
+// answer at once.
+type stalledBatch struct {
+	host.Host
+	started, release chan struct{}
+}
+
+func (s *stalledBatch) Name() string { return "stalled" }
+
+func (s *stalledBatch) Query(ctx context.Context, argv ...string) ([]byte, error) {
+	if len(argv) > 2 && argv[2] == batchScript {
+		close(s.started)
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return []byte("0 \n"), nil
+	}
+	return []byte("direct"), nil
+}
+
+// A read outside the batch must not queue behind a slow fetch: provision
+// asks who is master now while every node's batch is in flight.
+func TestReadOutsideBatchDoesNotWaitForIt(t *testing.T) {
+	s := &stalledBatch{started: make(chan struct{}), release: make(chan struct{})}
+	b := NewBatched(s, [][]string{{"cat", "/etc/hostname"}}, nil)
+	fetched := make(chan struct{})
+	go func() { b.Prefetch(t.Context()); close(fetched) }()
+	<-s.started
+
+	type result struct {
+		out []byte
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		out, err := b.Query(t.Context(), "redis-cli", "ROLE")
+		got <- result{out, err}
+	}()
+	select {
+	case r := <-got:
+		if r.err != nil || string(r.out) != "direct" {
+			t.Fatalf("read outside the batch during a fetch: %q, %v; want the host's answer", r.out, r.err)
+		}
+	case <-time.After(30 * time.Second):
+		close(s.release) // let the queued read through, so the test ends
+		t.Fatal("a read outside the batch waited for the batch's fetch")
+	}
+	select {
+	case <-fetched:
+		t.Fatal("the fetch finished before it was released")
+	default:
+	}
+
+	close(s.release)
+	<-fetched
+	if out, err := b.Query(t.Context(), "cat", "/etc/hostname"); err != nil || string(out) != "" {
+		t.Errorf("batched read: %q, %v; want the batch's empty answer", out, err)
 	}
 }
