@@ -192,16 +192,16 @@ func (l *Lab) SSHCommand(ctx context.Context, name string, args []string) (*exec
 		"-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"}
 	argv := append([]string{}, opts...)
 	// As the design asks, replicas are reached through the master: once
-	// provisioned, their firewall takes SSH from the master (and mirror) only.
+	// provisioned, their firewall takes SSH from the master and mirror only.
 	if m.Role == "replica" {
-		if master, ok := masterOf(st.Plan); ok {
+		if via, ok := jumpOf(st); ok {
 			// ssh expands %-tokens in ProxyCommand, then hands it to sh: double
 			// any % in our words and quote every one.
 			jump := []string{"ssh"}
 			for _, o := range opts {
 				jump = append(jump, strings.ReplaceAll(o, "%", "%%"))
 			}
-			jump = append(jump, "-W", "[%h]:%p", "root@"+master.Address.String())
+			jump = append(jump, "-W", "[%h]:%p", "root@"+via.Address.String())
 			argv = append(argv, "-o", "ProxyCommand="+shellescape.QuoteCommand(jump))
 		}
 	}
@@ -234,11 +234,15 @@ func (l *Lab) ExecCommand(ctx context.Context, name string, argv []string) (*exe
 	return cmd, nil
 }
 
-// masterOf is the lab node whose role is master.
-func masterOf(p *Plan) (Member, bool) {
-	for _, m := range p.OfKind(KindNode) {
-		if m.Role == "master" {
-			return m, true
+// jumpOf is the node replicas are reached through: the master, or the
+// mirror while the master is killed (a chaos run looks inside the
+// replicas exactly then).
+func jumpOf(st *State) (Member, bool) {
+	for _, role := range []string{"master", "mirror"} {
+		for _, m := range st.Plan.OfKind(KindNode) {
+			if _, running := st.Containers[m.Name]; m.Role == role && running {
+				return m, true
+			}
 		}
 	}
 	return Member{}, false
