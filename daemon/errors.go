@@ -72,6 +72,12 @@ const catchingUpRetryAfter = time.Second
 // soon the master answers again; an earlier retry is harmless.
 const outcomeRetryAfter = 3 * time.Second
 
+// noReplicasRetryAfter is the Retry-After of a write the master refused
+// for want of a replica in sync (NOREPLICAS): a promoted master's replicas
+// attach within a sentinel INFO period and a replica's acknowledgement
+// (1 s each), and a fenced master is failed over from in a few seconds.
+const noReplicasRetryAfter = 2 * time.Second
+
 // msgUnavailable is the 503 of an action other than a press while the master is unavailable.
 func msgUnavailable(action string) string {
 	return "cannot " + action + " right now: the database master is unreachable; reading still works, please try again later"
@@ -112,6 +118,10 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 		return http.StatusTooManyRequests, "too many login attempts, please wait", throttl.retryAfter
 	case errors.Is(err, errOutcomeUnknown):
 		return http.StatusServiceUnavailable, msgOutcomeUnknown, outcomeRetryAfter
+	case errors.Is(err, errNoReplicas) && errors.As(err, &attempt):
+		return http.StatusServiceUnavailable, msgUnavailable(attempt.action), noReplicasRetryAfter
+	case errors.Is(err, errNoReplicas):
+		return http.StatusServiceUnavailable, msgMaster, noReplicasRetryAfter
 	case errors.Is(err, errMasterUnavailable) && errors.As(err, &attempt):
 		return http.StatusServiceUnavailable, msgUnavailable(attempt.action), 0
 	case errors.Is(err, errMasterUnavailable):

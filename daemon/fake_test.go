@@ -20,6 +20,7 @@ type fakeStore struct {
 	sessions   map[string]string
 	last       map[string]time.Time
 	masterDown bool
+	pressErr   error // what a press returns, if set
 	// loseAnswers: presses count but their answer is lost (ErrOutcomeUnknown),
 	// as with a master slower than the timeout; unconfirmed holds them.
 	loseAnswers bool
@@ -118,6 +119,10 @@ func (f *fakeStore) IncrementLogin(_ context.Context, login string) (store.Press
 	if f.masterDown {
 		f.mu.Unlock()
 		return store.Press{}, errMasterUnavailable
+	}
+	if f.pressErr != nil {
+		f.mu.Unlock()
+		return store.Press{}, f.pressErr
 	}
 	now := f.now()
 	if t, ok := f.last[login]; ok && now.Sub(t) < 24*time.Hour {

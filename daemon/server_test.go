@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -72,7 +73,12 @@ func TestRoutes(t *testing.T) {
 		{name: "inc too soon", req: req{method: "POST", path: "/inc", cookie: "tok2"}, wantCode: 429,
 			wantBody: "once every 24 hours", wantHeader: map[string]string{"Retry-After": "84600"}},
 		{name: "inc master down", setup: func(s *fakeStore) { s.masterDown = true },
-			req: req{method: "POST", path: "/inc", cookie: "tok1"}, wantCode: 503, wantBody: "master"},
+			req: req{method: "POST", path: "/inc", cookie: "tok1"}, wantCode: 503, wantBody: "master",
+			wantHeader: map[string]string{"Retry-After": ""}},
+		{name: "inc master without replicas", setup: func(s *fakeStore) {
+			s.pressErr = fmt.Errorf("increment: %w: %w: NOREPLICAS Not enough good replicas to write.", errMasterUnavailable, errNoReplicas)
+		}, req: req{method: "POST", path: "/inc", cookie: "tok1"}, wantCode: 503, wantBody: "not counted",
+			wantHeader: map[string]string{"Retry-After": "2"}},
 		{name: "inc per-request form", mode: AuthPerRequest,
 			req: req{method: "POST", path: "/inc", form: creds("alice", "alice-password")}, wantCode: 200, wantBody: "43\n"},
 		{name: "inc per-request basic", mode: AuthPerRequest,

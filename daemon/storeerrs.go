@@ -8,6 +8,7 @@ var (
 	errBadCredentials    = store.ErrBadCredentials
 	errNoSession         = store.ErrNoSession
 	errMasterUnavailable = store.ErrMasterUnavailable
+	errNoReplicas        = store.ErrNoReplicas
 	errOutcomeUnknown    = store.ErrOutcomeUnknown
 	errSessionEndQueued  = store.ErrSessionEndQueued
 )

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"counter/daemon/store"
+	"counter/internal/redisinfo"
 	"counter/internal/redistest"
 	"counter/internal/testutil"
 )
@@ -141,12 +143,68 @@ func TestPressRefusedWithoutReplicasIsNotCounted(t *testing.T) {
 	for name, s := range stores {
 		token := map[string]string{"fixed master": "token-ann", "sentinels": "token-bob"}[name]
 		_, err := s.IncrementSession(context.Background(), token)
-		if !errors.Is(err, store.ErrMasterUnavailable) || errors.Is(err, store.ErrOutcomeUnknown) || !strings.Contains(err.Error(), "NOREPLICAS") {
-			t.Errorf("%s: press on a fenced master = %v; want ErrMasterUnavailable (NOREPLICAS: not counted), not ErrOutcomeUnknown", name, err)
+		if !errors.Is(err, store.ErrMasterUnavailable) || !errors.Is(err, store.ErrNoReplicas) || errors.Is(err, store.ErrOutcomeUnknown) {
+			t.Errorf("%s: press on a fenced master = %v; want ErrMasterUnavailable and ErrNoReplicas (NOREPLICAS: not counted), not ErrOutcomeUnknown", name, err)
 		}
 	}
 	if n := c.Master.Do("EXISTS", stores["sentinels"].ValueKey()); n != int64(0) {
 		t.Errorf("EXISTS %s = %v after refused presses, want 0", stores["sentinels"].ValueKey(), n)
+	}
+}
+
+// TestPressOutlastsAttachingReplicas: a master just promoted refuses
+// writes (NOREPLICAS) until a replica attaches. A press sent then is tried
+// again while its time lasts, and counts once the master takes writes.
+func TestPressOutlastsAttachingReplicas(t *testing.T) {
+	ca := testutil.NewTLS(t)
+	c := redistest.StartCluster(t, redistest.ClusterConfig{Priorities: []int{10}},
+		redistest.WithCA(ca), redistest.WithPassword("pw"), redistest.WithArgs("--min-replicas-to-write", "1"))
+	s := openStore(t, c.Master, nil, func(o *store.Options) {
+		o.CAFile, o.CertFile, o.KeyFile = ca.CAFile, ca.CertFile, ca.KeyFile
+		o.Timeout = 6 * time.Second // tried again for the first 3 s
+	})
+	addUsers(t, s, c.Master, "ann")
+	c.Replicas[0].Kill()
+	cl := c.Master.Client()
+	refusals := func(ctx context.Context) int {
+		stats, err := cl.Info(ctx, "errorstats").Result()
+		if err != nil {
+			t.Fatalf("INFO errorstats: %v", err)
+		}
+		// errorstat_NOREPLICAS:count=N
+		n, _ := strconv.Atoi(strings.TrimPrefix(redisinfo.Parse(stats)["errorstat_NOREPLICAS"], "count="))
+		return n
+	}
+	testutil.Poll(t, 10*time.Second, "the master refuses writes (NOREPLICAS)", func(ctx context.Context) error {
+		if err := cl.Eval(ctx, "return redis.call('INCR', KEYS[1])", []string{"probe"}).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOREPLICAS") {
+			return fmt.Errorf("probe write: %v, want NOREPLICAS", err)
+		}
+		return nil
+	})
+	before := refusals(t.Context())
+
+	type result struct {
+		p   store.Press
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := s.IncrementSession(context.Background(), "token-ann")
+		done <- result{p, err}
+	}()
+	testutil.Poll(t, 10*time.Second, "the press is refused once", func(ctx context.Context) error {
+		if n := refusals(ctx); n <= before {
+			return fmt.Errorf("%d NOREPLICAS refusals, %d before the press", n, before)
+		}
+		return nil
+	})
+	// As if the first replica had attached to the new master.
+	if err := cl.ConfigSet(t.Context(), "min-replicas-to-write", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.p.Value != 1 {
+		t.Fatalf("press sent while the master had no replica = %+v, %v; want it counted (value 1) once the master takes writes", r.p, r.err)
 	}
 }
 
