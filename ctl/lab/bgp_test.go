@@ -13,14 +13,7 @@ import (
 
 func defaultPlanRTT(t *testing.T) (*Plan, *RTT) {
 	t.Helper()
-	topo, err := DefaultTopology()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := defaultPlan(t)
 	rtt, err := ParseRTT(bytes.NewReader(defaultRTT))
 	if err != nil {
 		t.Fatal(err)

@@ -10,17 +10,10 @@ import (
 )
 
 func TestWriteInventoryGolden(t *testing.T) {
-	topo, err := DefaultTopology()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	topo, p := defaultPlan(t)
 	dns, _ := p.Member("dns")
 	var b bytes.Buffer
-	err = WriteInventory(&b, Inventory{
+	err := WriteInventory(&b, Inventory{
 		Cluster: "lab", Zone: topo.Zone, DNSServer: netip.AddrPortFrom(dns.Address, 53),
 		TSIG: TSIG{Name: "counter-update.", Algorithm: "hmac-sha256", Secret: "never-written"}, TSIGFile: "secrets/tsig.key",
 		KeyFile: "ssh/id_ed25519", KnownHosts: "ssh/known_hosts",

@@ -1,19 +1,11 @@
 package lab
 
 import (
-	"net/netip"
 	"testing"
 )
 
 func TestJumpOf(t *testing.T) {
-	topo, err := DefaultTopology()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := defaultPlan(t)
 	tests := []struct {
 		name    string
 		running []string

@@ -8,6 +8,20 @@ import (
 	"time"
 )
 
+// defaultPlan is the default topology and its plan on the default subnet.
+func defaultPlan(t *testing.T) (*Topology, *Plan) {
+	t.Helper()
+	topo, err := DefaultTopology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo, p
+}
+
 func TestDefaultPlan(t *testing.T) {
 	topo, err := DefaultTopology()
 	if err != nil {

@@ -12,14 +12,7 @@ import (
 // lab's DNS server, where `ip netns exec` finds it; down removes the files
 // and the directories it made, and nothing else.
 func TestClientResolvs(t *testing.T) {
-	topo, err := DefaultTopology()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	topo, p := defaultPlan(t)
 	base := t.TempDir()
 	// A namespace directory someone else made stays after down.
 	clients := p.OfKind(KindClient)
@@ -63,14 +56,7 @@ func TestClientResolvs(t *testing.T) {
 
 // TestClientResolvsBase: an /etc/netns that up made goes at down.
 func TestClientResolvsBase(t *testing.T) {
-	topo, err := DefaultTopology()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(topo, netip.MustParsePrefix("10.213.0.0/16"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	topo, p := defaultPlan(t)
 	base := filepath.Join(t.TempDir(), "netns")
 	st := newState(t.TempDir())
 	st.Plan, st.Zone = p, topo.Zone
