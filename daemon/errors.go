@@ -78,6 +78,15 @@ const outcomeRetryAfter = 3 * time.Second
 // (1 s each), and a fenced master is failed over from in a few seconds.
 const noReplicasRetryAfter = 2 * time.Second
 
+// masterRetryAfter is the Retry-After of a write the master did not take:
+// known only when it refused for want of a replica in sync.
+func masterRetryAfter(err error) time.Duration {
+	if errors.Is(err, errNoReplicas) {
+		return noReplicasRetryAfter
+	}
+	return 0
+}
+
 // msgUnavailable is the 503 of an action other than a press while the master is unavailable.
 func msgUnavailable(action string) string {
 	return "cannot " + action + " right now: the database master is unreachable; reading still works, please try again later"
@@ -118,14 +127,10 @@ func statusOf(err error) (code int, msg string, retry time.Duration) {
 		return http.StatusTooManyRequests, "too many login attempts, please wait", throttl.retryAfter
 	case errors.Is(err, errOutcomeUnknown):
 		return http.StatusServiceUnavailable, msgOutcomeUnknown, outcomeRetryAfter
-	case errors.Is(err, errNoReplicas) && errors.As(err, &attempt):
-		return http.StatusServiceUnavailable, msgUnavailable(attempt.action), noReplicasRetryAfter
-	case errors.Is(err, errNoReplicas):
-		return http.StatusServiceUnavailable, msgMaster, noReplicasRetryAfter
 	case errors.Is(err, errMasterUnavailable) && errors.As(err, &attempt):
-		return http.StatusServiceUnavailable, msgUnavailable(attempt.action), 0
+		return http.StatusServiceUnavailable, msgUnavailable(attempt.action), masterRetryAfter(err)
 	case errors.Is(err, errMasterUnavailable):
-		return http.StatusServiceUnavailable, msgMaster, 0
+		return http.StatusServiceUnavailable, msgMaster, masterRetryAfter(err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, new(*net.OpError)):
 		return http.StatusServiceUnavailable, msgDatabase, 0
 	}
