@@ -72,17 +72,20 @@ const catchingUpRetryAfter = time.Second
 // soon the master answers again; an earlier retry is harmless.
 const outcomeRetryAfter = 3 * time.Second
 
-// noReplicasRetryAfter is the Retry-After of a write the master refused
-// for want of a replica in sync (NOREPLICAS): a promoted master's replicas
-// attach within a sentinel INFO period and a replica's acknowledgement
-// (1 s each), and a fenced master is failed over from in a few seconds.
-const noReplicasRetryAfter = 2 * time.Second
+// movingRetryAfter is the Retry-After of a write refused while the master
+// moves (READONLY, NOREPLICAS): a switchover's write pause lasts about 5 s
+// on a loaded lab, of which the press already waited up to its own time;
+// a promoted master's replicas attach within a sentinel INFO period and a
+// replica's acknowledgement (1 s each); a fenced master is failed over from
+// in a few seconds.
+const movingRetryAfter = 2 * time.Second
 
 // masterRetryAfter is the Retry-After of a write the master did not take:
-// known only when it refused for want of a replica in sync.
+// known only when it refused for a reason a failover under way clears. A
+// master that cannot be reached at all makes no such promise.
 func masterRetryAfter(err error) time.Duration {
-	if errors.Is(err, errNoReplicas) {
-		return noReplicasRetryAfter
+	if errors.Is(err, errMasterMoving) {
+		return movingRetryAfter
 	}
 	return 0
 }

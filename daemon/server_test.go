@@ -76,7 +76,11 @@ func TestRoutes(t *testing.T) {
 			req: req{method: "POST", path: "/inc", cookie: "tok1"}, wantCode: 503, wantBody: "master",
 			wantHeader: map[string]string{"Retry-After": ""}},
 		{name: "inc master without replicas", setup: func(s *fakeStore) {
-			s.pressErr = fmt.Errorf("increment: %w: %w: NOREPLICAS Not enough good replicas to write.", errMasterUnavailable, errNoReplicas)
+			s.pressErr = fmt.Errorf("increment: %w: %w: NOREPLICAS Not enough good replicas to write.", errMasterUnavailable, errMasterMoving)
+		}, req: req{method: "POST", path: "/inc", cookie: "tok1"}, wantCode: 503, wantBody: "not counted",
+			wantHeader: map[string]string{"Retry-After": "2"}},
+		{name: "inc master demoted", setup: func(s *fakeStore) {
+			s.pressErr = fmt.Errorf("increment: %w: %w: READONLY You can't write against a read only replica.", errMasterUnavailable, errMasterMoving)
 		}, req: req{method: "POST", path: "/inc", cookie: "tok1"}, wantCode: 503, wantBody: "not counted",
 			wantHeader: map[string]string{"Retry-After": "2"}},
 		{name: "inc per-request form", mode: AuthPerRequest,

@@ -8,7 +8,7 @@ var (
 	errBadCredentials    = store.ErrBadCredentials
 	errNoSession         = store.ErrNoSession
 	errMasterUnavailable = store.ErrMasterUnavailable
-	errNoReplicas        = store.ErrNoReplicas
+	errMasterMoving      = store.ErrMasterMoving
 	errOutcomeUnknown    = store.ErrOutcomeUnknown
 	errSessionEndQueued  = store.ErrSessionEndQueued
 )

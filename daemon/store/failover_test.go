@@ -143,8 +143,8 @@ func TestPressRefusedWithoutReplicasIsNotCounted(t *testing.T) {
 	for name, s := range stores {
 		token := map[string]string{"fixed master": "token-ann", "sentinels": "token-bob"}[name]
 		_, err := s.IncrementSession(context.Background(), token)
-		if !errors.Is(err, store.ErrMasterUnavailable) || !errors.Is(err, store.ErrNoReplicas) || errors.Is(err, store.ErrOutcomeUnknown) {
-			t.Errorf("%s: press on a fenced master = %v; want ErrMasterUnavailable and ErrNoReplicas (NOREPLICAS: not counted), not ErrOutcomeUnknown", name, err)
+		if !errors.Is(err, store.ErrMasterUnavailable) || !errors.Is(err, store.ErrMasterMoving) || errors.Is(err, store.ErrOutcomeUnknown) {
+			t.Errorf("%s: press on a fenced master = %v; want ErrMasterUnavailable and ErrMasterMoving (NOREPLICAS: not counted), not ErrOutcomeUnknown", name, err)
 		}
 	}
 	if n := c.Master.Do("EXISTS", stores["sentinels"].ValueKey()); n != int64(0) {
@@ -218,8 +218,8 @@ func TestPressOnADemotedMasterIsNotCounted(t *testing.T) {
 		return replica.Client().Get(ctx, s.SessionKey("token-ann")).Err()
 	})
 	_, err := s.IncrementSession(context.Background(), "token-ann")
-	if !errors.Is(err, store.ErrMasterUnavailable) || errors.Is(err, store.ErrOutcomeUnknown) || !strings.Contains(err.Error(), "READONLY") {
-		t.Fatalf("press on a replica = %v; want ErrMasterUnavailable (READONLY: not counted), not ErrOutcomeUnknown", err)
+	if !errors.Is(err, store.ErrMasterUnavailable) || !errors.Is(err, store.ErrMasterMoving) || errors.Is(err, store.ErrOutcomeUnknown) || !strings.Contains(err.Error(), "READONLY") {
+		t.Fatalf("press on a replica = %v; want ErrMasterUnavailable and ErrMasterMoving (READONLY: not counted), not ErrOutcomeUnknown", err)
 	}
 }
 

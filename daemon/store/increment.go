@@ -302,10 +302,10 @@ func (s *Store) masterError(ctx context.Context, op string, err error) error {
 	var rerr redis.Error
 	if errors.As(err, &rerr) && !errors.Is(err, context.DeadlineExceeded) {
 		msg := rerr.Error()
-		if strings.HasPrefix(msg, "NOREPLICAS") {
-			return fmt.Errorf("%s: %w: %w: %w", op, ErrMasterUnavailable, ErrNoReplicas, err)
+		if refusedForNow(err) {
+			return fmt.Errorf("%s: %w: %w: %w", op, ErrMasterUnavailable, ErrMasterMoving, err)
 		}
-		for _, p := range []string{"READONLY", "LOADING", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN"} {
+		for _, p := range []string{"LOADING", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN"} {
 			if strings.HasPrefix(msg, p) {
 				return fmt.Errorf("%s: %w: %w", op, ErrMasterUnavailable, err)
 			}

@@ -27,12 +27,15 @@ var (
 	ErrBadCredentials    = errors.New("unknown login or wrong password") // same for both cases
 	ErrNoSession         = errors.New("not logged in")
 	ErrMasterUnavailable = errors.New("master unavailable")
-	// ErrNoReplicas (with ErrMasterUnavailable): the master refused the
-	// write because no replica has acknowledged it lately (NOREPLICAS,
-	// min-replicas-to-write). A just promoted master has that until its
-	// replicas attach, a second or a few; a master cut off from them has
-	// it until the sentinels promote another. Either passes in seconds.
-	ErrNoReplicas = errors.New("no replica in sync with the master")
+	// ErrMasterMoving (with ErrMasterUnavailable): the master refused the
+	// write for a reason a failover under way clears, so the write did not
+	// run and can be sent again in seconds. READONLY: the node is a replica
+	// now (a switchover demoted it while the press waited in its write
+	// pause). NOREPLICAS: no replica has acknowledged it lately
+	// (min-replicas-to-write): a just promoted master has that until its
+	// replicas attach, a master cut off from them until the sentinels
+	// promote another.
+	ErrMasterMoving = errors.New("the master is moving")
 	// ErrOutcomeUnknown: the press was sent but its answer never came back in
 	// time, so it may have counted. Pressing again tells: the same press is
 	// reported (Press.Earlier), or it counts now if it never ran.
