@@ -190,26 +190,17 @@ var scenarios = []scenario{
 	},
 }
 
-// TestChaos is `make chaos`: the issue's scenarios under a steady load of
-// browsers' presses and reads from every continent, on a provisioned lab.
-func TestChaos(t *testing.T) {
-	labtest.Unproven(t, "not yet run inside make test since its fixes. On 2026-12-03, on a 2-core VM, the whole suite failed one check "+
-		"(scenario 6: 37 plain 503s, a just promoted master refusing writes until a replica attached; counterd retries those since), then "+
-		"passed every scenario in 23 min 20 s (docs/chaos.md). With its own bare provision it would take CI's make test on such a machine "+
-		"from 47 to about 70 of its 90 minutes: it is to join make test on the lab TestAnycastLab has provisioned")
+// chaosSuite is `make chaos`: the issue's scenarios under a steady load of
+// browsers' presses and reads from every continent, on e's provisioned lab.
+func chaosSuite(t *testing.T, e *e2e) {
+	labtest.Unproven(t, "its first run inside TestClusterLab, on the lab the front door's tests had used (2026-12-03 05:28, a 2-core VM), "+
+		"passed six scenarios and failed one check: scenario 6 answered 2 presses a 503 without Retry-After (READONLY after the retry "+
+		"window: counterd gives those Retry-After since). Not yet seen passing whole inside a clean clone's .ci/run (docs/chaos.md)")
 	start := time.Now()
-	e := upLab(t, "CHAOS", "curl")
 	inv, err := inventory.Load(e.inv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, took, err := e.provision(labProvisionTimeout); err != nil {
-		t.Fatalf("provision: %v\n%s", err, out)
-	} else {
-		t.Logf("provision took %s", took.Round(time.Second))
-	}
-	t.Logf("lab up and provisioned in %s", time.Since(start).Round(time.Second))
-
 	var rows []string
 	for i, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
