@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"counter/ctl/chaos"
-	"counter/ctl/lab/labtest"
 	"counter/ctl/lab/load"
 	"counter/internal/testutil"
 	"counter/provisioning/inventory"
@@ -193,10 +192,6 @@ var scenarios = []scenario{
 // chaosSuite is `make chaos`: the issue's scenarios under a steady load of
 // browsers' presses and reads from every continent, on e's provisioned lab.
 func chaosSuite(t *testing.T, e *e2e) {
-	labtest.Unproven(t, "inside TestClusterLab, on the lab the front door's tests had used (2026-12-03, a 2-core VM), it failed one check "+
-		"at 05:28 (scenario 6: 2 presses answered 503 without Retry-After, READONLY after the retry window; counterd gives those "+
-		"Retry-After since), then passed every scenario at 07:32 (15 min 6 s, docs/chaos.md). Not yet seen passing inside a clean "+
-		"clone's .ci/run, where it would take make test from about 47 to 62 of CI's 90 minutes")
 	start := time.Now()
 	inv, err := inventory.Load(e.inv)
 	if err != nil {
