@@ -103,6 +103,18 @@ zone:
 	return s
 }
 
+// StartKnotConf runs knotd with the configuration file conf, written by
+// the caller (a secondary of primary, say), answering on addr for
+// primary's zone with primary's key. It returns once the zone is served:
+// for a secondary, once the first transfer is done.
+func StartKnotConf(tb testing.TB, conf, addr string, primary *Server) *Server {
+	tb.Helper()
+	bin := testutil.NeedTool(tb, "knotd", "knot")
+	s := &Server{Kind: "knot", Addr: addr, Zone: primary.Zone, KeyName: primary.KeyName, Secret: primary.Secret}
+	start(tb, s, filepath.Dir(conf), bin, "-c", conf)
+	return s
+}
+
 // StartBind runs named serving zone with records, or skips tb when named
 // (Debian's bind9) is not installed.
 func StartBind(tb testing.TB, zone, records string) *Server {

@@ -59,6 +59,10 @@ type Params struct {
 	// to: only they reach BGP (179/tcp) and BFD (3784-3785/udp). None: no
 	// such rules at all.
 	BGPPeers []netip.Addr
+	// DNS opens port 53 (UDP and TCP) to everyone: the node serves the
+	// cluster's zone as a secondary (dns.secondary), a public service
+	// like HTTP.
+	DNS bool
 	// Ports; zero fields take DefaultPorts.
 	Ports Ports
 }

@@ -33,6 +33,7 @@ type view struct {
 	BGP4, BGP6         string
 	BGPPort            int
 	BFDPorts           string
+	DNS                bool
 }
 
 // Render returns the ruleset for p: a file for `nft -f` that creates, deletes
@@ -70,6 +71,7 @@ func Render(p Params) ([]byte, error) {
 		BGP6:     elements(hostPrefixes(p.BGPPeers), false),
 		BGPPort:  BGPPort,
 		BFDPorts: fmt.Sprintf("%d, %d", BFDPort, BFDEchoPort),
+		DNS:      p.DNS,
 	}
 	var b bytes.Buffer
 	if err := ruleset.Execute(&b, v); err != nil {

@@ -57,6 +57,8 @@ func goldenCases() []struct {
 	v4only.AdminNetworks = prefixList("192.0.2.0/24") // holds the mirror: one ssh element
 	bgp := cluster(Replica)
 	bgp.BGPPeers = addrList("198.51.100.17", "198.51.100.18", "198.51.100.17")
+	dnsSecondary := bgp
+	dnsSecondary.DNS = true
 	return []struct {
 		name string
 		p    Params
@@ -67,6 +69,7 @@ func goldenCases() []struct {
 		{"replica-no-mirror-custom-ports", custom},
 		{"master-ipv4-only", v4only},
 		{"replica-bgp", bgp},
+		{"replica-bgp-dns", dnsSecondary},
 	}
 }
 

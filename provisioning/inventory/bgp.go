@@ -106,12 +106,7 @@ func (d *decoder) bgpPeer(n *yaml.Node, path string) BGPPeer {
 		out.ASN, _ = d.asn(v, join(path, "asn"))
 	}
 	if v := m.get("bfd"); v != nil {
-		switch {
-		case v.Kind == yaml.ScalarNode && v.Tag == "!!bool":
-			out.BFD = v.Value == "true"
-		default:
-			d.failf(v, join(path, "bfd"), "want true or false, got %s", describe(v))
-		}
+		out.BFD, _ = d.boolean(v, join(path, "bfd"))
 	}
 	return out
 }

@@ -17,6 +17,9 @@ func TestFrontDoorDefaults(t *testing.T) {
 	if inv.DNS.Service != DefaultDNSService || inv.DNS.TTL != DefaultDNSTTL {
 		t.Errorf("example shows %q/%v, defaults are %q/%v", inv.DNS.Service, inv.DNS.TTL, DefaultDNSService, DefaultDNSTTL)
 	}
+	if inv.DNS.Secondary {
+		t.Error("example dns.secondary = true, want false (the default: it needs the primary's cooperation)")
+	}
 	if inv.Anycast.Address.IsValid() {
 		t.Errorf("example anycast = %v, want none (the section is commented out)", inv.Anycast.Address)
 	}
@@ -37,8 +40,8 @@ func TestFrontDoorOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.DNS.Service != "www" || inv.DNS.TTL != time.Minute {
-		t.Errorf("dns.service, dns.ttl = %q, %v; want www, 1m0s", inv.DNS.Service, inv.DNS.TTL)
+	if inv.DNS.Service != "www" || inv.DNS.TTL != time.Minute || !inv.DNS.Secondary {
+		t.Errorf("dns.service, dns.ttl, dns.secondary = %q, %v, %v; want www, 1m0s, true", inv.DNS.Service, inv.DNS.TTL, inv.DNS.Secondary)
 	}
 	if want := netip.MustParseAddr("192.0.2.80"); inv.Anycast.Address != want {
 		t.Errorf("anycast.address = %v, want %v", inv.Anycast.Address, want)
@@ -47,9 +50,9 @@ func TestFrontDoorOverride(t *testing.T) {
 
 func TestFrontDoorRejects(t *testing.T) {
 	for _, name := range []string{
-		"frontdoor-bad-values",      // not a label, fractional TTL, IPv6 anycast
+		"frontdoor-bad-values",      // not a label, fractional TTL, secondary not a bool, IPv6 anycast
 		"frontdoor-anycast-is-node", // a node's own address, a key typo, a label starting with a dash, TTL too short
-		"frontdoor-out-of-range",    // TTL too long, loopback anycast
+		"frontdoor-out-of-range",    // TTL too long, secondary of a server by name, loopback anycast
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv("HOME", t.TempDir())

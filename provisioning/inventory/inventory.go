@@ -60,6 +60,11 @@ type DNS struct {
 	Service string        // the service's label under Zone (default counter)
 	TTL     time.Duration // of every published record, whole seconds (default 30s)
 	TSIG    TSIG
+	// Secondary: every node serves Zone as an authoritative secondary of
+	// Server (Knot, transfers signed with TSIG), so a resolver anywhere
+	// asks a nearby node; with anycast, the nearest one. Server is then an
+	// IP address: Knot's remotes take addresses, not names.
+	Secondary bool
 }
 
 // TSIG is the key that signs DNS updates; its secret is read lazily.

@@ -85,7 +85,7 @@ func decode(data []byte, opts decodeOptions) (*Inventory, error) {
 
 func (d *decoder) dns(n *yaml.Node) DNS {
 	out := DNS{Service: DefaultDNSService, TTL: DefaultDNSTTL}
-	m, ok := d.mapping(n, "dns", "zone", "server", "service", "ttl", "tsig")
+	m, ok := d.mapping(n, "dns", "zone", "server", "service", "ttl", "tsig", "secondary")
 	if !ok {
 		return out
 	}
@@ -100,6 +100,14 @@ func (d *decoder) dns(n *yaml.Node) DNS {
 	}
 	if v := d.require(m, "server"); v != nil {
 		out.Server, _ = d.hostPort(v, "dns.server", 53)
+	}
+	if v := m.get("secondary"); v != nil {
+		out.Secondary, _ = d.boolean(v, "dns.secondary")
+		if out.Secondary && out.Server != "" {
+			if _, err := netip.ParseAddrPort(out.Server); err != nil {
+				d.failf(v, "dns.secondary", "needs dns.server as an IP address (the nodes' Knot transfers the zone from an address, not a name), got %s", out.Server)
+			}
+		}
 	}
 	v := d.require(m, "tsig")
 	if v == nil {
@@ -319,4 +327,13 @@ func isHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+// boolean reads a YAML true or false (not "yes", not a string).
+func (d *decoder) boolean(n *yaml.Node, field string) (bool, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		d.failf(n, field, "want true or false, got %s", describe(n))
+		return false, false
+	}
+	return n.Value == "true", true
 }

@@ -13,6 +13,7 @@ import (
 	"counter/provisioning/firewall"
 	"counter/provisioning/host"
 	"counter/provisioning/raid"
+	"counter/provisioning/secondary"
 	"counter/provisioning/sshd"
 	"counter/provisioning/sshx"
 )
@@ -151,8 +152,15 @@ func (h *fakeHost) query(argv []string) ([]byte, error) {
 			return nil, exitErr(h.name, argv, 1)
 		}
 		return []byte(`{"nftables": []}`), nil
-	case slices.Equal(argv, sshd.ValidateArgv()), argv[0] == "runuser", argv[0] == "bird" && argv[1] == "-p":
+	case slices.Equal(argv, sshd.ValidateArgv()), argv[0] == "runuser", argv[0] == "bird" && argv[1] == "-p",
+		argv[0] == "knotc" && argv[len(argv)-1] == "conf-check":
 		return nil, nil
+	case argv[0] == "knotc" && argv[1] == "zone-read":
+		// A running Knot with its configuration has transferred the zone.
+		if _, conf := st.files[secondary.ConfPath]; !conf || st.units[secondary.Unit] == nil || !st.units[secondary.Unit][1] {
+			return nil, exitErr(h.name, argv, 1)
+		}
+		return []byte("[" + argv[2] + "] " + argv[2] + " 60 SOA ns." + argv[2] + " h." + argv[2] + " 1 3600 600 86400 60\n"), nil
 	case slices.Equal(argv, sshd.EffectiveArgv()):
 		var b strings.Builder
 		b.WriteString("port 22\nusepam yes\naddressfamily any\n")

@@ -72,7 +72,7 @@ func (s Firewall) render(h host.Host) (inventory.Node, []byte, error) {
 	if err != nil {
 		return n, nil, err
 	}
-	p := firewall.Params{Role: firewall.Role(n.Role), AdminNetworks: s.c.Inv.AdminNetworks, BGPPeers: BGPPeers(n)}
+	p := firewall.Params{Role: firewall.Role(n.Role), AdminNetworks: s.c.Inv.AdminNetworks, BGPPeers: BGPPeers(n), DNS: s.c.Inv.DNS.Secondary}
 	for _, m := range s.c.Inv.Nodes {
 		a, err := s.c.addr(m)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"counter/provisioning/firewall"
 	"counter/provisioning/raid"
 	"counter/provisioning/redisconf"
+	"counter/provisioning/secondary"
 	"counter/provisioning/sentinel"
 	"counter/provisioning/sshd"
 )
@@ -29,16 +30,17 @@ func Reads() [][]string {
 		redisconf.SentinelOwnedPath, redisconf.SentinelConfigPath, sentinel.PasswordFile,
 		anycast.BirdConfPath, "/etc/systemd/system/" + anycast.ServiceUnitName,
 		dnswatch.TSIGPath, dnswatch.ConfigPath, "/etc/systemd/system/" + dnswatch.ServiceUnitName,
+		secondary.KeyPath, secondary.ConfPath,
 	}
 	dirs := []string{redisconf.TLSDir, CounterdDir, CounterdTLSDir, DataDir, raid.DefaultTextfileDir,
 		filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
-		packagesArgv(BasePackages), packagesArgv(append(slices.Clone(BasePackages), birdPackage)), packagesArgv([]string{birdPackage}),
+		packagesArgv(BasePackages), packagesArgv(append(slices.Clone(BasePackages), birdPackage)), packagesArgv([]string{birdPackage}), packagesArgv([]string{secondary.Package}),
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
 		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(sentinelUnit), unitArgv(raid.TimerUnitName),
-		unitArgv(birdUnit), unitArgv(anycast.ServiceUnitName), unitArgv(dnswatch.ServiceUnitName),
+		unitArgv(birdUnit), unitArgv(anycast.ServiceUnitName), unitArgv(dnswatch.ServiceUnitName), unitArgv(secondary.Unit),
 		firewall.StatusArgv(),
 		sshd.EffectiveArgv(),
 	}

@@ -116,6 +116,7 @@ func All(c *Cluster) []phase.Step {
 		Counterd{c: c},
 		Anycast{c: c},
 		DNSWatch{c: c},
+		DNSSecondary{c: c},
 		Firewall{c: c},
 		SSHD{c: c},
 		RAID{c: c},

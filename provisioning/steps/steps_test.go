@@ -24,6 +24,7 @@ dns:
   zone: test.example.
   server: 192.0.2.53
   tsig: {name: k., algorithm: hmac-sha256, secret_env: CTR_STEPS_TSIG}
+  secondary: true
 ssh: {key_file: id, known_hosts: known_hosts}
 admin_networks: [192.0.2.0/24]
 secrets:
