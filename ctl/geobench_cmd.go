@@ -89,8 +89,8 @@ func (o *geobenchOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	var md bytes.Buffer
-	meta := geobench.Meta{Command: o.command, When: start, Quick: o.quick, ByName: byName, BgTarget: counts.BgRate,
-		LoadBefore: loadBefore, LoadAfter: loadAfter}
+	meta := geobench.Meta{Command: o.command, When: start, Quick: o.quick, ByName: byName, Resolver: g.Resolver(),
+		BgTarget: counts.BgRate, LoadBefore: loadBefore, LoadAfter: loadAfter}
 	if err := geobench.WriteMarkdown(&md, meta, tables); err != nil {
 		return err
 	}

@@ -60,8 +60,9 @@ Everything it makes on the host is named with the prefix "ctr". Needs root.`,
 
 type labUpOptions struct {
 	*labOptions
-	nodesFile string
-	subnet    string
+	nodesFile      string
+	subnet         string
+	dnsSecondaries bool
 }
 
 func newLabUpCmd(lo *labOptions) *cobra.Command {
@@ -83,7 +84,12 @@ and TSIG key into the state directory. On a running lab it changes nothing.
   clients: [eu, na]       # a client namespace client-<continent> each
 
 Exactly one master and one dns node; continents are eu, na, sa, asia,
-africa, oceania; datacenter defaults to the continent.`,
+africa, oceania; datacenter defaults to the continent.
+
+--dns-secondaries writes dns.secondary: true into the inventory, so
+provision makes every node an authoritative secondary of dns, which sends
+the nodes a NOTIFY on each change; every client's resolv.conf names the
+anycast address first (the nearest node answers) and dns after it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.run(cmd)
@@ -91,6 +97,8 @@ africa, oceania; datacenter defaults to the continent.`,
 	}
 	cmd.Flags().StringVar(&o.nodesFile, "nodes", "", "topology file (default: the design's 7 nodes, dns and 6 clients)")
 	cmd.Flags().StringVar(&o.subnet, "subnet", "10.213.0.0/16", "IPv4 range for the lab; must not overlap the host's networks")
+	cmd.Flags().BoolVar(&o.dnsSecondaries, "dns-secondaries", false,
+		"inventory with dns.secondary (every node a Knot secondary); clients ask the anycast address first, then dns")
 	return cmd
 }
 
@@ -114,7 +122,7 @@ func (o *labUpOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("find counterctl binary for the delay router: %w", err)
 	}
-	l.Subnet, l.Topology, l.Exe = subnet, topo, exe
+	l.Subnet, l.Topology, l.Exe, l.DNSSecondaries = subnet, topo, exe, o.dnsSecondaries
 	return l.Up(cmd.Context())
 }
 

@@ -22,7 +22,22 @@ type Geometry struct {
 	RTT    *lab.RTT
 	Sites  []Site
 	Master lab.Member
-	DNS    *lab.Member // nil: pages are loaded by address
+	DNS    *lab.Member // nil: pages are loaded by address, or NearestDNS
+	// NearestDNS: pages resolve on the anycast address, where the nodes'
+	// Knot secondaries answer, each client's nearest node.
+	NearestDNS bool
+}
+
+// Resolver says who answers the pages' lookups, for the report; "" when
+// pages are loaded by address.
+func (g Geometry) Resolver() string {
+	switch {
+	case g.NearestDNS:
+		return "through the nodes' Knot secondaries on the anycast address, the nearest node answering"
+	case g.DNS != nil:
+		return "through the lab's DNS server in " + g.DNS.Continent
+	}
+	return ""
 }
 
 // Figure names, in table order.
@@ -54,7 +69,13 @@ func (g Geometry) Bounds(s Site) (map[string]Bound, error) {
 	// resumed TLS 1.3 session without early data saves computation, not a
 	// round trip, so its floor is the same.
 	page, pageWhy := 3*last, fmt.Sprintf("3 × %s (TCP, TLS 1.3, GET)", ms0(last))
-	if g.DNS != nil {
+	switch {
+	case g.NearestDNS:
+		// Anycast takes the query to the node nearest the client: by the
+		// matrix, its own continent's, the site's node.
+		page += last
+		pageWhy += fmt.Sprintf(" + %s DNS (nearest node, anycast)", ms0(last))
+	case g.DNS != nil:
 		dns := g.RTT.PairRTT(s.Client, *g.DNS)
 		page += dns
 		pageWhy += fmt.Sprintf(" + %s DNS", ms0(dns))

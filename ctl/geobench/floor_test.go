@@ -39,30 +39,38 @@ func TestBounds(t *testing.T) {
 		name      string
 		site      int
 		dns       *lab.Member
+		nearest   bool
 		fig       string
 		floor, tg time.Duration
+		why       string // "": not checked
 	}{
-		{"eu page: 3 local round trips", 0, nil, FigNewConn, ms(45), ms(75)},
-		{"eu page by name: plus the local resolver", 0, &dns, FigNewConn, ms(60), ms(90)},
-		{"oceania page by name: the resolver is in eu", 5, &dns, FigNewConn, ms(45 + 290), ms(300)},
-		{"warm: one local round trip", 3, nil, FigWarm, ms(15), ms(25)},
-		{"resumed: still 3 round trips", 2, nil, FigResumed, ms(45), ms(75)},
-		{"eu press: the master is the node", 0, nil, FigPress, ms(15), ms(45)},
-		{"asia press: local + asia-eu", 3, nil, FigPress, ms(15 + 160), ms(205)},
+		{"eu page: 3 local round trips", 0, nil, false, FigNewConn, ms(45), ms(75), ""},
+		{"eu page by name: plus the local resolver", 0, &dns, false, FigNewConn, ms(60), ms(90), ""},
+		{"oceania page by name: the resolver is in eu", 5, &dns, false, FigNewConn, ms(45 + 290), ms(300), "3 × 15 ms (TCP, TLS 1.3, GET) + 290 ms DNS"},
+		{"oceania page by name: the nearest node answers", 5, nil, true, FigNewConn, ms(45 + 15), ms(90),
+			"3 × 15 ms (TCP, TLS 1.3, GET) + 15 ms DNS (nearest node, anycast)"},
+		{"resumed by name: no lookup", 5, nil, true, FigResumed, ms(45), ms(75), ""},
+		{"warm: one local round trip", 3, nil, false, FigWarm, ms(15), ms(25), ""},
+		{"resumed: still 3 round trips", 2, nil, false, FigResumed, ms(45), ms(75), ""},
+		{"eu press: the master is the node", 0, nil, false, FigPress, ms(15), ms(45), ""},
+		{"asia press: local + asia-eu", 3, nil, false, FigPress, ms(15 + 160), ms(205), ""},
 		// eu → master → oceania's node (145 one way) → its page (7.5).
-		{"eu propagation: to oceania", 0, nil, FigPropagate, ms(7.5 + 145 + 7.5), ms(260)},
+		{"eu propagation: to oceania", 0, nil, false, FigPropagate, ms(7.5 + 145 + 7.5), ms(260), ""},
 		// oceania → eu 145, then eu → sa 100 + 7.5: sa is the farthest other.
-		{"oceania propagation: to sa", 5, nil, FigPropagate, ms(7.5 + 145 + 107.5), ms(360)},
+		{"oceania propagation: to sa", 5, nil, false, FigPropagate, ms(7.5 + 145 + 107.5), ms(360), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g.DNS = tt.dns
+			g.DNS, g.NearestDNS = tt.dns, tt.nearest
 			b, err := g.Bounds(g.Sites[tt.site])
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := b[tt.fig]; got.Floor != tt.floor || got.Target != tt.tg {
 				t.Errorf("%s floor, target = %v, %v, want %v, %v (%s)", tt.fig, got.Floor, got.Target, tt.floor, tt.tg, got.Why)
+			}
+			if got := b[tt.fig].Why; tt.why != "" && got != tt.why {
+				t.Errorf("%s floor from %q, want %q", tt.fig, got, tt.why)
 			}
 		})
 	}

@@ -76,6 +76,7 @@ type Meta struct {
 	When     time.Time
 	Quick    bool
 	ByName   string // the name pages resolve, "" when by address
+	Resolver string // who answers them, as Geometry.Resolver says
 	BgTarget float64
 	// LoadBefore and LoadAfter are the host's /proc/loadavg around the run:
 	// every node, probe and the delay router share its cores.
@@ -91,7 +92,11 @@ func WriteMarkdown(w io.Writer, m Meta, tables []Table) error {
 	}
 	fmt.Fprintf(&b, "Run %s, %s mode: `%s`\n\n", m.When.UTC().Format("2006-01-02 15:04 MST"), mode, m.Command)
 	if m.ByName != "" {
-		fmt.Fprintf(&b, "Pages resolve `%s` through the lab's DNS server on every first-time load.\n", m.ByName)
+		resolver := m.Resolver
+		if resolver == "" {
+			resolver = "through the lab's DNS server"
+		}
+		fmt.Fprintf(&b, "Pages resolve `%s` %s on every first-time load.\n", m.ByName, resolver)
 	} else {
 		b.WriteString("Pages are loaded **by address** (each continent's node): the lab's DNS does not serve the service name yet, so no DNS round trip is in the figures or the floors.\n")
 	}

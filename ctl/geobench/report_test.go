@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"counter/ctl/lab"
 )
 
 // TestReportAndChart: the tables judge each p99 against its target, the
@@ -66,5 +68,32 @@ func TestReportAndChart(t *testing.T) {
 	}
 	if err := ReplaceResults(doc, "other", nil); err == nil {
 		t.Error("ReplaceResults of a section without marks: no error")
+	}
+}
+
+// TestReportResolver: the report says who answered the pages' lookups.
+func TestReportResolver(t *testing.T) {
+	dns := lab.Member{Name: "dns", Kind: lab.KindDNS, Continent: "eu"}
+	tests := []struct {
+		name string
+		g    Geometry
+		want string
+	}{
+		{"nearest node", Geometry{NearestDNS: true},
+			"Pages resolve `<continent>.counter.lab.counter.test` through the nodes' Knot secondaries on the anycast address, the nearest node answering on every first-time load."},
+		{"the dns node", Geometry{DNS: &dns},
+			"Pages resolve `<continent>.counter.lab.counter.test` through the lab's DNS server in eu on every first-time load."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var md bytes.Buffer
+			m := Meta{Command: "make geobench", When: time.Unix(0, 0), ByName: "<continent>.counter.lab.counter.test", Resolver: tt.g.Resolver()}
+			if err := WriteMarkdown(&md, m, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(md.String(), tt.want) {
+				t.Errorf("markdown lacks %q:\n%s", tt.want, md.String())
+			}
+		})
 	}
 }

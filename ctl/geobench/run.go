@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"counter/ctl/lab"
+	"counter/internal/netnsdir"
 	"counter/provisioning/inventory"
 )
 
@@ -84,14 +85,10 @@ func (r *Runner) Plan(ctx context.Context) (Geometry, map[string]ProbeConfig, st
 		return Geometry{}, nil, "", fmt.Errorf("the lab has %d client namespaces; propagation needs two or more", len(g.Sites))
 	}
 
-	byName := ""
-	dnsMembers := st.Plan.OfKind(lab.KindDNS)
-	var resolver string
-	if len(dnsMembers) == 1 && inv.DNS.Service != "" {
-		d := dnsMembers[0]
-		resolver = netip.AddrPortFrom(d.Address, 53).String()
-		if servesNames(ctx, resolver, g.Sites, inv.DNS.Service, inv.DNS.Zone) {
-			g.DNS = &d
+	byName, resolver := "", ""
+	if inv.DNS.Service != "" {
+		resolver = r.resolver(ctx, &g, st.Plan, inv)
+		if resolver != "" {
 			byName = "<continent>." + inv.DNS.Service + "." + strings.TrimSuffix(inv.DNS.Zone, ".")
 		}
 	}
@@ -113,7 +110,7 @@ func (r *Runner) Plan(ctx context.Context) (Geometry, map[string]ProbeConfig, st
 			CAFile: st.ClientCAFile(), BgURLs: bg, BgRate: share, Loads: c.Loads, Presses: c.Presses,
 			PressEvery: c.PressEvery, Login: "gb" + hex.EncodeToString(login) + fmt.Sprint(i), StartAt: start,
 			Run: c.Run, Grace: 5 * time.Second}
-		if g.DNS != nil {
+		if resolver != "" {
 			cfg.BaseURL = "https://" + s.Continent + "." + inv.DNS.Service + "." + strings.TrimSuffix(inv.DNS.Zone, ".")
 			cfg.Resolver = resolver
 		}
@@ -122,14 +119,66 @@ func (r *Runner) Plan(ctx context.Context) (Geometry, map[string]ProbeConfig, st
 	return g, cfgs, byName, nil
 }
 
-// servesNames reports whether the lab's DNS server resolves every
-// continent's service name to that continent's node, which is when pages
-// can be loaded by name and still measure the continent's own node.
-func servesNames(ctx context.Context, server string, sites []Site, service, zone string) bool {
-	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+// resolver picks the DNS server the probes ask, "" for none (pages by
+// address), and notes it in g: the anycast address when the nodes serve
+// the zone as secondaries and answer there (each client then asks its
+// nearest node), else the lab's DNS server.
+func (r *Runner) resolver(ctx context.Context, g *Geometry, p *lab.Plan, inv *inventory.Inventory) string {
+	if a := inv.Anycast.Address; inv.DNS.Secondary && a.IsValid() {
+		server := netip.AddrPortFrom(a, 53).String()
+		if servesNames(ctx, g.Sites, inv.DNS.Service, inv.DNS.Zone, fromClient(server)) {
+			g.NearestDNS = true
+			return server
+		}
+		r.Log.Warn("the nodes' secondaries do not serve the names on the anycast address; trying the lab's DNS server", "address", server)
+	}
+	dns := p.OfKind(lab.KindDNS)
+	if len(dns) != 1 {
+		return ""
+	}
+	d := dns[0]
+	server := netip.AddrPortFrom(d.Address, 53).String()
+	if !servesNames(ctx, g.Sites, inv.DNS.Service, inv.DNS.Zone, fromHost(server)) {
+		return ""
+	}
+	g.DNS = &d
+	return server
+}
+
+// dialer opens the connection a lookup for site s goes over.
+type dialer func(ctx context.Context, s Site, network string) (net.Conn, error)
+
+// fromHost dials server from this process's network namespace.
+func fromHost(server string) dialer {
+	return func(ctx context.Context, _ Site, network string) (net.Conn, error) {
 		return (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, server)
-	}}
+	}
+}
+
+// fromClient dials server from the site's client namespace, where the
+// probe will ask it: the anycast address leads to the node nearest that
+// client, and from the host to nothing (it never leaks out of the lab's
+// router namespace).
+func fromClient(server string) dialer {
+	return func(ctx context.Context, s Site, network string) (net.Conn, error) {
+		var c net.Conn
+		// A socket stays in the namespace it was made in.
+		err := netnsdir.In(s.Client.Netns(), func() (err error) {
+			c, err = (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, server)
+			return err
+		})
+		return c, err
+	}
+}
+
+// servesNames reports whether every continent's service name resolves,
+// over dial, to that continent's node, which is when pages can be loaded
+// by name and still measure the continent's own node.
+func servesNames(ctx context.Context, sites []Site, service, zone string, dial dialer) bool {
 	for _, s := range sites {
+		res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dial(ctx, s, network)
+		}}
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		addrs, err := res.LookupHost(ctx, s.Continent+"."+service+"."+zone)
 		cancel()

@@ -2,11 +2,13 @@ package lab
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"text/template"
 )
 
 // TSIG is the key the DNS server takes RFC 2136 updates with.
@@ -18,24 +20,66 @@ type TSIG struct {
 
 // knotConf serves one zone from /var/lib/knot and accepts updates only when
 // signed with the lab's TSIG key; Knot 3.2 answers unsigned updates, and
-// those with a bad signature, with NOTAUTH (BIND would say REFUSED).
-func knotConf(zone string, key TSIG) string {
-	return fmt.Sprintf(`# Written by counterctl lab.
+// those with a bad signature, with NOTAUTH (BIND would say REFUSED). When
+// the zone changes it sends each of notify (the nodes that serve it as
+// secondaries) a NOTIFY signed with that key; with none, it sends none and
+// keeps Knot's default timeouts.
+func knotConf(zone string, key TSIG, notify []Member) ([]byte, error) {
+	ids := make([]string, len(notify))
+	for i, m := range notify {
+		ids[i] = "node-" + m.Name
+	}
+	var b bytes.Buffer
+	// Every value is validated (zone, member names), typed (addresses) or
+	// made by the lab (the key), so none needs quoting.
+	err := knotConfTmpl.Execute(&b, map[string]any{
+		"Zone": zone, "File": strings.TrimSuffix(zone, ".") + ".zone", "Key": key,
+		"Notify": notify, "NotifyIDs": strings.Join(ids, ", "),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render knot.conf: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Knot sends NOTIFYs to one secondary after another, and the zone's updates
+// wait meanwhile (one zone event at a time; with knotd 3.2.6, an update sent
+// during NOTIFYs to two silent remotes waited 8.9 s). A killed or
+// partitioned node drops the packets, so each NOTIFY to it would hold the
+// updates for the default 5 s; 1 s is well over the matrix's longest RTT
+// (340 ms) for each of connect and answer, and a node that timed out is
+// skipped for 30 s after. A NOTIFY missed costs a secondary no more than
+// its own refresh interval.
+var knotConfTmpl = template.Must(template.New("knot.conf").Parse(`# Written by counterctl lab.
 server:
     listen: [ 0.0.0.0@53 ]
+{{- if .Notify}}
+    tcp-remote-io-timeout: 1000
+    remote-retry-delay: 30000
+{{- end}}
 
 log:
   - target: syslog
     any: info
 
 key:
-  - id: %s
-    algorithm: %s
-    secret: %s
+  - id: {{.Key.Name}}
+    algorithm: {{.Key.Algorithm}}
+    secret: {{.Key.Secret}}
+{{- if .Notify}}
+
+# The nodes serve the zone as secondaries: NOTIFY them of each change.
+remote:
+{{- range .Notify}}
+  - id: node-{{.Name}}
+    address: {{.Address}}@53
+    key: {{$.Key.Name}}
+{{- end}}
+{{- end}}
 
 acl:
   - id: lab-update
-    key: %s
+    key: {{.Key.Name}}
     action: [ update, transfer ]
 
 template:
@@ -46,11 +90,13 @@ template:
     journal-content: all
 
 zone:
-  - domain: %s
-    file: %s.zone
+  - domain: {{.Zone}}
+    file: {{.File}}
     acl: lab-update
-`, key.Name, key.Algorithm, key.Secret, key.Name, zone, strings.TrimSuffix(zone, "."))
-}
+{{- if .Notify}}
+    notify: [ {{.NotifyIDs}} ]
+{{- end}}
+`))
 
 // zoneFile is the lab zone's starting content: SOA, NS and the server's address.
 func zoneFile(zone string, dns Member) string {
@@ -62,14 +108,19 @@ ns  A   %s
 `, zone, dns.Address)
 }
 
-// writeDNSConfig puts Knot's configuration and zone into the dns node's overlay.
-func writeDNSConfig(upper, layer, zone string, dns Member, key TSIG) error {
+// writeDNSConfig puts Knot's configuration and zone into the dns node's
+// overlay; notify are the nodes that serve the zone as its secondaries.
+func writeDNSConfig(upper, layer, zone string, dns Member, key TSIG, notify []Member) error {
 	uid, gid, err := lookupUser(filepath.Join(layer, "etc/passwd"), "knot")
 	if err != nil {
 		return fmt.Errorf("knot layer: %w", err)
 	}
+	kc, err := knotConf(zone, key, notify)
+	if err != nil {
+		return err
+	}
 	conf := filepath.Join(upper, "etc/knot/knot.conf")
-	if err := writeFile(conf, []byte(knotConf(zone, key)), 0o640); err != nil {
+	if err := writeFile(conf, kc, 0o640); err != nil {
 		return err
 	}
 	zf := filepath.Join(upper, "var/lib/knot", strings.TrimSuffix(zone, ".")+".zone")

@@ -27,6 +27,8 @@ type Inventory struct {
 	// Anycast, when valid, is announced by every node to the lab's BGP
 	// router (its link's .1, AS RouterASN), with BFD.
 	Anycast netip.Addr
+	// DNSSecondary has every node serve the zone as a secondary of DNSServer.
+	DNSSecondary bool
 }
 
 // Every value is either validated (names, continents, zone) or typed
@@ -46,6 +48,11 @@ dns:
     secret_file: {{.TSIGFile}}
   service: counter
   ttl: 30s
+{{- if .DNSSecondary}}
+  # Every node serves the zone too, NOTIFYed by the server: a client's
+  # query to the anycast address is answered by the node nearest it.
+  secondary: true
+{{- end}}
 {{- if .Anycast.IsValid}}
 
 # Every node announces it over BGP to the lab's router (ctr-wan), which

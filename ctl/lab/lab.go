@@ -27,6 +27,11 @@ type Lab struct {
 	Exe string
 	Out io.Writer
 	Log *slog.Logger
+
+	// DNSSecondaries has every node serve the zone as a Knot secondary once
+	// provisioned (the inventory's dns.secondary), and the clients ask the
+	// anycast address first: the node nearest them answers.
+	DNSSecondaries bool
 }
 
 // hostTools are the host commands the lab needs, with their Debian packages.

@@ -22,12 +22,13 @@ type ResolvFile struct {
 	MadeDir bool   `json:"made_dir,omitempty"` // its /etc/netns/NS directory too
 }
 
-// writeResolv makes namespace ns resolve through the lab's DNS server, so
+// writeResolv makes namespace ns resolve through servers, in order (the
+// lab's DNS server, or the anycast address and then it), so
 // `lab exec client-eu -- curl https://counter.<zone>/` finds the names
-// dns publish put there. The lab's server is authoritative only: names
+// dns publish put there. The lab's servers are authoritative only: names
 // outside the zone do not resolve from a client. A resolv.conf there that
 // the lab did not write is left alone, and is an error.
-func writeResolv(base, ns string, dns netip.Addr, zone string) (ResolvFile, error) {
+func writeResolv(base, ns string, servers []netip.Addr, zone string) (ResolvFile, error) {
 	dir := filepath.Join(base, ns)
 	f := ResolvFile{Path: filepath.Join(dir, "resolv.conf")}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -39,8 +40,19 @@ func writeResolv(base, ns string, dns netip.Addr, zone string) (ResolvFile, erro
 	if old, err := os.ReadFile(f.Path); err == nil && !strings.HasPrefix(string(old), resolvHeader) {
 		return f, fmt.Errorf("resolv.conf of %s: %s exists and is not the lab's; not overwriting it", ns, f.Path)
 	}
-	body := fmt.Sprintf("%snameserver %s\nsearch %s\n", resolvHeader, dns, strings.TrimSuffix(zone, "."))
-	if err := os.WriteFile(f.Path, []byte(body), 0o644); err != nil {
+	var body strings.Builder
+	body.WriteString(resolvHeader)
+	for _, a := range servers {
+		fmt.Fprintf(&body, "nameserver %s\n", a)
+	}
+	fmt.Fprintf(&body, "search %s\n", strings.TrimSuffix(zone, "."))
+	if len(servers) > 1 {
+		// Until provision starts the nodes' secondaries, nothing answers
+		// DNS on the anycast address: at glibc's default 5 s a try, every
+		// lookup would stall that long before it asked the next server.
+		body.WriteString("options timeout:1 attempts:2\n")
+	}
+	if err := os.WriteFile(f.Path, []byte(body.String()), 0o644); err != nil {
 		return f, fmt.Errorf("resolv.conf of %s: %w", ns, err)
 	}
 	return f, nil
@@ -59,8 +71,10 @@ func (f ResolvFile) remove() error {
 	return nil
 }
 
-// writeClientResolvs gives every client namespace the lab's DNS server.
-// base (/etc/netns) is made if missing, and then removed by down.
+// writeClientResolvs gives every client namespace the lab's DNS server;
+// with DNSSecondaries, the anycast address first, so the node nearest the
+// client answers once provisioned. base (/etc/netns) is made if missing,
+// and then removed by down.
 func (st *State) writeClientResolvs(base string) error {
 	if _, err := os.Stat(base); errors.Is(err, fs.ErrNotExist) {
 		if err := os.Mkdir(base, 0o755); err != nil {
@@ -68,9 +82,12 @@ func (st *State) writeClientResolvs(base string) error {
 		}
 		st.ResolvBase = base
 	}
-	dns := st.Plan.OfKind(KindDNS)[0]
+	servers := []netip.Addr{st.Plan.OfKind(KindDNS)[0].Address}
+	if st.DNSSecondaries {
+		servers = append([]netip.Addr{st.Plan.Anycast}, servers...)
+	}
 	for _, c := range st.Plan.OfKind(KindClient) {
-		f, err := writeResolv(base, c.Netns(), dns.Address, st.Zone)
+		f, err := writeResolv(base, c.Netns(), servers, st.Zone)
 		if f.MadeDir || err == nil {
 			st.Resolv = append(st.Resolv, f)
 		}

@@ -81,10 +81,46 @@ func TestResolvNotOurs(t *testing.T) {
 	if err := os.WriteFile(path, []byte("nameserver 192.0.2.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := writeResolv(base, "ns", netip.MustParseAddr("10.213.0.2"), "lab.counter.test."); err == nil {
+	if _, err := writeResolv(base, "ns", []netip.Addr{netip.MustParseAddr("10.213.0.2")}, "lab.counter.test."); err == nil {
 		t.Error("writeResolv overwrote a resolv.conf that is not the lab's")
 	}
 	if b, _ := os.ReadFile(path); string(b) != "nameserver 192.0.2.1\n" {
 		t.Errorf("resolv.conf = %q, changed", b)
+	}
+}
+
+// TestClientResolvBody: without secondaries a client asks the dns node
+// alone, as before they existed; with them, the anycast address first and
+// the dns node after a short timeout.
+func TestClientResolvBody(t *testing.T) {
+	topo, p := defaultPlan(t)
+	dns, anycast := p.OfKind(KindDNS)[0].Address, p.Anycast
+	tests := []struct {
+		name        string
+		secondaries bool
+		want        string
+	}{
+		{"dns node only", false, resolvHeader + "nameserver " + dns.String() + "\nsearch lab.counter.test\n"},
+		{"anycast first", true, resolvHeader + "nameserver " + anycast.String() + "\nnameserver " + dns.String() +
+			"\nsearch lab.counter.test\noptions timeout:1 attempts:2\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := t.TempDir()
+			st := newState(t.TempDir())
+			st.Plan, st.Zone, st.DNSSecondaries = p, topo.Zone, tt.secondaries
+			if err := st.writeClientResolvs(base); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.OfKind(KindClient) {
+				b, err := os.ReadFile(filepath.Join(base, c.Netns(), "resolv.conf"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(b) != tt.want {
+					t.Errorf("%s: resolv.conf =\n%s\nwant\n%s", c.Name, b, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -28,6 +28,10 @@ type State struct {
 	Created     Created           `json:"created"`               // host-wide things up made, that down removes
 	Ready       bool              `json:"ready"`
 
+	// DNSSecondaries: up ran with --dns-secondaries, and the lab it made
+	// (NOTIFYs, clients' resolvers) cannot be changed to it later.
+	DNSSecondaries bool `json:"dns_secondaries,omitempty"`
+
 	dir string
 }
 

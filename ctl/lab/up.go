@@ -46,6 +46,9 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if l.DNSSecondaries && !plan.Anycast.IsValid() {
+		return fmt.Errorf("--dns-secondaries: subnet %s leaves no /24 for the anycast address the clients would ask; use a larger one", plan.Subnet)
+	}
 	mirror, err := HostMirror("/")
 	if err != nil {
 		return err
@@ -62,7 +65,7 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 
 	st := newState(l.StateDir)
 	st.Created.StateDir = madeDir
-	st.Plan, st.Zone = plan, l.Topology.Zone
+	st.Plan, st.Zone, st.DNSSecondaries = plan, l.Topology.Zone, l.DNSSecondaries
 	st.TSIG = TSIG{Name: "counter-update.", Algorithm: "hmac-sha256"}
 	for _, m := range plan.Containers() {
 		st.Lowers[m.Name] = base
@@ -139,11 +142,18 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	}
 	fmt.Fprintf(l.Out, "lab up in %s: %d nodes, dns %s, %d clients\n", time.Since(start).Round(100*time.Millisecond),
 		len(plan.OfKind(KindNode)), dns.Address, len(plan.OfKind(KindClient)))
+	if st.DNSSecondaries {
+		fmt.Fprintf(l.Out, "clients resolve at %s (anycast: the nearest node, once provision has made it a secondary), then at %s\n",
+			plan.Anycast, dns.Address)
+	}
 	l.printFiles(st)
 	return nil
 }
 
 func (l *Lab) alreadyUp(ctx context.Context, st *State) error {
+	if l.DNSSecondaries && !st.DNSSecondaries {
+		return fmt.Errorf("the lab in %s is up without --dns-secondaries; `counterctl lab down` and up again to have them", l.StateDir)
+	}
 	var down []string
 	for _, r := range st.Status(ctx) {
 		if !r.Up {
@@ -201,7 +211,14 @@ func (l *Lab) writeFiles(st *State, knotLayer string) error {
 		return err
 	}
 	dns := st.Plan.OfKind(KindDNS)[0]
-	if err := writeDNSConfig(st.upper(dns.Name), knotLayer, st.Zone, dns, st.TSIG); err != nil {
+	// Only nodes that will run a secondary are NOTIFYed: a provisioned node
+	// without one drops port 53, and every NOTIFY to it would hold the
+	// zone's updates until it timed out (see knotConfTmpl).
+	var notify []Member
+	if st.DNSSecondaries {
+		notify = st.Plan.OfKind(KindNode)
+	}
+	if err := writeDNSConfig(st.upper(dns.Name), knotLayer, st.Zone, dns, st.TSIG, notify); err != nil {
 		return err
 	}
 	for _, f := range []string{"redis-counterd.pass", "redis-replication.pass",
@@ -231,6 +248,7 @@ func (l *Lab) writeFiles(st *State, knotLayer string) error {
 		SentinelPass: "secrets/sentinel.pass", SentinelPeerPass: "secrets/sentinel-peer.pass",
 		SentinelAdminPass: "secrets/sentinel-counterctl.pass",
 		PKIDir:            "pki/", Nodes: st.Plan.OfKind(KindNode), Anycast: st.Plan.Anycast,
+		DNSSecondary: st.DNSSecondaries,
 	})
 }
 

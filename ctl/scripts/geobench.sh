@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make geobench: what a user on each continent of the lab gets, against the
 # physical floor of the lab's WAN matrix (docs/geobench.md explains it all).
-#   1. if no lab is up in LAB_STATE: counterctl lab up, then provision from
-#      this tree (and lab down at the end, also on failure)
-#      and publish its names (dns publish)
+#   1. if no lab is up in LAB_STATE: counterctl lab up --dns-secondaries
+#      (every node answers DNS on the anycast address, so each continent
+#      resolves at its nearest node), then provision from this tree (and lab
+#      down at the end, also on failure) and publish its names (dns publish)
 #   2. counterctl geobench: one probe per continent, run in the continent's
 #      client namespace; rewrites the results in docs/geobench.md and
 #      docs/geobench.png
@@ -45,7 +46,7 @@ provision() {
 if [ ! -e "$STATE/lab.json" ]; then
   echo "== lab up"
   brought_up=1
-  "$CTL" lab up --state-dir "$STATE" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }
+  "$CTL" lab up --state-dir "$STATE" --dns-secondaries >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }
   provision
 elif [ "${GEOBENCH_PROVISION:-0}" = 1 ]; then
   provision
