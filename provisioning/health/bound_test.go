@@ -41,6 +41,11 @@ func (p *hangingProber) Value(ctx context.Context, _ inventory.Node) probe.Fact[
 	return probe.Fact[int64]{Err: context.Cause(ctx)}
 }
 
+func (p *hangingProber) ZoneSerial(ctx context.Context, _, _ string) probe.Fact[uint32] {
+	<-ctx.Done()
+	return probe.Fact[uint32]{Err: context.Cause(ctx)}
+}
+
 func (p *hangingProber) Page(ctx context.Context, n inventory.Node) probe.Fact[int64] {
 	return p.Value(ctx, n)
 }

@@ -21,6 +21,9 @@ type fakeProber struct {
 	mu     sync.Mutex
 	values map[string][]int64
 	reads  map[string]int
+	// zones lists what successive SOA queries to a server (host:port)
+	// answer (the last one repeats); none: serial 7.
+	zones map[string][]probe.Fact[uint32]
 }
 
 var _ Prober = (*fakeProber)(nil)
@@ -45,6 +48,18 @@ func (p *fakeProber) read(n inventory.Node) probe.Fact[int64] {
 	i := min(p.reads[n.Name], len(vs)-1)
 	p.reads[n.Name]++
 	return probe.Fact[int64]{V: vs[i]}
+}
+
+func (p *fakeProber) ZoneSerial(_ context.Context, server, _ string) probe.Fact[uint32] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fs := p.zones[server]
+	if len(fs) == 0 {
+		return probe.Fact[uint32]{V: 7}
+	}
+	i := min(p.reads["zone "+server], len(fs)-1)
+	p.reads["zone "+server]++
+	return fs[i]
 }
 
 func (p *fakeProber) Value(_ context.Context, n inventory.Node) probe.Fact[int64] { return p.read(n) }

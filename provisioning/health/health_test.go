@@ -31,6 +31,7 @@ func TestRunGolden(t *testing.T) {
 		change   func(inv *inventory.Inventory, facts map[string]*probe.Facts, values map[string][]int64)
 		nodes    []string
 		warnOnly []string
+		zones    map[string][]probe.Fact[uint32]
 		want     nagios.State
 	}{
 		{name: "all-ok", want: nagios.OK},
@@ -85,6 +86,20 @@ func TestRunGolden(t *testing.T) {
 			f["na"].Redis.V.MasterHost = "198.51.100.11"
 		}},
 		{name: "one-node", nodes: []string{"sa"}, want: nagios.OK},
+		// dns.secondary: the primary at serial 7; na catches up within the
+		// bound, oceania does not, africa's Knot never got the zone.
+		{name: "dns-secondary", want: nagios.Critical, change: func(inv *inventory.Inventory, _ map[string]*probe.Facts, _ map[string][]int64) {
+			inv.DNS.Secondary = true
+		}, zones: map[string][]probe.Fact[uint32]{
+			"198.51.100.20:53": {{V: 6}, {V: 6}, {V: 7}},
+			"198.51.100.60:53": {{V: 6}},
+			"198.51.100.50:53": {{Err: errors.New("SOA of counter.example.net. at 198.51.100.50:53: SERVFAIL, no SOA in the answer")}},
+		}},
+		{name: "dns-primary-unreachable", want: nagios.Unknown, change: func(inv *inventory.Inventory, _ map[string]*probe.Facts, _ map[string][]int64) {
+			inv.DNS.Secondary = true
+		}, zones: map[string][]probe.Fact[uint32]{
+			"198.51.100.53:53": {{Err: errors.New("SOA of counter.example.net. at 198.51.100.53:53: dial tcp 198.51.100.53:53: i/o timeout")}},
+		}},
 		{name: "master-unreachable", want: nagios.Critical, change: func(_ *inventory.Inventory, f map[string]*probe.Facts, _ map[string][]int64) {
 			noSSH(f["master"], errors.New("ssh 198.51.100.10:22: dial tcp 198.51.100.10:22: i/o timeout"))
 			f["master"].Value = probe.Fact[int64]{Err: errors.New("context deadline exceeded")}
@@ -104,14 +119,14 @@ func TestRunGolden(t *testing.T) {
 			if tt.change != nil {
 				tt.change(inv, facts, values)
 			}
-			p := &fakeProber{facts: facts, values: values, reads: map[string]int{}}
+			p := &fakeProber{facts: facts, values: values, reads: map[string]int{}, zones: tt.zones}
 			nodes, err := inv.Limit(tt.nodes)
 			if err != nil {
 				t.Fatal(err)
 			}
 			inv.Health.ValueStaleness = 200 * time.Millisecond
 			r := Run(context.Background(), p, inv, Options{Nodes: nodes, WarnOnly: tt.warnOnly,
-				Now: func() time.Time { return testNow }, PollEvery: time.Millisecond})
+				Now: func() time.Time { return testNow }, PollEvery: time.Millisecond, ZoneLag: 200 * time.Millisecond})
 			if r.State != tt.want || r.ExitCode() != tt.want.ExitCode() {
 				t.Errorf("State = %s (exit %d), want %s", r.State, r.ExitCode(), tt.want)
 			}

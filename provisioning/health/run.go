@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ type Prober interface {
 	Probe(ctx context.Context, n inventory.Node) *probe.Facts
 	Value(ctx context.Context, n inventory.Node) probe.Fact[int64]
 	Page(ctx context.Context, n inventory.Node) probe.Fact[int64]
+	ZoneSerial(ctx context.Context, server, zone string) probe.Fact[uint32]
 }
 
 var _ Prober = (*probe.Prober)(nil)
@@ -34,6 +36,9 @@ type Options struct {
 	WarnOnly  []string
 	Now       func() time.Time
 	PollEvery time.Duration // between re-reads of a node's value; default 200ms
+	// ZoneLag is how long a node's copy of the zone may trail the
+	// primary's (dns.secondary); default ZoneLagBound.
+	ZoneLag time.Duration
 }
 
 // Run checks the cluster and returns the graded report. It returns when
@@ -47,6 +52,9 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 	}
 	if opts.PollEvery <= 0 {
 		opts.PollEvery = 200 * time.Millisecond
+	}
+	if opts.ZoneLag <= 0 {
+		opts.ZoneLag = ZoneLagBound
 	}
 	start := opts.Now()
 	nodes := opts.Nodes
@@ -92,6 +100,13 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 	ref := p.Value(ctx, master)
 	// Real time, not opts.Now: this deadline paces real re-reads.
 	deadline := time.Now().Add(inv.Health.ValueStaleness)
+	// With secondaries, the primary's serial is the zone's reference, as
+	// the master's value is the counter's.
+	var zoneRef probe.Fact[uint32]
+	if inv.DNS.Secondary {
+		zoneRef = p.ZoneSerial(ctx, inv.DNS.Server, inv.DNS.Zone)
+	}
+	zoneDeadline := time.Now().Add(opts.ZoneLag)
 
 	results := make([][]Result, len(nodes))
 	for i, n := range nodes {
@@ -106,6 +121,11 @@ func Run(ctx context.Context, p Prober, inv *inventory.Inventory, opts Options) 
 			v.Node = n.Name
 			// value goes after readyz, as in CheckNames.
 			results[i] = slices.Insert(results[i], 2, v)
+			if inv.DNS.Secondary {
+				z := zoneAgree(ctx, p, n, inv.DNS.Server, inv.DNS.Zone, zoneRef, zoneDeadline, opts.ZoneLag, opts.PollEvery)
+				z.Node = n.Name
+				results[i][slices.IndexFunc(results[i], func(r Result) bool { return r.Check == CheckDNS })] = z
+			}
 		})
 	}
 	wg.Wait()
@@ -201,6 +221,44 @@ func agree(ctx context.Context, p Prober, n inventory.Node, masterName string, f
 		}
 		if page.V < ref.V {
 			page = p.Page(ctx, n)
+		}
+	}
+}
+
+// ZoneLagBound is how long a node's copy of the zone may trail the
+// primary's before the dns check warns: a NOTIFY brings a change in about
+// a second, and a node that missed it asks within a minute by itself
+// (provisioning/secondary), so a copy still behind after this is one to
+// look at, not yet one that fails.
+const ZoneLagBound = 10 * time.Second
+
+// zoneAgree checks that the node's Knot serves the zone at the primary's
+// serial ref or later (RFC 1982 arithmetic), re-asking until deadline.
+func zoneAgree(ctx context.Context, p Prober, n inventory.Node, primary, zone string, ref probe.Fact[uint32],
+	deadline time.Time, bound, every time.Duration) Result {
+	if ref.Err != nil {
+		return Result{Check: CheckDNS, State: nagios.Unknown, Message: "no reference: the primary (dns.server): " + ref.Err.Error()}
+	}
+	server := net.JoinHostPort(n.Address, "53")
+	for {
+		got := p.ZoneSerial(ctx, server, zone)
+		switch {
+		case got.Err != nil:
+			return failed(ctx.Err() != nil, CheckDNS, "the node's secondary: ", got.Err)
+		case int32(got.V-ref.V) >= 0:
+			return Result{Check: CheckDNS, State: nagios.OK, Message: fmt.Sprintf("serves %s at serial %d, the primary %s had %d", zone, got.V, primary, ref.V)}
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 || ctx.Err() != nil {
+			return Result{Check: CheckDNS, State: nagios.Warning, Message: fmt.Sprintf(
+				"serves %s at serial %d, behind the primary's %d for more than %s (journalctl -u knot on the node says why)",
+				zone, got.V, ref.V, bound)}
+		}
+		t := time.NewTimer(min(every, wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
 		}
 	}
 }
