@@ -64,15 +64,16 @@ fuzz:
 	  done; \
 	done
 
-# The system, on one machine: the lab's Debian nodes, provisioned from bare.
+# The system, on one machine: the lab's Debian nodes, provisioned from bare,
+# every node also serving the zone (clients resolve at their nearest node).
 LAB_STATE ?= /var/lib/counter-lab
 demo: build
-	$(BIN)/counterctl lab up --state-dir $(LAB_STATE)
+	$(BIN)/counterctl lab up --state-dir $(LAB_STATE) --dns-secondaries
 	$(BIN)/counterctl provision -i $(LAB_STATE)/inventory.yaml
 	$(BIN)/counterctl dns publish -i $(LAB_STATE)/inventory.yaml
 	$(BIN)/counterctl status -i $(LAB_STATE)/inventory.yaml
 	@echo
-	@echo "The cluster is up, under its service name (HTTPS, verified against the lab CA; each client resolves through the lab's DNS server):"
+	@echo "The cluster is up, under its service name (HTTPS, verified against the lab CA; each client resolves at the anycast address, where its nearest node answers):"
 	@zone=$$(sed -n 's/^zone: *\([^ #]*\)\.$$/\1/p' ctl/lab/topology.yaml); \
 	for c in $$(sed -n 's/^clients: *\[\(.*\)\].*/\1/p' ctl/lab/topology.yaml | tr -d ' ' | tr ',' ' '); do \
 	  echo "  $(BIN)/counterctl lab exec client-$$c -- curl -s https://counter.$$zone/getvalue"; \

@@ -47,12 +47,23 @@ func upLab(t *testing.T, what string, tools ...string) *e2e {
 	return upLabTopology(t, what, "", tools...)
 }
 
+// upLabWith is upLab with more `lab up` flags.
+func upLabWith(t *testing.T, what string, flags []string, tools ...string) *e2e {
+	t.Helper()
+	return upLabFull(t, what, "", flags, tools...)
+}
+
 // upLabTopology is upLab with a topology of `lab up --nodes` (empty: the
 // design's seven nodes). Each node runs a sentinel, and the sentinels'
 // chatter grows with the square of their number: a test that does not need
 // every continent boots fewer, and provisions in a fraction of the time on
 // a 2-core machine.
 func upLabTopology(t *testing.T, what, topology string, tools ...string) *e2e {
+	t.Helper()
+	return upLabFull(t, what, topology, nil, tools...)
+}
+
+func upLabFull(t *testing.T, what, topology string, flags []string, tools ...string) *e2e {
 	t.Helper()
 	labtest.Require(t, what, tools...)
 	e := &e2e{t: t, stateDir: t.TempDir(), debDir: t.TempDir()}
@@ -68,7 +79,7 @@ func upLabTopology(t *testing.T, what, topology string, tools ...string) *e2e {
 			}
 		}
 	})
-	up := []string{"up"}
+	up := append([]string{"up"}, flags...)
 	if topology != "" {
 		f := filepath.Join(t.TempDir(), "topology.yaml")
 		if err := os.WriteFile(f, []byte(topology), 0o644); err != nil {
