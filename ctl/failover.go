@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,6 +111,17 @@ func (o *failoverOptions) run(ctx context.Context, stdout io.Writer) error {
 		}
 		return sshShell{c}, nil
 	}
+	// Every node's SSH connection first, all at once, each within its
+	// ssh.connect_timeout: the switchover's per-call timeout (3 s) then
+	// bounds one command, not also a handshake through the master to a
+	// node 290 ms away, which under load took longer and left four of
+	// seven sentinels unasked (chaos scenarios 2 and 6, 2026-12-03). A
+	// node that cannot be reached says so again at its first call.
+	var wg sync.WaitGroup
+	for _, n := range inv.Nodes {
+		wg.Go(func() { _, _ = conn.Client(ctx, n) })
+	}
+	wg.Wait()
 	cluster := switchover.Cluster{Name: inv.Cluster, Nodes: livemaster.NodesOf(inv, addrs, redisconf.DefaultPort)}
 	res, err := switchover.Run(ctx, cli, cluster, switchover.Options{
 		To: o.to, DryRun: o.dryRun, MaxLag: o.maxLag, Out: stdout, Now: o.now,
