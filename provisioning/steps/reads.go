@@ -36,7 +36,10 @@ func Reads() [][]string {
 		filepath.Dir(SentinelDropIn), "/etc/counter", redisconf.FailoverHookDir}
 	reads := [][]string{
 		{"cat", "/etc/os-release"},
-		packagesArgv(BasePackages), packagesArgv(append(slices.Clone(BasePackages), birdPackage)), packagesArgv([]string{birdPackage}), packagesArgv([]string{secondary.Package}),
+		packagesArgv(BasePackages), packagesArgv(append(slices.Clone(BasePackages), birdPackage)),
+		packagesArgv(append(slices.Clone(BasePackages), secondary.Package)),
+		packagesArgv(append(slices.Clone(BasePackages), birdPackage, secondary.Package)),
+		packagesArgv([]string{birdPackage}), packagesArgv([]string{secondary.Package}),
 		{"dpkg", "--print-architecture"},
 		versionArgv("counter"),
 		unitArgv(redisUnit), unitArgv(counterdUnit), unitArgv(sentinelUnit), unitArgv(raid.TimerUnitName),
