@@ -42,8 +42,13 @@ type Config struct {
 	KeyName   string         // fully qualified
 	Algorithm string         // hmac-sha256 | hmac-sha512
 	KeyFile   string         // the file Key renders to; KeyPath on a node
-	// Listen are the addresses and ports Knot answers on; none means
-	// every address on port 53 (the node's own and the anycast /32 on lo).
+	// Listen are the addresses and ports Knot answers on: the node's own
+	// and the anycast address, each named. Knot bound to 0.0.0.0 answers
+	// UDP from the node's own address whatever the query was sent to, and
+	// a resolver drops such an answer: on the lab every UDP query to the
+	// anycast address timed out, while TCP worked. Knot binds an address
+	// the node does not have yet (IP_FREEBIND), which the anycast /32 is
+	// until the announcer puts it on lo.
 	Listen []netip.AddrPort
 	// Storage and RunDir override Debian's /var/lib/knot and /run/knot
 	// (tests run knotd unprivileged in a temporary directory).
@@ -118,12 +123,9 @@ func Render(c Config) ([]byte, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	listen := []string{"0.0.0.0@53", "::@53"}
-	if len(c.Listen) > 0 {
-		listen = listen[:0]
-		for _, a := range c.Listen {
-			listen = append(listen, fmt.Sprintf("%s@%d", a.Addr(), a.Port()))
-		}
+	var listen []string
+	for _, a := range c.Listen {
+		listen = append(listen, fmt.Sprintf("%s@%d", a.Addr(), a.Port()))
 	}
 	storage := c.Storage
 	if storage == "" {
@@ -166,6 +168,13 @@ func (c Config) check() error {
 		return errors.New("secondary: no primary address")
 	case c.KeyFile == "" || !plain(c.KeyFile):
 		return fmt.Errorf("secondary: key file %q", c.KeyFile)
+	case len(c.Listen) == 0:
+		return errors.New("secondary: no address to answer on")
+	}
+	for _, a := range c.Listen {
+		if !a.IsValid() || a.Addr().IsUnspecified() {
+			return fmt.Errorf("secondary: listen %s: name the address (a wildcard answers UDP from the wrong one)", a)
+		}
 	}
 	return nil
 }

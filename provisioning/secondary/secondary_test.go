@@ -22,6 +22,7 @@ func nodeConfig() Config {
 	return Config{
 		Zone: "lab.counter.test.", Primary: netip.MustParseAddrPort("10.213.0.9:53"),
 		KeyName: "counter-update.", Algorithm: "hmac-sha256", KeyFile: KeyPath, Syslog: true,
+		Listen: []netip.AddrPort{netip.MustParseAddrPort("10.213.3.2:53"), netip.MustParseAddrPort("10.213.255.1:53")},
 	}
 }
 
@@ -68,6 +69,8 @@ func TestRenderRefuses(t *testing.T) {
 		{"unknown algorithm", func(c *Config) { c.Algorithm = "hmac-md5" }},
 		{"no primary", func(c *Config) { c.Primary = netip.AddrPort{} }},
 		{"no key file", func(c *Config) { c.KeyFile = "" }},
+		{"no address", func(c *Config) { c.Listen = nil }},
+		{"a wildcard", func(c *Config) { c.Listen = []netip.AddrPort{netip.MustParseAddrPort("0.0.0.0:53")} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := nodeConfig()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"counter/provisioning/host"
+	"counter/provisioning/inventory"
 	"counter/provisioning/phase"
 	"counter/provisioning/secondary"
 )
@@ -37,7 +38,11 @@ func (s DNSSecondary) Run(ctx context.Context, h host.Host) (phase.Result, error
 	if !s.c.Inv.DNS.Secondary {
 		return phase.Result{}, nil // ShouldRun says no
 	}
-	cfg, err := s.config()
+	n, err := s.c.node(h)
+	if err != nil {
+		return phase.Result{}, err
+	}
+	cfg, err := s.config(n)
 	if err != nil {
 		return phase.Result{}, err
 	}
@@ -96,15 +101,25 @@ func (s DNSSecondary) Run(ctx context.Context, h host.Host) (phase.Result, error
 	return res, nil
 }
 
-func (s DNSSecondary) config() (secondary.Config, error) {
+// config is node n's secondary: it answers on its own address and, with
+// anycast, on the anycast address.
+func (s DNSSecondary) config(n inventory.Node) (secondary.Config, error) {
 	d := s.c.Inv.DNS
 	primary, err := netip.ParseAddrPort(d.Server)
 	if err != nil {
 		return secondary.Config{}, fmt.Errorf("dns.secondary: dns.server %q is not an IP address and port: %w", d.Server, err)
 	}
+	me, err := s.c.addr(n)
+	if err != nil {
+		return secondary.Config{}, err
+	}
+	listen := []netip.AddrPort{netip.AddrPortFrom(me, 53)}
+	if a := s.c.Inv.Anycast.Address; a.IsValid() {
+		listen = append(listen, netip.AddrPortFrom(a, 53))
+	}
 	return secondary.Config{
 		Zone: d.Zone, Primary: primary, KeyName: d.TSIG.Name, Algorithm: d.TSIG.Algorithm,
-		KeyFile: secondary.KeyPath, Syslog: true,
+		KeyFile: secondary.KeyPath, Syslog: true, Listen: listen,
 	}, nil
 }
 
