@@ -20,7 +20,7 @@ var secondaryWait = 30 * time.Second
 // DNSSecondary runs Knot on a node as a secondary of the cluster's zone
 // (dns.secondary): the configuration, the TSIG key it transfers with (a
 // file of its own, 0640 root:knot, never shown in diffs), a check by
-// knotc before a changed file is loaded, and a wait until the node serves
+// knotc before a changed file is loaded (by a restart), and a wait until the node serves
 // the zone after any change, so a primary that refuses the transfer fails
 // the step here rather than leaving a node that answers SERVFAIL.
 type DNSSecondary struct{ c *Cluster }
@@ -58,10 +58,6 @@ func (s DNSSecondary) Run(ctx context.Context, h host.Host) (phase.Result, error
 	if err != nil {
 		return phase.Result{}, err
 	}
-	_, wasActive, err := unitState(ctx, h, secondary.Unit)
-	if err != nil {
-		return phase.Result{}, err
-	}
 	kc, err := h.EnsureFile(ctx, host.File{Path: secondary.KeyPath, Content: key, Mode: 0o640, Group: "knot", Secret: true})
 	if err != nil {
 		return phase.Result{}, err
@@ -76,20 +72,16 @@ func (s DNSSecondary) Run(ctx context.Context, h host.Host) (phase.Result, error
 		}
 	}
 	changes := []*host.Change{pkg, kc, cc}
-	run, err := ensureRunning(ctx, h, secondary.Unit)
+	// Restarted, not reloaded, when a file changed: Knot takes new listen
+	// addresses only at start, and Debian's package starts it with its
+	// own configuration, which listens nowhere. A reload there left the
+	// lab's continental nodes serving the zone on no address at all. A
+	// restart loads the zone from the journal in milliseconds.
+	run, err := ensureRunning(ctx, h, secondary.Unit, kc, cc)
 	if err != nil {
 		return phase.Result{}, err
 	}
 	changes = append(changes, run...)
-	// A running Knot rereads its files on reload (SIGHUP) and keeps
-	// answering meanwhile; one just started has read them already.
-	if wasActive && (kc != nil || cc != nil) {
-		c, err := h.Exec(ctx, "reload knot", "systemctl", "reload", "--", secondary.Unit)
-		if err != nil {
-			return phase.Result{}, err
-		}
-		changes = append(changes, c)
-	}
 	res := phase.Collect(changes...)
 	// After a change only: a run that finds everything as wanted stays a
 	// no-op, and `counterctl health` is what watches a running node.
