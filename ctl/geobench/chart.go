@@ -15,7 +15,8 @@ import (
 
 // WriteChart draws one panel per figure: per continent a box plot of the
 // samples (box: quartiles; whiskers: 1.5 IQR; dots: beyond), the floor as
-// a black bar and the target as a red cross, and writes it as PNG.
+// a black bar and the target as a red cross (the peer, the lab's own round
+// trip, has none), and writes it as PNG.
 func WriteChart(w io.Writer, tables []Table) error {
 	var panels [][]*plot.Plot
 	for fi, fig := range Figures {
@@ -41,7 +42,9 @@ func WriteChart(w io.Writer, tables []Table) error {
 				p.Add(box)
 			}
 			floors = append(floors, plotter.XY{X: x, Y: msOf(r.Floor)})
-			targets = append(targets, plotter.XY{X: x, Y: msOf(r.Target)})
+			if !r.Peer() {
+				targets = append(targets, plotter.XY{X: x, Y: msOf(r.Target)})
+			}
 		}
 		fl, err := plotter.NewScatter(floors)
 		if err != nil {
@@ -53,7 +56,10 @@ func WriteChart(w io.Writer, tables []Table) error {
 			return err
 		}
 		tg.GlyphStyle = draw.GlyphStyle{Shape: draw.CrossGlyph{}, Radius: vg.Points(4), Color: color.RGBA{R: 200, A: 255}}
-		p.Add(fl, tg)
+		p.Add(fl)
+		if len(targets) > 0 { // the peer has none: an empty scatter has no range
+			p.Add(tg)
+		}
 		if fi == 0 {
 			p.Legend.Add("floor", fl)
 			p.Legend.Add("target", tg)

@@ -47,12 +47,17 @@ const (
 	FigWarm      = "page, warm connection"
 	FigPress     = "press"
 	FigPropagate = "press seen on every other continent"
+	// FigNetwork is the peer, not a product figure: the lab's own round
+	// trip to the node in the same run (ICMP echo, answered by the node's
+	// kernel). It has a floor and no target.
+	FigNetwork = "lab round trip (ICMP echo, peer)"
 )
 
 // Figures lists the figures in table order.
-var Figures = []string{FigNewConn, FigResumed, FigWarm, FigPress, FigPropagate}
+var Figures = []string{FigNewConn, FigResumed, FigWarm, FigPress, FigPropagate, FigNetwork}
 
-// Bound is a figure's physical floor and its target.
+// Bound is a figure's physical floor and its target (0 for the peer,
+// which is measured, not judged).
 type Bound struct {
 	Floor, Target time.Duration
 	Why           string // how the floor is made, for the table's reader
@@ -104,6 +109,7 @@ func (g Geometry) Bounds(s Site) (map[string]Bound, error) {
 			Why: fmt.Sprintf("%s to %s + %s to master", ms0(last), s.Node.Name, ms0(toMaster))},
 		FigPropagate: {Floor: prop, Target: prop + 100*time.Millisecond,
 			Why: fmt.Sprintf("one way: %s + %s to master + %s to %s's page", ms0(last/2), ms0(toMaster/2), ms0(far), farName)},
+		FigNetwork: {Floor: last, Why: fmt.Sprintf("1 × %s", ms0(last))},
 	}, nil
 }
 

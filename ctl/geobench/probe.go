@@ -36,16 +36,18 @@ type ProbeConfig struct {
 	// afresh for every first-time load; empty: BaseURL is an address.
 	Resolver string   `json:"resolver,omitempty"`
 	CAFile   string   `json:"ca_file"`
-	BgURLs   []string `json:"bg_urls"` // base URLs of the nodes that take this probe's share of the reads
-	BgRate   float64  `json:"bg_rate"` // background GET / per second, over BgURLs
+	NodeAddr string   `json:"node_addr"` // the node's address, for the lab's own round trip (ICMP echo)
+	BgURLs   []string `json:"bg_urls"`   // base URLs of the nodes that take this probe's share of the reads
+	BgRate   float64  `json:"bg_rate"`   // background GET / per second, over BgURLs
 
 	Loads      int           `json:"loads"`   // page loads on new connections (also: resumed, warm)
 	Presses    int           `json:"presses"` // each by a newly registered user
 	PressEvery time.Duration `json:"press_every"`
-	Login      string        `json:"login"`    // prefix of the users' logins (unique per run)
-	StartAt    time.Time     `json:"start_at"` // when every probe starts measuring
-	Run        time.Duration `json:"run"`      // longest measuring time
-	Grace      time.Duration `json:"grace"`    // event watching after the last press
+	PingEvery  time.Duration `json:"ping_every"` // ICMP echo to NodeAddr all through the run; 0: none
+	Login      string        `json:"login"`      // prefix of the users' logins (unique per run)
+	StartAt    time.Time     `json:"start_at"`   // when every probe starts measuring
+	Run        time.Duration `json:"run"`        // longest measuring time
+	Grace      time.Duration `json:"grace"`      // event watching after the last press
 }
 
 // Press is one measured press: the value it produced and when it was sent.
@@ -74,6 +76,8 @@ type ProbeResult struct {
 	Resumed   []float64      `json:"resumed"`
 	Warm      []float64      `json:"warm"`
 	Register  []float64      `json:"register"`
+	Ping      []float64      `json:"ping"`      // the lab's own round trip to the node, the peer
+	PingLost  int            `json:"ping_lost"` // echoes not answered within pingLost
 	Presses   []Press        `json:"presses"`
 	Events    []Event        `json:"events"`
 	ResumedOK int            `json:"resumed_ok"` // loads whose TLS session was resumed
@@ -370,6 +374,7 @@ func (p *Probe) Run(ctx context.Context) ProbeResult {
 	wg.Go(func() { p.resumed(runCtx, gap(p.cfg.Loads)) })
 	wg.Go(func() { p.warm(runCtx, warmC, gap(p.cfg.Loads)) })
 	wg.Go(func() { p.presses(runCtx, warmTr) })
+	wg.Go(func() { p.ping(runCtx, p.cfg.PingEvery) })
 	wg.Wait()
 	bg := <-bgDone
 	pace(ctx, time.Until(end.Add(p.cfg.Grace)))

@@ -22,6 +22,10 @@ func (r Row) Pass() bool {
 	return len(r.Samples) > 0 && r.Missed == 0 && r.P99 <= msOf(r.Target)
 }
 
+// Peer reports whether the row is the lab's own round trip, measured to
+// read the others against and judged against no target.
+func (r Row) Peer() bool { return r.Target == 0 }
+
 // Table is one continent's rows.
 type Table struct {
 	Site Site
@@ -55,7 +59,7 @@ func Tables(g Geometry, results map[string]ProbeResult) ([]Table, error) {
 			presses[i] = p.MS
 		}
 		samples := map[string][]float64{FigNewConn: res.NewConn, FigResumed: res.Resumed, FigWarm: res.Warm,
-			FigPress: presses, FigPropagate: prop}
+			FigPress: presses, FigPropagate: prop, FigNetwork: res.Ping}
 		t := Table{Site: s, Res: res}
 		for _, f := range Figures {
 			r := Row{Figure: f, Samples: samples[f], Bound: bounds[f],
@@ -123,16 +127,25 @@ func WriteMarkdown(w io.Writer, m Meta, tables []Table) error {
 		b.WriteString("| figure | n | p50 ms | p95 ms | p99 ms | floor ms | p99/floor | target ms | result | floor from |\n")
 		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 		for _, r := range t.Rows {
-			res := "PASS"
-			if !r.Pass() {
+			res, target := "PASS", fmt.Sprintf("%.0f", msOf(r.Target))
+			switch {
+			case r.Peer():
+				res, target = "peer", "–"
+			case !r.Pass():
 				res = "**FAIL**"
 			}
 			n := fmt.Sprint(len(r.Samples))
 			if r.Missed > 0 {
 				n += fmt.Sprintf(" (+%d never seen)", r.Missed)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f | %s | %.0f | %s | %s |\n", r.Figure, n,
-				num(r.P50), num(r.P95), num(r.P99), msOf(r.Floor), ratio(r.P99, msOf(r.Floor)), msOf(r.Target), res, r.Why)
+			if r.Peer() && t.Res.PingLost > 0 {
+				n += fmt.Sprintf(" (+%d lost)", t.Res.PingLost)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", r.Figure, n,
+				num(r.P50), num(r.P95), num(r.P99), msOf(r.Floor), ratio(r.P99, msOf(r.Floor)), target, res, r.Why)
+		}
+		if s := againstPeer(t.Rows); s != "" {
+			b.WriteString("\n" + s + "\n")
 		}
 		res := t.Res
 		fmt.Fprintf(&b, "\nResumed %d of %d returning loads; protocols %v; answered by %v; %d failures",
@@ -144,6 +157,26 @@ func WriteMarkdown(w io.Writer, m Meta, tables []Table) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// againstPeer says how far the warm page, one round trip like the echo,
+// is above the lab's own round trip in the same run: what of its tail the
+// product adds, and what the lab has anyway.
+func againstPeer(rows []Row) string {
+	var warm, peer Row
+	for _, r := range rows {
+		switch r.Figure {
+		case FigWarm:
+			warm = r
+		case FigNetwork:
+			peer = r
+		}
+	}
+	if len(warm.Samples) == 0 || len(peer.Samples) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Against the lab's own round trip in this run: the warm page (one round trip too) is %s ms above the echo at p50 and %s ms at p99 (%s × the echo's p99).",
+		num(warm.P50-peer.P50), num(warm.P99-peer.P99), ratio(warm.P99, peer.P99))
 }
 
 func num(x float64) string {

@@ -19,7 +19,7 @@ func TestReportAndChart(t *testing.T) {
 	results := map[string]ProbeResult{}
 	for i, s := range g.Sites {
 		r := ProbeResult{Continent: s.Continent, NewConn: []float64{50, 60}, Resumed: []float64{48}, Warm: []float64{16},
-			Presses: []Press{{Value: int64(i + 1), SentNS: 0, MS: 20}}}
+			Presses: []Press{{Value: int64(i + 1), SentNS: 0, MS: 20}}, Ping: []float64{15.5, 40}, PingLost: 2}
 		if s.Continent == "na" {
 			r.NewConn = []float64{50, 400} // over 300 ms
 		}
@@ -38,11 +38,17 @@ func TestReportAndChart(t *testing.T) {
 	if r := tables[1].Rows[0]; r.Pass() {
 		t.Errorf("na new connection p99 %v passes, want a fail (target %v)", r.P99, r.Target)
 	}
+	if r := tables[0].Rows[len(Figures)-1]; !r.Peer() || r.Figure != FigNetwork {
+		t.Errorf("last row %q: peer %v, want the lab's round trip, judged against no target", r.Figure, r.Peer())
+	}
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, Meta{Command: "make geobench", When: time.Unix(0, 0)}, tables); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"### na: client-na → na", "| page, new connection | 2 | 50.0 | 400.0 | 400.0 | 45 | 8.89 | 75 | **FAIL** |", "by address"} {
+	for _, want := range []string{"### na: client-na → na", "| page, new connection | 2 | 50.0 | 400.0 | 400.0 | 45 | 8.89 | 75 | **FAIL** |", "by address",
+		// The peer is measured and shown beside its floor, never judged.
+		"| lab round trip (ICMP echo, peer) | 2 (+2 lost) | 15.5 | 40.0 | 40.0 | 15 | 2.67 | – | peer | 1 × 15 ms |",
+		"the warm page (one round trip too) is 0.5 ms above the echo at p50 and -24.0 ms at p99 (0.40 × the echo's p99)"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}

@@ -27,6 +27,7 @@ type Counts struct {
 	Loads      int           // page loads of each kind
 	Presses    int           // presses, each by a new user
 	PressEvery time.Duration // between a probe's registrations
+	PingEvery  time.Duration // between ICMP echoes to the probe's node, the lab's own round trip
 	Run        time.Duration // longest measuring time
 	BgRate     float64       // background reads/s over all nodes
 }
@@ -35,8 +36,8 @@ type Counts struct {
 // limit of 30 registrations a minute per client address (attemptsPerAddr):
 // each continent's users all come from its one client address.
 var (
-	Full  = Counts{Loads: 200, Presses: 25, PressEvery: 2200 * time.Millisecond, Run: 75 * time.Second, BgRate: 2100}
-	Quick = Counts{Loads: 20, Presses: 4, PressEvery: time.Second, Run: 15 * time.Second, BgRate: 2100}
+	Full  = Counts{Loads: 200, Presses: 25, PressEvery: 2200 * time.Millisecond, PingEvery: 50 * time.Millisecond, Run: 75 * time.Second, BgRate: 2100}
+	Quick = Counts{Loads: 20, Presses: 4, PressEvery: time.Second, PingEvery: 50 * time.Millisecond, Run: 15 * time.Second, BgRate: 2100}
 )
 
 // Runner runs one probe per continent in the lab's client namespaces.
@@ -107,7 +108,7 @@ func (r *Runner) Plan(ctx context.Context) (Geometry, map[string]ProbeConfig, st
 			bg = append(bg, "https://"+n.Address.String())
 		}
 		cfg := ProbeConfig{Continent: s.Continent, Node: s.Node.Name, BaseURL: "https://" + s.Node.Address.String(),
-			CAFile: st.ClientCAFile(), BgURLs: bg, BgRate: share, Loads: c.Loads, Presses: c.Presses,
+			NodeAddr: s.Node.Address.String(), PingEvery: c.PingEvery, CAFile: st.ClientCAFile(), BgURLs: bg, BgRate: share, Loads: c.Loads, Presses: c.Presses,
 			PressEvery: c.PressEvery, Login: "gb" + hex.EncodeToString(login) + fmt.Sprint(i), StartAt: start,
 			Run: c.Run, Grace: 5 * time.Second}
 		if resolver != "" {
