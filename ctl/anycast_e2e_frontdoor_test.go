@@ -48,18 +48,28 @@ func (f *frontDoor) continentName(continent string) string {
 // namespace resolves through the lab's DNS server), TLS verified against
 // the lab CA. A failed request is an error; any status is an answer.
 func (f *frontDoor) answer(client string) (frontDoorAnswer, error) {
+	return f.answerAt(client, f.service())
+}
+
+// answerAt is answer for any name the lab's DNS serves.
+func (f *frontDoor) answerAt(client, name string) (frontDoorAnswer, error) {
 	// -m 2: a poll must not wait out a connection to a node that just died.
-	return f.e.curlHead(client, "-m", "2", "https://"+f.service()+"/")
+	return f.e.curlHead(client, "-m", "2", "https://"+strings.TrimSuffix(name, ".")+"/")
 }
 
 // answeredBy polls client's answers until one is 200 from a node in want,
 // for up to within, and returns how long that took and the node.
 func (f *frontDoor) answeredBy(within time.Duration, client string, want map[string]bool) (time.Duration, string, error) {
+	return f.answeredAt(within, client, f.service(), want)
+}
+
+// answeredAt is answeredBy for GET https://<name>/.
+func (f *frontDoor) answeredAt(within time.Duration, client, name string, want map[string]bool) (time.Duration, string, error) {
 	start := time.Now()
 	var got frontDoorAnswer
 	err := testutil.WaitEvery(within, 100*time.Millisecond, func(context.Context) error {
 		var err error
-		if got, err = f.answer(client); err != nil {
+		if got, err = f.answerAt(client, name); err != nil {
 			return err
 		}
 		if got.code != http.StatusOK || !want[got.nodeHdr] {
@@ -68,7 +78,7 @@ func (f *frontDoor) answeredBy(within time.Duration, client string, want map[str
 		return nil
 	})
 	if err != nil {
-		return 0, "", fmt.Errorf("%s: GET https://%s/ answered 200 by one of %v: %w", client, f.service(), keys(want), err)
+		return 0, "", fmt.Errorf("%s: GET https://%s/ answered 200 by one of %v: %w", client, strings.TrimSuffix(name, "."), keys(want), err)
 	}
 	return time.Since(start), got.nodeHdr, nil
 }
@@ -128,7 +138,7 @@ func (f *frontDoor) checkServiceName(t *testing.T) {
 // checkKill: lab kill a continental node; within frontDoorBound its
 // continent's client is answered by the next-nearest node and the
 // continent's name no longer lists it (it names the nearest healthy node
-// instead); lab start it, and its client returns to it once it has synced
+// instead, which verifies for that name over HTTPS); lab start it, and its client returns to it once it has synced
 // (its announcer waits for /readyz), and its name lists it again.
 func (f *frontDoor) checkKill(t *testing.T, name string) {
 	n, ok := f.inv.Node(name)
@@ -170,6 +180,15 @@ func (f *frontDoor) checkKill(t *testing.T, name string) {
 		name, killed.Seconds(), cm.Name, to, moved.Seconds(), dnsName, unlisted.Seconds())
 	if moved > frontDoorBound || unlisted > frontDoorBound {
 		t.Errorf("after lab kill %s: client moved in %.1f s, name in %.1f s; want both within %s", name, moved.Seconds(), unlisted.Seconds(), frontDoorBound)
+	}
+	// A user who opens the continent's own name now reaches a node of
+	// another continent, whose certificate must name it too. The client's
+	// resolver asks the nodes' secondaries first, which follow the primary
+	// within seconds.
+	if _, by, err := f.answeredAt(time.Minute, cm.Name, dnsName, f.nearest(cm, name)); err != nil {
+		t.Errorf("after lab kill %s, the continent's name: %v", name, err)
+	} else {
+		t.Logf("GET https://%s/ from %s: 200 from %s, its certificate verified for the name", strings.TrimSuffix(dnsName, "."), cm.Name, by)
 	}
 
 	start = time.Now()

@@ -24,10 +24,14 @@ const (
 )
 
 // HTTPSNames are the names and addresses a node's HTTPS certificate
-// carries: the service name, its continent's name and its own name under
-// the zone (the names `counterctl dns publish` serves), its address, and
-// the anycast address when the inventory has one, so a client that reaches
-// the node by any of them verifies it.
+// carries: the service name, every continent's name, its own name under the
+// zone (the names `counterctl dns publish` serves), its address, and the
+// anycast address when the inventory has one, so a client that reaches the
+// node by any of them verifies it. Every continent's, not only its own: a
+// continent whose nodes are all unhealthy has its name pointed at the
+// nearest healthy node elsewhere (dnsupdate.Want), and that node must then
+// verify for it, as the inventory's own certificate must (https:).
+// names[2], the node's own name, is the certificate's subject.
 func (c *Cluster) HTTPSNames(n inventory.Node) ([]string, error) {
 	a, err := c.addr(n)
 	if err != nil {
@@ -41,6 +45,11 @@ func (c *Cluster) HTTPSNames(n inventory.Node) ([]string, error) {
 	}
 	if any := c.Inv.Anycast.Address; any.IsValid() {
 		names = append(names, any.String())
+	}
+	for _, other := range inventory.Continents() {
+		if other != n.Continent {
+			names = append(names, other+"."+svc)
+		}
 	}
 	return names, nil
 }
