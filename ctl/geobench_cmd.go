@@ -69,12 +69,16 @@ func (o *geobenchOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	start, loadBefore := time.Now(), loadAvg()
+	start, loadBefore, stallBefore := time.Now(), loadAvg(), cpuStall()
 	results, err := r.Probe(ctx, cfgs, g.Sites)
 	if err != nil {
 		return err
 	}
-	loadAfter := loadAvg()
+	loadAfter, stallAfter, took := loadAvg(), cpuStall(), time.Since(start)
+	cpuWait := -1.0
+	if stallBefore >= 0 && stallAfter >= stallBefore {
+		cpuWait = float64(stallAfter-stallBefore) / float64(took)
+	}
 	if o.raw != "" {
 		b, err := json.Marshal(results)
 		if err == nil {
@@ -90,7 +94,7 @@ func (o *geobenchOptions) run(cmd *cobra.Command) error {
 	}
 	var md bytes.Buffer
 	meta := geobench.Meta{Command: o.command, When: start, Quick: o.quick, ByName: byName, Resolver: g.Resolver(),
-		BgTarget: counts.BgRate, LoadBefore: loadBefore, LoadAfter: loadAfter}
+		BgTarget: counts.BgRate, LoadBefore: loadBefore, LoadAfter: loadAfter, CPUWait: cpuWait}
 	if err := geobench.WriteMarkdown(&md, meta, tables); err != nil {
 		return err
 	}
@@ -139,4 +143,18 @@ func newGeobenchClientCmd() *cobra.Command {
 			return p.Run(cmd.Context()).Encode(cmd.OutOrStdout())
 		},
 	}
+}
+
+// cpuStall is the host's CPU pressure stall total, -1 if unknown (a kernel
+// without PSI).
+func cpuStall() time.Duration {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return -1
+	}
+	d, err := geobench.CPUStall(b)
+	if err != nil {
+		return -1
+	}
+	return d
 }

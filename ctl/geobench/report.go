@@ -85,6 +85,10 @@ type Meta struct {
 	// LoadBefore and LoadAfter are the host's /proc/loadavg around the run:
 	// every node, probe and the delay router share its cores.
 	LoadBefore, LoadAfter string
+	// CPUWait is the share of the run during which some runnable task on
+	// the host waited for a CPU (pressure stall information); negative
+	// when the kernel does not say.
+	CPUWait float64
 }
 
 // WriteMarkdown writes the run's summary and one table per continent.
@@ -120,7 +124,11 @@ func WriteMarkdown(w io.Writer, m Meta, tables []Table) error {
 	fmt.Fprintf(&b, "Background: %.0f answered reads/s (target %.0f; %d failed, %d skipped as over %d in flight) over %.0f s, and %d presses by as many new users, %.1f/s, from all continents.\n\n",
 		rate, m.BgTarget, failed, skipped, maxInFlight, secs, pressN, float64(pressN)/max(secs, 1))
 	if m.LoadBefore != "" {
-		fmt.Fprintf(&b, "Host load average (1, 5, 15 min; the lab's nodes, the probes and the delay router share its cores): %s before, %s after.\n\n", m.LoadBefore, m.LoadAfter)
+		fmt.Fprintf(&b, "Host load average (1, 5, 15 min; the lab's nodes, the probes and the delay router share its cores): %s before, %s after.", m.LoadBefore, m.LoadAfter)
+		if m.CPUWait >= 0 {
+			fmt.Fprintf(&b, " Some runnable task waited for a CPU during %.0f %% of the run (/proc/pressure/cpu).", 100*m.CPUWait)
+		}
+		b.WriteString("\n\n")
 	}
 	for _, t := range tables {
 		fmt.Fprintf(&b, "### %s: %s → %s\n\n", t.Site.Continent, t.Site.Client.Name, t.Site.Node.Name)

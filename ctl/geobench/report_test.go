@@ -53,6 +53,13 @@ func TestReportAndChart(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}
 	}
+	md.Reset()
+	if err := WriteMarkdown(&md, Meta{Command: "make geobench", When: time.Unix(0, 0), LoadBefore: "1.00 1.00 1.00", LoadAfter: "9.00 2.00 1.00", CPUWait: 0.42}, tables); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1.00 1.00 1.00 before, 9.00 2.00 1.00 after. Some runnable task waited for a CPU during 42 % of the run"; !strings.Contains(md.String(), want) {
+		t.Errorf("markdown lacks %q", want)
+	}
 	var png bytes.Buffer
 	if err := WriteChart(&png, tables); err != nil {
 		t.Fatal(err)
