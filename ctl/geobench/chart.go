@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -33,8 +34,11 @@ func WriteChart(w io.Writer, tables []Table) error {
 			names = append(names, t.Site.Continent)
 			r := t.Rows[fi]
 			x := float64(ci)
-			if len(r.Samples) > 0 {
-				box, err := plotter.NewBoxPlot(vg.Points(18), x, plotter.Values(r.Samples))
+			// A log axis cannot place 0 or less; no figure should have
+			// one, and a chart must not fail the run that measured it.
+			pos := slices.DeleteFunc(slices.Clone(r.Samples), func(v float64) bool { return v <= 0 })
+			if len(pos) > 0 {
+				box, err := plotter.NewBoxPlot(vg.Points(18), x, plotter.Values(pos))
 				if err != nil {
 					return fmt.Errorf("box plot %s %s: %w", fig, t.Site.Continent, err)
 				}
@@ -72,7 +76,9 @@ func WriteChart(w io.Writer, tables []Table) error {
 		}
 		for _, t := range tables {
 			for _, v := range t.Rows[fi].Samples {
-				lo = min(lo, v)
+				if v > 0 {
+					lo = min(lo, v)
+				}
 			}
 		}
 		p.Y.Min = max(lo/2, 0.1)

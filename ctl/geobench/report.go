@@ -13,13 +13,14 @@ type Row struct {
 	Figure        string
 	Samples       []float64 // ms
 	Missed        int       // presses some page never showed (propagation)
+	Backwards     int       // presses given a value the pages had shown before (propagation)
 	P50, P95, P99 float64
 	Bound
 }
 
 // Pass reports whether the p99 is within the target.
 func (r Row) Pass() bool {
-	return len(r.Samples) > 0 && r.Missed == 0 && r.P99 <= msOf(r.Target)
+	return len(r.Samples) > 0 && r.Missed == 0 && r.Backwards == 0 && r.P99 <= msOf(r.Target)
 }
 
 // Peer reports whether the row is the lab's own round trip, measured to
@@ -53,7 +54,7 @@ func Tables(g Geometry, results map[string]ProbeResult) ([]Table, error) {
 				others = append(others, results[o.Continent])
 			}
 		}
-		prop, missed := Propagation(res, others)
+		prop, missed, backwards := Propagation(res, others)
 		presses := make([]float64, len(res.Presses))
 		for i, p := range res.Presses {
 			presses[i] = p.MS
@@ -65,7 +66,7 @@ func Tables(g Geometry, results map[string]ProbeResult) ([]Table, error) {
 			r := Row{Figure: f, Samples: samples[f], Bound: bounds[f],
 				P50: Percentile(samples[f], 50), P95: Percentile(samples[f], 95), P99: Percentile(samples[f], 99)}
 			if f == FigPropagate {
-				r.Missed = missed
+				r.Missed, r.Backwards = missed, backwards
 			}
 			t.Rows = append(t.Rows, r)
 		}
@@ -145,6 +146,9 @@ func WriteMarkdown(w io.Writer, m Meta, tables []Table) error {
 			n := fmt.Sprint(len(r.Samples))
 			if r.Missed > 0 {
 				n += fmt.Sprintf(" (+%d never seen)", r.Missed)
+			}
+			if r.Backwards > 0 {
+				n += fmt.Sprintf(" (+%d given a value already shown: the counter went back)", r.Backwards)
 			}
 			if r.Peer() && t.Res.PingLost > 0 {
 				n += fmt.Sprintf(" (+%d lost)", t.Res.PingLost)

@@ -110,3 +110,26 @@ func TestReportResolver(t *testing.T) {
 		})
 	}
 }
+
+// TestChartOfZeroSample: a sample of 0 ms cannot sit on the chart's log
+// axis; the chart leaves it out instead of failing the run that measured
+// it (gonum/plot panics on it: a 75 s run was lost so).
+func TestChartOfZeroSample(t *testing.T) {
+	g := labGeometry(t)
+	results := map[string]ProbeResult{}
+	for _, s := range g.Sites {
+		results[s.Continent] = ProbeResult{Continent: s.Continent, NewConn: []float64{50}, Resumed: []float64{48},
+			Warm: []float64{0, 16, 17}, Ping: []float64{15}}
+	}
+	tables, err := Tables(g, results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var png bytes.Buffer
+	if err := WriteChart(&png, tables); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(png.Bytes(), []byte("\x89PNG\r\n\x1a\n")) {
+		t.Error("chart is not a PNG")
+	}
+}

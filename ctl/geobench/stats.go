@@ -20,25 +20,32 @@ func Percentile(xs []float64, p float64) float64 {
 // Propagation pairs each press of from with the events seen on every other
 // continent: for each press, the time from its sending until the last of
 // the others' open pages showed its value (or a later one). Presses some
-// page never showed are counted in missed, not timed.
-func Propagation(from ProbeResult, others []ProbeResult) (ms []float64, missed int) {
+// page never showed are counted in missed, not timed; presses whose value
+// a page showed before they were sent are counted in backwards, not timed:
+// the counter went back (a failover to a replica that had not seen the
+// last increments) and the press was given a value already shown.
+func Propagation(from ProbeResult, others []ProbeResult) (ms []float64, missed, backwards int) {
 	for _, p := range from.Presses {
-		worst, ok := 0.0, true
+		worst, seen, early := 0.0, true, false
 		for _, o := range others {
-			at, seen := firstAtLeast(o.Events, p.Value)
-			if !seen {
-				ok = false
+			at, ok := firstAtLeast(o.Events, p.Value)
+			if !ok {
+				seen = false
 				break
 			}
+			early = early || at < p.SentNS
 			worst = max(worst, float64(at-p.SentNS)/1e6)
 		}
-		if !ok {
+		switch {
+		case !seen:
 			missed++
-			continue
+		case early:
+			backwards++
+		default:
+			ms = append(ms, worst)
 		}
-		ms = append(ms, worst)
 	}
-	return ms, missed
+	return ms, missed, backwards
 }
 
 // firstAtLeast is when events (in arrival order) first showed v or more.

@@ -35,17 +35,20 @@ func TestPercentile(t *testing.T) {
 }
 
 // TestPropagation: a press counts when the last other page showed its value
-// or a later one (pages coalesce bursts); one never shown is missed.
+// or a later one (pages coalesce bursts); one never shown is missed; one
+// given a value the pages showed before it was sent went backwards.
 func TestPropagation(t *testing.T) {
 	ms := int64(time.Millisecond)
-	from := ProbeResult{Presses: []Press{{Value: 5, SentNS: 1000 * ms}, {Value: 9, SentNS: 2000 * ms}}}
+	from := ProbeResult{Presses: []Press{{Value: 5, SentNS: 1000 * ms}, {Value: 9, SentNS: 2000 * ms},
+		{Value: 6, SentNS: 1600 * ms}}} // 6 was on both pages by 1250 and 1500 ms
 	others := []ProbeResult{
 		{Events: []Event{{Value: 4, AtNS: 900 * ms}, {Value: 5, AtNS: 1100 * ms}, {Value: 7, AtNS: 1500 * ms}}},
 		{Events: []Event{{Value: 6, AtNS: 1250 * ms}, {Value: 9, AtNS: 2300 * ms}}}, // 6: coalesced past 5
 	}
-	got, missed := Propagation(from, others)
-	if len(got) != 1 || got[0] != 250 || missed != 1 {
-		t.Errorf("Propagation = %v, missed %d; want [250] (the later page), missed 1 (9 never shown on the first)", got, missed)
+	got, missed, backwards := Propagation(from, others)
+	if len(got) != 1 || got[0] != 250 || missed != 1 || backwards != 1 {
+		t.Errorf("Propagation = %v, missed %d, backwards %d; want [250] (the later page), missed 1 (9 never shown on the first), backwards 1 (6)",
+			got, missed, backwards)
 	}
 }
 
