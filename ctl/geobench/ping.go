@@ -56,11 +56,11 @@ func (p *Probe) ping(ctx context.Context, every time.Duration) {
 			}
 			n, from, err := conn.ReadFrom(buf)
 			now := time.Now()
-			if errors.Is(err, net.ErrClosed) {
-				return
+			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+				continue // nothing came back for a while
 			}
 			if err != nil {
-				continue // a read deadline: nothing came back for a while
+				return // closed once the last echoes are in, or broken
 			}
 			m, err := icmp.ParseMessage(ipv4.ICMPTypeEchoReply.Protocol(), buf[:n])
 			if err != nil || m.Type != ipv4.ICMPTypeEchoReply || from.String() != dst.String() {
