@@ -420,7 +420,11 @@ func (r *chaosRun) step(t *testing.T, args ...string) time.Time {
 	if err != nil {
 		t.Fatalf("counterctl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	t.Logf("+%s (%s UTC): counterctl %s (%s)", at.Sub(r.start).Round(100*time.Millisecond), at.UTC().Format("15:04:05.000"),
+	when := "before the load" // a step that sets the scene: no first press yet
+	if !r.start.IsZero() {
+		when = "+" + at.Sub(r.start).Round(100*time.Millisecond).String()
+	}
+	t.Logf("%s (%s UTC): counterctl %s (%s)", when, at.UTC().Format("15:04:05.000"),
 		strings.Join(args, " "), time.Since(at).Round(100*time.Millisecond))
 	if args[0] != "lab" { // counterctl's own account of its steps (a switchover's, timed)
 		t.Logf("its output:\n%s", out)
