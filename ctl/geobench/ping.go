@@ -2,7 +2,6 @@ package geobench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -44,23 +43,16 @@ func (p *Probe) ping(ctx context.Context, every time.Duration) {
 	sent := map[int]time.Time{} // in flight, by sequence number
 	lost := 0                   // answered too late
 	sending := true
-	drained := make(chan struct{}) // closed once sending ended and nothing is in flight
-	var drain sync.Once
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		buf := make([]byte, 1500)
 		for {
-			if err := conn.SetReadDeadline(time.Now().Add(pingLost)); err != nil {
-				return
-			}
+			// Returns on the deadline set once sending ended, or on close.
 			n, from, err := conn.ReadFrom(buf)
 			now := time.Now()
-			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
-				continue // nothing came back for a while
-			}
 			if err != nil {
-				return // closed once the last echoes are in, or broken
+				return
 			}
 			m, err := icmp.ParseMessage(ipv4.ICMPTypeEchoReply.Protocol(), buf[:n])
 			if err != nil || m.Type != ipv4.ICMPTypeEchoReply || from.String() != dst.String() {
@@ -82,10 +74,11 @@ func (p *Probe) ping(ctx context.Context, every time.Duration) {
 				p.res.Ping = append(p.res.Ping, ms(now.Sub(at)))
 				p.mu.Unlock()
 			}
-			if !sending && len(sent) == 0 {
-				drain.Do(func() { close(drained) })
-			}
+			last := !sending && len(sent) == 0
 			mu.Unlock()
+			if last {
+				return
+			}
 		}
 	}()
 
@@ -112,17 +105,13 @@ func (p *Probe) ping(ctx context.Context, every time.Duration) {
 	// The last echoes get their time to come back; what has not is lost.
 	mu.Lock()
 	sending = false
-	if len(sent) == 0 {
-		drain.Do(func() { close(drained) })
-	}
+	inFlight := len(sent) > 0
 	mu.Unlock()
-	wait := time.NewTimer(pingLost)
-	defer wait.Stop()
-	select {
-	case <-drained:
-	case <-wait.C:
+	if inFlight {
+		_ = conn.SetReadDeadline(time.Now().Add(pingLost))
+	} else {
+		conn.Close()
 	}
-	conn.Close()
 	<-done
 	mu.Lock()
 	defer mu.Unlock()
