@@ -30,6 +30,7 @@ func WriteChart(w io.Writer, tables []Table) error {
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		var names []string
 		floors, targets := make(plotter.XYs, 0, len(tables)), make(plotter.XYs, 0, len(tables))
+		lo := math.Inf(1) // the lowest point drawn, for the axis' bottom
 		for ci, t := range tables {
 			names = append(names, t.Site.Continent)
 			r := t.Rows[fi]
@@ -38,6 +39,7 @@ func WriteChart(w io.Writer, tables []Table) error {
 			// one, and a chart must not fail the run that measured it.
 			pos := slices.DeleteFunc(slices.Clone(r.Samples), func(v float64) bool { return v <= 0 })
 			if len(pos) > 0 {
+				lo = min(lo, slices.Min(pos))
 				box, err := plotter.NewBoxPlot(vg.Points(18), x, plotter.Values(pos))
 				if err != nil {
 					return fmt.Errorf("box plot %s %s: %w", fig, t.Site.Continent, err)
@@ -46,6 +48,7 @@ func WriteChart(w io.Writer, tables []Table) error {
 				p.Add(box)
 			}
 			floors = append(floors, plotter.XY{X: x, Y: msOf(r.Floor)})
+			lo = min(lo, msOf(r.Floor))
 			if !r.Peer() {
 				targets = append(targets, plotter.XY{X: x, Y: msOf(r.Target)})
 			}
@@ -70,17 +73,6 @@ func WriteChart(w io.Writer, tables []Table) error {
 			p.Legend.Top = true
 		}
 		p.NominalX(names...)
-		lo := math.Inf(1)
-		for _, f := range floors {
-			lo = min(lo, f.Y)
-		}
-		for _, t := range tables {
-			for _, v := range t.Rows[fi].Samples {
-				if v > 0 {
-					lo = min(lo, v)
-				}
-			}
-		}
 		p.Y.Min = max(lo/2, 0.1)
 		panels = append(panels, []*plot.Plot{p})
 	}
